@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+import { main } from '../dist/index.js';
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    console.error(e?.stack ?? String(e));
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,65 @@
+/**
+ * Stable error codes. Apps may switch on these; never rename one, only add.
+ */
+export type AudiogenErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_MODEL'
+  | 'INVALID_TFLITE'
+  | 'INVALID_WAV'
+  | 'INVALID_NPY'
+  | 'INVALID_CHECKPOINT'
+  | 'INVALID_ONNX'
+  | 'INVALID_RECIPE'
+  | 'INVALID_TOKENIZER'
+  | 'UNSUPPORTED'
+  | 'UNSUPPORTED_OPS'
+  | 'MODEL_MISMATCH'
+  | 'MISSING_FILE'
+  | 'MISSING_INPUT'
+  | 'NOT_FOUND'
+  | 'DISPOSED'
+  | 'ABORTED'
+  | 'RUNTIME_ERROR'
+  | 'ENGINE_UNAVAILABLE'
+  | 'NON_FINITE_AUDIO'
+  | 'IO_ERROR'
+  | 'INTERNAL';
+
+export interface AudiogenErrorOptions {
+  cause?: unknown;
+  /** Machine-readable facts about the failure (file path, tensor name, expected/actual shape…). */
+  details?: Record<string, unknown>;
+}
+
+export class AudiogenError extends Error {
+  readonly code: AudiogenErrorCode;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: AudiogenErrorCode, message: string, options: AudiogenErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AudiogenError';
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+}
+
+export function isAudiogenError(e: unknown, code?: AudiogenErrorCode): e is AudiogenError {
+  return e instanceof AudiogenError && (code === undefined || e.code === code);
+}
+
+/** Throws ABORTED if the signal has fired. Call between steps, never inside a native run. */
+export function throwIfAborted(signal: AbortSignal | undefined, what = 'operation'): void {
+  if (signal?.aborted) {
+    throw new AudiogenError('ABORTED', `${what} was aborted`, { cause: signal.reason });
+  }
+}
+
+/** Wraps any non-Audiogen error thrown by fn in an AudiogenError of the given code. */
+export function wrapErrors<T>(code: AudiogenErrorCode, message: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof AudiogenError) throw e;
+    throw new AudiogenError(code, `${message}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+}

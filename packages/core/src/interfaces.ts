@@ -1,0 +1,195 @@
+import type { AudioClip } from './audio';
+import type { ProgressCallback } from './progress';
+import type { DType, Tensor } from './tensor';
+
+// ---------------------------------------------------------------- runtime
+
+export interface TensorInfo {
+  readonly name: string;
+  readonly dtype: DType;
+  /** Static shape; -1 where the model leaves a dimension open. */
+  readonly shape: readonly number[];
+}
+
+export interface SignatureInfo {
+  readonly key: string;
+  readonly inputs: readonly TensorInfo[];
+  readonly outputs: readonly TensorInfo[];
+}
+
+export interface LoadOptions {
+  /** CPU threads for this model; default chosen by the runtime. */
+  threads?: number;
+  /** Run float32 ops in fp16 (XNNPACK FORCE_FP16); as Arm's sample does for the decoder. */
+  forceFp16?: boolean;
+  /** Raw XNNPACK delegate flags OR-ed in after the runtime's defaults. */
+  xnnpackFlags?: number;
+  /** Where XNNPACK may cache packed weights between loads. */
+  weightCachePath?: string;
+  /** Used in errors and progress events. */
+  label?: string;
+}
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  /** Signature key; defaults to the first signature. */
+  signature?: string;
+}
+
+/** A loaded, compiled model. Inputs and outputs are bound by name. */
+export interface Model {
+  readonly label: string;
+  readonly signatures: readonly SignatureInfo[];
+  /** Inputs/outputs of the default (first) signature. */
+  readonly inputs: readonly TensorInfo[];
+  readonly outputs: readonly TensorInfo[];
+  run(inputs: Readonly<Record<string, Tensor>>, options?: RunOptions): Promise<Record<string, Tensor>>;
+  /** Changes an input's shape where the model allows it. */
+  resizeInput?(name: string, shape: readonly number[], options?: { signature?: string }): void;
+  dispose(): void;
+  readonly disposed: boolean;
+}
+
+export interface Runtime {
+  readonly name: string;
+  load(source: string | Uint8Array, options?: LoadOptions): Promise<Model>;
+}
+
+// ---------------------------------------------------------------- pipeline pieces
+
+export interface TokenizedText {
+  /** Token ids, padded to the model's length. */
+  readonly ids: Int32Array;
+  /** 1 for a real token (incl. EOS), 0 for padding. */
+  readonly mask: Int32Array;
+  /** Number of real tokens. */
+  readonly length: number;
+  /** True when the text did not fit and was cut. */
+  readonly truncated: boolean;
+}
+
+export interface Tokenizer {
+  readonly maxLength: number;
+  encode(text: string): TokenizedText;
+}
+
+/** Whatever the denoiser needs besides x and t (for Stable Audio: cross tokens and global vector). */
+export type Conditioning = Readonly<Record<string, Tensor>>;
+
+export interface ConditionParams {
+  seconds?: number;
+  signal?: AbortSignal;
+}
+
+export interface Conditioner {
+  condition(tokens: TokenizedText, params?: ConditionParams): Promise<Conditioning>;
+}
+
+export interface DenoiseOptions {
+  signal?: AbortSignal;
+}
+
+/** One network evaluation: returns the model output (for rectified-flow models, the velocity v). */
+export interface Denoiser {
+  readonly latentShape: readonly number[];
+  denoise(x: Float32Array, t: number, cond: Conditioning, options?: DenoiseOptions): Promise<Float32Array>;
+}
+
+export interface Decoder {
+  readonly sampleRate: number;
+  decode(latents: Float32Array, options?: { signal?: AbortSignal }): Promise<AudioClip>;
+}
+
+export interface Encoder {
+  readonly sampleRate: number;
+  encode(audio: AudioClip, options?: { signal?: AbortSignal }): Promise<Float32Array>;
+}
+
+// ---------------------------------------------------------------- sampling
+
+/** A noise stream: fills arrays with standard-normal samples, deterministically. */
+export interface NoiseStream {
+  fillNormal(out: Float32Array): void;
+}
+
+/** Independent noise streams per purpose, derived from one seed. */
+export interface NoiseSource {
+  readonly seed: number;
+  /** 'init' = initial latent noise; 'step' = noise injected at step `index`. */
+  stream(purpose: 'init' | 'step', index?: number): NoiseStream;
+}
+
+/** A decreasing list of times t[0] (start) … t[last] (= 0 for a full run). */
+export interface Schedule {
+  readonly t: Float64Array;
+}
+
+/** The network as a sampler sees it: x and t in, model output out. */
+export type VelocityFn = (x: Float32Array, t: number, step: number) => Promise<Float32Array>;
+
+export interface StepInfo {
+  step: number;
+  steps: number;
+  t: number;
+  tNext: number;
+  x: Float32Array;
+  denoised: Float32Array;
+}
+
+/** Return false (or a promise of false) to stop sampling after this step. */
+export type StepCallback = (info: StepInfo) => undefined | boolean | Promise<undefined | boolean> | void;
+
+export interface SampleArgs {
+  model: VelocityFn;
+  /** Starting latent, already noised for schedule.t[0]. Samplers must not mutate it. */
+  x: Float32Array;
+  schedule: Schedule;
+  noise: NoiseSource;
+  callback?: StepCallback;
+  signal?: AbortSignal;
+}
+
+/** Serialisable sampler configuration; `name` picks the sampler in a registry. */
+export interface SamplerConfig {
+  readonly name: string;
+  readonly steps?: number;
+  readonly [key: string]: unknown;
+}
+
+export interface Sampler {
+  readonly config: SamplerConfig;
+  sample(args: SampleArgs): Promise<Float32Array>;
+}
+
+/** Combines conditional and unconditional predictions (classifier-free guidance). */
+export interface Guidance {
+  readonly scale: number;
+  /** True when an unconditional evaluation is needed at this t. */
+  needsUncond(t: number): boolean;
+  combine(cond: Float32Array, uncond: Float32Array, t: number): Float32Array;
+}
+
+// ---------------------------------------------------------------- tools
+
+export interface Converter<I = unknown, O = unknown> {
+  readonly name: string;
+  convert(
+    input: I,
+    options?: { signal?: AbortSignal; onProgress?: (message: string, fraction?: number) => void },
+  ): Promise<O>;
+}
+
+export interface QuantizeResult<R = unknown> {
+  model: Uint8Array;
+  report: R;
+}
+
+export interface Quantizer<Recipe = unknown, R = unknown> {
+  quantize(
+    model: Uint8Array,
+    recipe: Recipe,
+    options?: { onProgress?: (message: string, fraction?: number) => void },
+  ): Promise<QuantizeResult<R>>;
+}
+
+export type { ProgressCallback };

@@ -1,0 +1,6 @@
+import { defineConfig } from 'tsup';
+import { packageConfig } from '../../tsup.base';
+
+export default defineConfig(
+  packageConfig({ index: 'src/index.ts', tflite: 'src/tflite/index.ts', test: 'src/test/index.ts' }),
+);
