@@ -1,2 +1,2 @@
-// Not built yet: see README.md.
-export {};
+export * from './tokenizer/sentencepiece';
+export * from './tokenizer/t5';

@@ -1,0 +1,77 @@
+import { readFile } from 'node:fs/promises';
+import { AudiogenError, type TokenizedText, type Tokenizer } from '@audiogen/core';
+import { SentencePieceModel } from './sentencepiece';
+
+export interface T5TokenizerOptions {
+  /** Length of the padded id buffer (Arm's conditioner graph: 128; the reference model: 64). Default 128. */
+  maxLength?: number;
+}
+
+export const DEFAULT_T5_MAX_LENGTH = 128;
+
+/**
+ * T5's tokenizer: SentencePiece unigram ids, then EOS (id 1 for T5), then padding (id 0) up to
+ * `maxLength`. Texts that do not fit are cut to `maxLength - 1` ids plus EOS, and `truncated` says so.
+ */
+export class T5Tokenizer implements Tokenizer {
+  readonly maxLength: number;
+  readonly eosId: number;
+  readonly padId: number;
+
+  constructor(
+    readonly model: SentencePieceModel,
+    options: T5TokenizerOptions = {},
+  ) {
+    const maxLength = options.maxLength ?? DEFAULT_T5_MAX_LENGTH;
+    if (!Number.isInteger(maxLength) || maxLength < 2 || maxLength > 65536) {
+      throw new AudiogenError(
+        'INVALID_ARGUMENT',
+        `maxLength must be an integer in [2, 65536], got ${maxLength}`,
+      );
+    }
+    this.maxLength = maxLength;
+    const t = model.trainer;
+    this.eosId = t.eosId >= 0 ? t.eosId : 1;
+    this.padId = t.padId >= 0 ? t.padId : 0;
+  }
+
+  static fromBytes(bytes: Uint8Array, options: T5TokenizerOptions = {}): T5Tokenizer {
+    return new T5Tokenizer(SentencePieceModel.fromBytes(bytes), options);
+  }
+
+  static async fromFile(path: string, options: T5TokenizerOptions = {}): Promise<T5Tokenizer> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await readFile(path);
+    } catch (e) {
+      throw new AudiogenError('MISSING_FILE', `cannot read the SentencePiece model ${path}`, {
+        cause: e,
+        details: { path },
+      });
+    }
+    return T5Tokenizer.fromBytes(bytes, options);
+  }
+
+  /** A tokenizer sharing the vocabulary with a different padded length. */
+  withMaxLength(maxLength: number): T5Tokenizer {
+    return new T5Tokenizer(this.model, { maxLength });
+  }
+
+  /** SentencePiece ids without EOS or padding. */
+  encodeIds(text: string): number[] {
+    return this.model.encode(text);
+  }
+
+  encode(text: string): TokenizedText {
+    const raw = this.model.encode(text);
+    const ids = new Int32Array(this.maxLength).fill(this.padId);
+    const mask = new Int32Array(this.maxLength);
+    const truncated = raw.length + 1 > this.maxLength;
+    const keep = truncated ? this.maxLength - 1 : raw.length;
+    for (let i = 0; i < keep; i++) ids[i] = raw[i]!;
+    ids[keep] = this.eosId;
+    const length = keep + 1;
+    mask.fill(1, 0, length);
+    return { ids, mask, length, truncated };
+  }
+}
