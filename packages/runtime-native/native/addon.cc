@@ -1,0 +1,611 @@
+// @audiogen/runtime-native: a thin Node-API binding over LiteRT's CompiledModel C API.
+//
+// JS side (src/native.ts) owns validation, names, dtypes and errors; this file only:
+//  - keeps one LiteRtEnvironment per process,
+//  - loads + compiles a model on a worker thread (from a file path, or from bytes kept alive by JS),
+//  - reports signatures (names, element types, shapes),
+//  - runs a signature on a worker thread with host-memory tensor buffers (zero-copy for 64-byte aligned
+//    inputs; outputs are allocated natively and handed to JS as external ArrayBuffers),
+//  - resizes inputs, cancels (LiteRT cancellation callback + flag) and disposes.
+// Errors are thrown as JS Errors whose `litertStatus`/`op` properties the TS layer maps to AudiogenError.
+#include <napi.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "litert_c_api.h"
+
+namespace {
+
+constexpr size_t kAlign = 64;  // LITERT_HOST_MEMORY_BUFFER_ALIGNMENT
+
+std::mutex g_env_mutex;
+LiteRtEnvironment g_env = nullptr;
+
+int g_log_severity = 2;  // warning; set by the first load() (the environment is per process)
+
+LiteRtStatus GetEnv(LiteRtEnvironment* out) {
+  std::lock_guard<std::mutex> lock(g_env_mutex);
+  if (!g_env) {
+    LiteRtEnvOption opts[2];
+    std::memset(opts, 0, sizeof(opts));
+    opts[0].tag = kLiteRtEnvOptionTagAutoRegisterAccelerators;  // CPU only: no GPU/NPU plugin probing
+    opts[0].value.type = kLiteRtAnyTypeInt;
+    opts[0].value.int_value = kLiteRtHwAcceleratorCpu;
+    opts[1].tag = kLiteRtEnvOptionTagMinLoggerSeverity;
+    opts[1].value.type = kLiteRtAnyTypeInt;
+    opts[1].value.int_value = g_log_severity;
+    LiteRtStatus s = LiteRtCreateEnvironment(2, opts, &g_env);
+    if (s != kLiteRtStatusOk) return s;
+  }
+  *out = g_env;
+  return kLiteRtStatusOk;
+}
+
+size_t ElementBits(LiteRtElementType t) {
+  switch (t) {
+    case kLiteRtElementTypeInt64: case kLiteRtElementTypeFloat64: case kLiteRtElementTypeUInt64:
+    case kLiteRtElementTypeComplex64: return 64;
+    case kLiteRtElementTypeComplex128: return 128;
+    case kLiteRtElementTypeFloat16: case kLiteRtElementTypeInt16: case kLiteRtElementTypeUInt16:
+    case kLiteRtElementTypeBFloat16: return 16;
+    case kLiteRtElementTypeInt8: case kLiteRtElementTypeUInt8: case kLiteRtElementTypeBool: return 8;
+    case kLiteRtElementTypeInt4: return 4;
+    case kLiteRtElementTypeInt2: return 2;
+    case kLiteRtElementTypeFloat32: case kLiteRtElementTypeInt32: case kLiteRtElementTypeUInt32: return 32;
+    default: return 0;
+  }
+}
+
+// Byte size of a dense tensor; 0 when a dimension is dynamic (< 0) or the type is not plain data.
+size_t ByteSize(const LiteRtRankedTensorType& t) {
+  size_t n = 1;
+  for (unsigned i = 0; i < t.layout.rank; i++) {
+    if (t.layout.dimensions[i] < 0) return 0;
+    n *= static_cast<size_t>(t.layout.dimensions[i]);
+  }
+  size_t bits = ElementBits(t.element_type);
+  return (n * bits + 7) / 8;
+}
+
+Napi::Error StatusError(Napi::Env env, const std::string& op, int status, const std::string& detail = "") {
+  std::string msg = "LiteRT " + op + " failed with status " + std::to_string(status);
+  if (!detail.empty()) msg += ": " + detail;
+  Napi::Error e = Napi::Error::New(env, msg);
+  e.Set("litertStatus", Napi::Number::New(env, status));
+  e.Set("op", Napi::String::New(env, op));
+  return e;
+}
+
+struct TensorMeta {
+  std::string name;
+  LiteRtRankedTensorType type;
+};
+
+struct SignatureMeta {
+  std::string key;
+  std::vector<TensorMeta> inputs;
+  std::vector<TensorMeta> outputs;
+};
+
+// Everything a loaded model owns natively. Shared between the JS wrapper and in-flight workers.
+struct ModelState {
+  LiteRtModel model = nullptr;
+  LiteRtCompiledModel compiled = nullptr;
+  std::vector<SignatureMeta> signatures;
+  std::atomic<bool> cancel{false};
+  std::atomic<int> busy{0};
+  bool disposed = false;
+  bool dispose_pending = false;
+
+  void Destroy() {
+    if (compiled) LiteRtDestroyCompiledModel(compiled);
+    if (model) LiteRtDestroyModel(model);
+    compiled = nullptr;
+    model = nullptr;
+  }
+  ~ModelState() { Destroy(); }
+};
+
+bool CheckCancelled(void* data) { return static_cast<ModelState*>(data)->cancel.load(); }
+
+LiteRtStatus ReadSignatures(LiteRtModel model, std::vector<SignatureMeta>* out, std::string* where) {
+  LiteRtParamIndex nsig = 0;
+  LiteRtStatus s = LiteRtGetNumModelSignatures(model, &nsig);
+  if (s != kLiteRtStatusOk) { *where = "GetNumModelSignatures"; return s; }
+  for (LiteRtParamIndex si = 0; si < nsig; si++) {
+    LiteRtSignature sig = nullptr;
+    if ((s = LiteRtGetModelSignature(model, si, &sig)) != kLiteRtStatusOk) { *where = "GetModelSignature"; return s; }
+    SignatureMeta meta;
+    const char* key = nullptr;
+    if ((s = LiteRtGetSignatureKey(sig, &key)) != kLiteRtStatusOk) { *where = "GetSignatureKey"; return s; }
+    meta.key = key ? key : "";
+    for (int dir = 0; dir < 2; dir++) {
+      LiteRtParamIndex n = 0;
+      s = dir == 0 ? LiteRtGetNumSignatureInputs(sig, &n) : LiteRtGetNumSignatureOutputs(sig, &n);
+      if (s != kLiteRtStatusOk) { *where = "GetNumSignatureInputs/Outputs"; return s; }
+      for (LiteRtParamIndex i = 0; i < n; i++) {
+        TensorMeta tm;
+        const char* name = nullptr;
+        LiteRtTensor t = nullptr;
+        s = dir == 0 ? LiteRtGetSignatureInputName(sig, i, &name) : LiteRtGetSignatureOutputName(sig, i, &name);
+        if (s != kLiteRtStatusOk) { *where = "GetSignatureInput/OutputName"; return s; }
+        s = dir == 0 ? LiteRtGetSignatureInputTensorByIndex(sig, i, &t) : LiteRtGetSignatureOutputTensorByIndex(sig, i, &t);
+        if (s != kLiteRtStatusOk) { *where = "GetSignatureInput/OutputTensorByIndex"; return s; }
+        LiteRtTensorTypeId tid;
+        if ((s = LiteRtGetTensorTypeId(t, &tid)) != kLiteRtStatusOk) { *where = "GetTensorTypeId"; return s; }
+        if (tid != kLiteRtRankedTensorType) { *where = "unranked tensor " + std::string(name ? name : ""); return kLiteRtStatusErrorUnsupported; }
+        std::memset(&tm.type, 0, sizeof(tm.type));
+        if ((s = LiteRtGetRankedTensorType(t, &tm.type)) != kLiteRtStatusOk) { *where = "GetRankedTensorType"; return s; }
+        tm.name = name ? name : "";
+        (dir == 0 ? meta.inputs : meta.outputs).push_back(tm);
+      }
+    }
+    out->push_back(std::move(meta));
+  }
+  return kLiteRtStatusOk;
+}
+
+Napi::Object TensorMetaToJs(Napi::Env env, const TensorMeta& t) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("name", t.name);
+  o.Set("elementType", static_cast<int>(t.type.element_type));
+  Napi::Array shape = Napi::Array::New(env, t.type.layout.rank);
+  for (unsigned i = 0; i < t.type.layout.rank; i++) shape.Set(i, t.type.layout.dimensions[i]);
+  o.Set("shape", shape);
+  return o;
+}
+
+class NativeModel : public Napi::ObjectWrap<NativeModel> {
+ public:
+  static Napi::FunctionReference* constructor;
+
+  static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+    Napi::Function f = DefineClass(env, "NativeModel",
+                                   {InstanceMethod("signatures", &NativeModel::Signatures),
+                                    InstanceMethod("run", &NativeModel::Run),
+                                    InstanceMethod("resizeInput", &NativeModel::ResizeInput),
+                                    InstanceMethod("cancel", &NativeModel::Cancel),
+                                    InstanceMethod("dispose", &NativeModel::Dispose)});
+    constructor = new Napi::FunctionReference(Napi::Persistent(f));
+    exports.Set("NativeModel", f);
+    return exports;
+  }
+
+  explicit NativeModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeModel>(info) {
+    if (info.Length() < 1 || !info[0].IsExternal()) {
+      Napi::TypeError::New(info.Env(), "NativeModel is created by load()").ThrowAsJavaScriptException();
+      return;
+    }
+    state_ = info[0].As<Napi::External<ModelState>>().Data();
+  }
+
+  ~NativeModel() override {
+    // GC of a model that was never disposed: free it unless a worker still uses it (the worker then frees it).
+    if (!state_) return;
+    if (state_->busy.load() > 0) {
+      state_->dispose_pending = true;
+      state_->cancel = true;
+      orphaned_ = true;
+    } else {
+      delete state_;
+    }
+    state_ = nullptr;
+  }
+
+  ModelState* state() { return state_; }
+
+ private:
+  ModelState* state_ = nullptr;
+  bool orphaned_ = false;
+
+  bool CheckUsable(Napi::Env env) {
+    if (!state_ || state_->disposed) {
+      Napi::Error e = Napi::Error::New(env, "model has been disposed");
+      e.Set("code", "DISPOSED");
+      e.ThrowAsJavaScriptException();
+      return false;
+    }
+    return true;
+  }
+
+  Napi::Value Signatures(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckUsable(env)) return env.Undefined();
+    Napi::Array arr = Napi::Array::New(env, state_->signatures.size());
+    for (size_t i = 0; i < state_->signatures.size(); i++) {
+      const auto& s = state_->signatures[i];
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("key", s.key);
+      Napi::Array ins = Napi::Array::New(env, s.inputs.size());
+      for (size_t k = 0; k < s.inputs.size(); k++) ins.Set(k, TensorMetaToJs(env, s.inputs[k]));
+      Napi::Array outs = Napi::Array::New(env, s.outputs.size());
+      for (size_t k = 0; k < s.outputs.size(); k++) outs.Set(k, TensorMetaToJs(env, s.outputs[k]));
+      o.Set("inputs", ins);
+      o.Set("outputs", outs);
+      arr.Set(i, o);
+    }
+    return arr;
+  }
+
+  // resizeInput(signatureIndex, inputIndex, dims[])
+  Napi::Value ResizeInput(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckUsable(env)) return env.Undefined();
+    if (state_->busy.load() > 0) {
+      Napi::Error::New(env, "cannot resize while a run is in progress").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    size_t si = info[0].As<Napi::Number>().Uint32Value();
+    size_t ii = info[1].As<Napi::Number>().Uint32Value();
+    Napi::Array dims = info[2].As<Napi::Array>();
+    if (si >= state_->signatures.size() || ii >= state_->signatures[si].inputs.size() || dims.Length() > AUDIOGEN_LITERT_MAX_RANK) {
+      Napi::RangeError::New(env, "bad signature/input index or rank").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    std::vector<int> d(dims.Length());
+    for (uint32_t i = 0; i < dims.Length(); i++) d[i] = dims.Get(i).As<Napi::Number>().Int32Value();
+    LiteRtStatus s = LiteRtCompiledModelResizeInputTensor(state_->compiled, si, ii, d.data(), d.size());
+    if (s != kLiteRtStatusOk) {
+      StatusError(env, "CompiledModelResizeInputTensor", s).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    auto& t = state_->signatures[si].inputs[ii].type;
+    t.layout.rank = d.size();
+    for (size_t i = 0; i < d.size(); i++) t.layout.dimensions[i] = d[i];
+    return env.Undefined();
+  }
+
+  Napi::Value Cancel(const Napi::CallbackInfo& info) {
+    if (state_) state_->cancel = true;
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!state_ || state_->disposed) {
+      Napi::Error e = Napi::Error::New(env, "model has already been disposed");
+      e.Set("code", "DISPOSED");
+      e.ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    state_->disposed = true;
+    if (state_->busy.load() > 0) {
+      state_->cancel = true;
+      state_->dispose_pending = true;  // the in-flight worker destroys the native objects when it finishes
+    } else {
+      state_->Destroy();
+    }
+    return env.Undefined();
+  }
+
+  Napi::Value Run(const Napi::CallbackInfo& info);
+};
+
+Napi::FunctionReference* NativeModel::constructor = nullptr;
+
+// ---------------------------------------------------------------- load
+
+struct LoadSpec {
+  std::string path;
+  const uint8_t* bytes = nullptr;
+  size_t byte_length = 0;
+  std::string toml;
+};
+
+class LoadWorker : public Napi::AsyncWorker {
+ public:
+  LoadWorker(Napi::Env env, LoadSpec spec, Napi::Value keep_alive)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), spec_(std::move(spec)) {
+    if (keep_alive.IsObject()) keep_ = Napi::Persistent(keep_alive.As<Napi::Object>());
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    state_ = new ModelState();
+    LiteRtEnvironment env = nullptr;
+    if ((status_ = GetEnv(&env)) != kLiteRtStatusOk) { op_ = "CreateEnvironment"; return; }
+    if (!spec_.path.empty()) {
+      status_ = LiteRtCreateModelFromFile(env, spec_.path.c_str(), &state_->model);
+      op_ = "CreateModelFromFile";
+    } else {
+      status_ = LiteRtCreateModelFromBuffer(env, spec_.bytes, spec_.byte_length, &state_->model);
+      op_ = "CreateModelFromBuffer";
+    }
+    if (status_ != kLiteRtStatusOk) return;
+    if ((status_ = ReadSignatures(state_->model, &state_->signatures, &op_)) != kLiteRtStatusOk) return;
+    LiteRtOptions opts = nullptr;
+    if ((status_ = LiteRtCreateOptions(&opts)) != kLiteRtStatusOk) { op_ = "CreateOptions"; return; }
+    status_ = LiteRtSetOptionsHardwareAccelerators(opts, kLiteRtHwAcceleratorCpu);
+    op_ = "SetOptionsHardwareAccelerators";
+    if (status_ == kLiteRtStatusOk && !spec_.toml.empty()) {
+      char* payload = strdup(spec_.toml.c_str());
+      LiteRtOpaqueOptions cpu = nullptr;
+      status_ = LiteRtCreateOpaqueOptions(AUDIOGEN_LITERT_CPU_OPTIONS_ID, payload, free, &cpu);
+      op_ = "CreateOpaqueOptions(cpu)";
+      if (status_ != kLiteRtStatusOk) free(payload);
+      if (status_ == kLiteRtStatusOk) {
+        status_ = LiteRtAddOpaqueOptions(opts, cpu);
+        op_ = "AddOpaqueOptions(cpu)";
+        if (status_ != kLiteRtStatusOk) LiteRtDestroyOpaqueOptions(cpu);
+      }
+    }
+    if (status_ == kLiteRtStatusOk) {
+      status_ = LiteRtCreateCompiledModel(env, state_->model, opts, &state_->compiled);
+      op_ = "CreateCompiledModel";
+    }
+    LiteRtDestroyOptions(opts);
+    if (status_ != kLiteRtStatusOk) return;
+    LiteRtSetCompiledModelCancellationFunction(state_->compiled, state_, CheckCancelled);
+    // Allocate now so that unresolved/unsupported ops fail at load rather than at the first run.
+    for (size_t si = 0; si < state_->signatures.size(); si++) {
+      size_t n = state_->signatures[si].outputs.size();
+      if (n == 0) continue;
+      std::vector<LiteRtLayout> layouts(n);
+      status_ = LiteRtGetCompiledModelOutputTensorLayouts(state_->compiled, si, n, layouts.data(), true);
+      if (status_ != kLiteRtStatusOk) { op_ = "prepare (allocate tensors)"; return; }
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (status_ != kLiteRtStatusOk) {
+      delete state_;
+      state_ = nullptr;
+      deferred_.Reject(StatusError(env, op_, status_).Value());
+      return;
+    }
+    Napi::Object obj = NativeModel::constructor->New({Napi::External<ModelState>::New(env, state_)});
+    state_ = nullptr;
+    if (!keep_.IsEmpty()) obj.Set("_bytes", keep_.Value());  // model-from-buffer needs the bytes alive
+    deferred_.Resolve(obj);
+  }
+
+  void OnError(const Napi::Error& e) override {
+    delete state_;
+    state_ = nullptr;
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  LoadSpec spec_;
+  Napi::ObjectReference keep_;
+  ModelState* state_ = nullptr;
+  LiteRtStatus status_ = kLiteRtStatusOk;
+  std::string op_;
+};
+
+// load({ path?: string, bytes?: Uint8Array, toml: string }) -> Promise<NativeModel>
+Napi::Value Load(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) {
+    Napi::TypeError::New(env, "load(spec) expects an object").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Object o = info[0].As<Napi::Object>();
+  LoadSpec spec;
+  Napi::Value keep = env.Undefined();
+  if (o.Get("path").IsString()) {
+    spec.path = o.Get("path").As<Napi::String>().Utf8Value();
+  } else if (o.Get("bytes").IsTypedArray()) {
+    Napi::Uint8Array b = o.Get("bytes").As<Napi::Uint8Array>();
+    spec.bytes = b.Data();
+    spec.byte_length = b.ByteLength();
+    keep = b;
+  } else {
+    Napi::TypeError::New(env, "load(spec) needs path or bytes").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (o.Get("toml").IsString()) spec.toml = o.Get("toml").As<Napi::String>().Utf8Value();
+  if (o.Get("logSeverity").IsNumber()) {
+    std::lock_guard<std::mutex> lock(g_env_mutex);
+    if (!g_env) g_log_severity = o.Get("logSeverity").As<Napi::Number>().Int32Value();
+  }
+  auto* w = new LoadWorker(env, std::move(spec), keep);
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+// ---------------------------------------------------------------- run
+
+struct Binding {
+  LiteRtRankedTensorType type;
+  void* data = nullptr;  // host memory handed to LiteRT
+  size_t size = 0;
+  void* owned = nullptr;  // aligned copy we allocated (inputs) or output memory
+};
+
+void FreeAligned(Napi::Env, void* p) { free(p); }
+
+class RunWorker : public Napi::AsyncWorker {
+ public:
+  RunWorker(Napi::Env env, Napi::Object model_obj, ModelState* st, size_t sig, std::vector<Binding> ins,
+            std::vector<Napi::ObjectReference> keep)
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        st_(st),
+        sig_(sig),
+        ins_(std::move(ins)),
+        keep_(std::move(keep)) {
+    model_ref_ = Napi::Persistent(model_obj);
+    st_->busy++;
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    const auto& meta = st_->signatures[sig_];
+    std::vector<LiteRtTensorBuffer> in_bufs, out_bufs;
+    auto cleanup = [&]() {
+      for (auto b : in_bufs) LiteRtDestroyTensorBuffer(b);
+      for (auto b : out_bufs) LiteRtDestroyTensorBuffer(b);
+    };
+    if (st_->cancel.load()) { status_ = kLiteRtStatusCancelled; op_ = "run"; return; }
+    for (auto& b : ins_) {
+      LiteRtTensorBuffer tb = nullptr;
+      status_ = LiteRtCreateTensorBufferFromHostMemory(&b.type, b.data, b.size, nullptr, &tb);
+      if (status_ != kLiteRtStatusOk) { op_ = "CreateTensorBufferFromHostMemory(input)"; cleanup(); return; }
+      in_bufs.push_back(tb);
+    }
+    // Output shapes may depend on resized inputs: ask LiteRT for the current layouts.
+    size_t nout = meta.outputs.size();
+    std::vector<LiteRtLayout> layouts(nout);
+    if (nout > 0) {
+      status_ = LiteRtGetCompiledModelOutputTensorLayouts(st_->compiled, sig_, nout, layouts.data(), true);
+      if (status_ != kLiteRtStatusOk) { op_ = "GetCompiledModelOutputTensorLayouts"; cleanup(); return; }
+    }
+    outs_.resize(nout);
+    for (size_t i = 0; i < nout; i++) {
+      Binding& o = outs_[i];
+      o.type = meta.outputs[i].type;
+      o.type.layout = layouts[i];
+      o.type.layout.has_strides = false;
+      o.size = ByteSize(o.type);
+      size_t alloc = ((o.size + kAlign - 1) / kAlign) * kAlign + kAlign;
+      if (posix_memalign(&o.owned, kAlign, alloc) != 0) { status_ = kLiteRtStatusErrorMemoryAllocationFailure; op_ = "alloc"; cleanup(); return; }
+      o.data = o.owned;
+      LiteRtTensorBuffer tb = nullptr;
+      status_ = LiteRtCreateTensorBufferFromHostMemory(&o.type, o.data, o.size == 0 ? kAlign : o.size, nullptr, &tb);
+      if (status_ != kLiteRtStatusOk) { op_ = "CreateTensorBufferFromHostMemory(output)"; cleanup(); return; }
+      out_bufs.push_back(tb);
+    }
+    status_ = LiteRtRunCompiledModel(st_->compiled, sig_, in_bufs.size(), in_bufs.data(), out_bufs.size(), out_bufs.data());
+    op_ = "RunCompiledModel";
+    if (status_ == kLiteRtStatusOk && st_->cancel.load()) status_ = kLiteRtStatusCancelled;
+    cleanup();
+  }
+
+  void Finish() {
+    for (auto& b : ins_) free(b.owned);
+    ins_.clear();
+    keep_.clear();
+    st_->busy--;
+    if (st_->dispose_pending && st_->busy.load() == 0) {
+      st_->Destroy();
+      NativeModel* m = NativeModel::Unwrap(model_ref_.Value());
+      if (!m || m->state() != st_) delete st_;  // the JS wrapper was collected: we own the state now
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Finish();
+    if (status_ != kLiteRtStatusOk) {
+      for (auto& o : outs_) free(o.owned);
+      Napi::Error e = StatusError(env, op_, status_);
+      if (status_ == kLiteRtStatusCancelled) e.Set("code", "ABORTED");
+      deferred_.Reject(e.Value());
+      return;
+    }
+    Napi::Array arr = Napi::Array::New(env, outs_.size());
+    for (size_t i = 0; i < outs_.size(); i++) {
+      Binding& o = outs_[i];
+      Napi::Object r = Napi::Object::New(env);
+      Napi::Array shape = Napi::Array::New(env, o.type.layout.rank);
+      for (unsigned d = 0; d < o.type.layout.rank; d++) shape.Set(d, o.type.layout.dimensions[d]);
+      r.Set("shape", shape);
+      r.Set("elementType", static_cast<int>(o.type.element_type));
+      r.Set("data", Napi::ArrayBuffer::New(env, o.owned, o.size, FreeAligned));
+      o.owned = nullptr;
+      arr.Set(i, r);
+    }
+    deferred_.Resolve(arr);
+  }
+
+  void OnError(const Napi::Error& e) override {
+    Finish();
+    for (auto& o : outs_) free(o.owned);
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  ModelState* st_;
+  size_t sig_;
+  std::vector<Binding> ins_;
+  std::vector<Binding> outs_;
+  std::vector<Napi::ObjectReference> keep_;
+  Napi::ObjectReference model_ref_;
+  LiteRtStatus status_ = kLiteRtStatusOk;
+  std::string op_;
+};
+
+// run(signatureIndex, inputs: (TypedArray)[] in signature order) -> Promise<{shape, elementType, data}[]>
+Napi::Value NativeModel::Run(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckUsable(env)) return env.Undefined();
+  if (state_->busy.load() > 0) {
+    Napi::Error::New(env, "a run is already in progress on this model").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  size_t si = info[0].As<Napi::Number>().Uint32Value();
+  if (si >= state_->signatures.size()) {
+    Napi::RangeError::New(env, "bad signature index").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const auto& meta = state_->signatures[si];
+  Napi::Array arr = info[1].As<Napi::Array>();
+  if (arr.Length() != meta.inputs.size()) {
+    Napi::RangeError::New(env, "wrong number of inputs").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::vector<Binding> ins(meta.inputs.size());
+  std::vector<Napi::ObjectReference> keep;
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Value v = arr.Get(i);
+    if (!v.IsTypedArray()) {
+      for (auto& b : ins) free(b.owned);
+      Napi::TypeError::New(env, "inputs must be typed arrays").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::TypedArray ta = v.As<Napi::TypedArray>();
+    Binding& b = ins[i];
+    b.type = meta.inputs[i].type;
+    b.type.layout.has_strides = false;
+    size_t need = ByteSize(b.type);
+    if (need != ta.ByteLength()) {
+      for (auto& x : ins) free(x.owned);
+      Napi::RangeError::New(env, "input " + meta.inputs[i].name + " has " + std::to_string(ta.ByteLength()) +
+                                     " bytes, the model needs " + std::to_string(need))
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    uint8_t* p = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+    b.size = need;
+    if (need > 0 && reinterpret_cast<uintptr_t>(p) % kAlign == 0) {
+      b.data = p;  // zero-copy: the typed array stays referenced until the run ends
+      keep.push_back(Napi::Persistent(ta.As<Napi::Object>()));
+    } else {
+      size_t alloc = ((need + kAlign - 1) / kAlign) * kAlign + kAlign;
+      if (posix_memalign(&b.owned, kAlign, alloc) != 0) {
+        for (auto& x : ins) free(x.owned);
+        Napi::Error::New(env, "out of memory").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      if (need > 0) std::memcpy(b.owned, p, need);
+      b.data = b.owned;
+      if (need == 0) b.size = kAlign;
+    }
+  }
+  state_->cancel = false;
+  auto* w = new RunWorker(env, Value(), state_, si, std::move(ins), std::move(keep));
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  NativeModel::Init(env, exports);
+  exports.Set("load", Napi::Function::New(env, Load));
+  exports.Set("abiLayoutBytes", Napi::Number::New(env, sizeof(LiteRtRankedTensorType)));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(audiogen_litert, Init)
