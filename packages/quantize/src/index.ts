@@ -1,2 +1,4 @@
-// Not built yet: see README.md.
-export {};
+export * from './math';
+export * from './recipe';
+export * from './recipes';
+export * from './transform';
