@@ -2,6 +2,7 @@ export * from './atomic';
 export * from './audio';
 export * from './errors';
 export * from './interfaces';
+export * from './npy';
 export * from './pipeline';
 export * from './progress';
 export * from './tensor';
