@@ -1,1 +1,27 @@
+export { readTfliteFile } from './file';
 export * from './graph';
+export { formatInspection, inspectTflite, type TensorSummary, type TfliteInspection } from './inspect';
+export { MAX_RANK, MAX_SUBGRAPHS, readTflite, verifyTflite, verifyTfliteFile } from './read';
+export {
+  ActivationFunctionType,
+  BuiltinOperator,
+  builtinOperatorCode,
+  builtinOperatorName,
+  dtypeToTensorType,
+  OP_OPTIONS_TABLE,
+  optionFields,
+  optionsUnionIndex,
+  Padding,
+  PLACEHOLDER_FOR_GREATER_OP_CODES,
+  tensorTypeByteSize,
+  tensorTypeName,
+  tensorTypeToDType,
+} from './schema';
+export {
+  DEFAULT_OFFSET_THRESHOLD,
+  TFLITE_SCHEMA_VERSION,
+  type WriteTfliteFileOptions,
+  type WriteTfliteOptions,
+  writeTflite,
+  writeTfliteFile,
+} from './write';
