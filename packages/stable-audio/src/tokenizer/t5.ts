@@ -32,7 +32,7 @@ export class T5Tokenizer implements Tokenizer {
     this.maxLength = maxLength;
     const t = model.trainer;
     this.eosId = t.eosId >= 0 ? t.eosId : 1;
-    this.padId = t.padId >= 0 ? t.padId : 0;
+    this.padId = Math.max(t.padId, 0);
   }
 
   static fromBytes(bytes: Uint8Array, options: T5TokenizerOptions = {}): T5Tokenizer {

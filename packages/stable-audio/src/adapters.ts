@@ -1,0 +1,380 @@
+import {
+  type AudioClip,
+  AudiogenError,
+  audioClip,
+  type Conditioner,
+  type Conditioning,
+  type ConditionParams,
+  type Decoder,
+  type DenoiseOptions,
+  type Denoiser,
+  type Encoder,
+  formatShape,
+  type Model,
+  sameShape,
+  type Tensor,
+  type TensorInfo,
+  type TokenizedText,
+  tensor,
+  toFloat32,
+} from '@audiogen/core';
+import { bindRoles, isInt, sizeOf } from './binding';
+
+const f32 = (t: TensorInfo) => t.dtype === 'float32';
+const anyFloat = (t: TensorInfo) => t.dtype === 'float32' || t.dtype === 'float16';
+/** Concrete shape: open (-1) dimensions become 1. */
+const concrete = (s: readonly number[]) => s.map((d) => (d < 0 ? 1 : d));
+
+/** Keys of the Conditioning a StableAudioConditioner returns and a StableAudioDenoiser reads. */
+export const COND_CROSS = 'cross_attn_cond';
+export const COND_GLOBAL = 'global_cond';
+export const COND_CROSS_MASK = 'cross_attention_masks';
+
+function outputOf(model: Model, outs: Record<string, Tensor>, info: TensorInfo): Tensor {
+  const t = outs[info.name];
+  if (!t) {
+    throw new AudiogenError('RUNTIME_ERROR', `${model.label}: the run returned no output "${info.name}"`);
+  }
+  return t;
+}
+
+function floatTensor(t: Tensor): Tensor<'float32'> {
+  if (t.dtype === 'float32') return t as Tensor<'float32'>;
+  return tensor('float32', t.shape, toFloat32(t));
+}
+
+// ---------------------------------------------------------------- conditioner
+
+/** T5 + seconds conditioner (`conditioners.tflite`): ids, mask, seconds → cross tokens, global vector. */
+export class StableAudioConditioner implements Conditioner {
+  readonly inputs: Record<string, TensorInfo>;
+  readonly outputs: Record<string, TensorInfo>;
+  /** Padded token length the model takes. */
+  readonly tokenLength: number;
+
+  constructor(
+    readonly model: Model,
+    options: { tokenLength?: number } = {},
+  ) {
+    const label = model.label || 'conditioners';
+    this.inputs = bindRoles(label, 'input', model.inputs, [
+      {
+        role: 'input_ids',
+        names: ['input_ids', 'ids'],
+        describe: 'int64 [1,N] token ids',
+        match: (t) => isInt(t.dtype) && t.shape.length === 2,
+        byOrder: true,
+      },
+      {
+        role: 'attention_mask',
+        names: ['attention_mask', 'mask'],
+        describe: 'int64 [1,N] attention mask',
+        match: (t, b) => isInt(t.dtype) && sameShape(t.shape, b.input_ids?.shape ?? t.shape),
+        byOrder: true,
+      },
+      {
+        role: 'seconds_total',
+        names: ['seconds_total', 'seconds'],
+        describe: 'float32 [1] seconds',
+        match: (t) => f32(t) && sizeOf(t.shape) === 1,
+      },
+    ]);
+    this.outputs = bindRoles(label, 'output', model.outputs, [
+      {
+        role: 'cross',
+        names: ['cross_attention_input', 'cross_attn_cond'],
+        describe: 'float32 [1,S,D] cross-attention tokens',
+        match: (t) => anyFloat(t) && t.shape.length === 3,
+      },
+      {
+        role: 'global',
+        names: ['global_cond', 'global_embed'],
+        describe: 'float32 [1,D] global conditioning',
+        match: (t, b) => anyFloat(t) && t.shape.length === 2 && t.shape[1] === b.cross?.shape[2],
+        optional: true,
+      },
+      {
+        role: 'mask',
+        names: ['cross_attention_masks', 'cross_attention_mask'],
+        describe: 'float32 [1,S] cross-attention mask',
+        match: (t, b) => anyFloat(t) && t.shape.length === 2 && t.shape[1] === b.cross?.shape[1],
+        optional: true,
+      },
+    ]);
+    const dim = this.inputs.input_ids!.shape[1]!;
+    this.tokenLength = dim > 0 ? dim : (options.tokenLength ?? 128);
+  }
+
+  async condition(tokens: TokenizedText, params: ConditionParams = {}): Promise<Conditioning> {
+    const L = this.tokenLength;
+    if (tokens.ids.length !== L || tokens.mask.length !== L) {
+      throw new AudiogenError(
+        'MODEL_MISMATCH',
+        `the conditioner takes ${L} tokens, the tokenizer gave ${tokens.ids.length}; make the tokenizer with maxLength ${L}`,
+      );
+    }
+    const seconds = params.seconds ?? 10;
+    if (!Number.isFinite(seconds))
+      throw new AudiogenError('INVALID_ARGUMENT', `seconds must be finite, got ${seconds}`);
+    const mk = (info: TensorInfo, src: Int32Array): Tensor =>
+      info.dtype === 'int64'
+        ? tensor(
+            'int64',
+            [1, L],
+            BigInt64Array.from(src, (v) => BigInt(v)),
+          )
+        : tensor('int32', [1, L], Int32Array.from(src));
+    const ids = this.inputs.input_ids!;
+    const mask = this.inputs.attention_mask!;
+    const sec = this.inputs.seconds_total!;
+    const outs = await this.model.run(
+      {
+        [ids.name]: mk(ids, tokens.ids),
+        [mask.name]: mk(mask, tokens.mask),
+        [sec.name]: tensor('float32', concrete(sec.shape), new Float32Array([seconds])),
+      },
+      { signal: params.signal },
+    );
+    const cond: Record<string, Tensor> = {
+      [COND_CROSS]: floatTensor(outputOf(this.model, outs, this.outputs.cross!)),
+    };
+    if (this.outputs.global) cond[COND_GLOBAL] = floatTensor(outputOf(this.model, outs, this.outputs.global));
+    if (this.outputs.mask) cond[COND_CROSS_MASK] = floatTensor(outputOf(this.model, outs, this.outputs.mask));
+    return cond;
+  }
+}
+
+// ---------------------------------------------------------------- denoiser
+
+/** The DiT (`dit_model.tflite`): x, t, cross tokens, global vector → velocity v. */
+export class StableAudioDenoiser implements Denoiser {
+  readonly inputs: Record<string, TensorInfo>;
+  readonly output: TensorInfo;
+  readonly latentShape: readonly number[];
+
+  constructor(readonly model: Model) {
+    const label = model.label || 'dit';
+    const out = bindRoles(label, 'output', model.outputs, [
+      {
+        role: 'v',
+        names: ['v', 'output_0'],
+        describe: 'float32 [1,C,T] velocity',
+        match: (t) => anyFloat(t) && t.shape.length === 3,
+      },
+    ]);
+    this.output = out.v!;
+    const vShape = this.output.shape;
+    this.inputs = bindRoles(label, 'input', model.inputs, [
+      {
+        role: 'x',
+        names: ['x', 'args_0'],
+        describe: `float32 ${formatShape(vShape)} latents (the output's shape)`,
+        match: (t) => f32(t) && sameShape(t.shape, vShape),
+      },
+      {
+        role: 't',
+        names: ['t', 'timestep', 'args_1'],
+        describe: 'float32 [1] time',
+        match: (t) => f32(t) && sizeOf(t.shape) === 1,
+      },
+      {
+        role: 'cross',
+        names: ['cross_attn_cond', 'args_2'],
+        describe: 'float32 [1,S,D] cross-attention tokens',
+        match: (t) => f32(t) && t.shape.length === 3,
+      },
+      {
+        role: 'global',
+        names: ['global_cond', 'args_3'],
+        describe: 'float32 [1,D] global conditioning',
+        match: (t) => f32(t) && t.shape.length === 2,
+        optional: true,
+      },
+    ]);
+    this.latentShape = concrete(this.inputs.x!.shape);
+  }
+
+  async denoise(
+    x: Float32Array,
+    t: number,
+    cond: Conditioning,
+    options: DenoiseOptions = {},
+  ): Promise<Float32Array> {
+    const n = sizeOf(this.latentShape);
+    if (x.length !== n) {
+      throw new AudiogenError('INVALID_ARGUMENT', `latents have ${x.length} values, the DiT takes ${n}`);
+    }
+    const xi = this.inputs.x!;
+    const ti = this.inputs.t!;
+    const ci = this.inputs.cross!;
+    const cross = cond[COND_CROSS];
+    if (!cross) throw new AudiogenError('MISSING_INPUT', 'conditioning has no cross-attention tokens');
+    if (!sameShape(concrete(ci.shape), cross.shape)) {
+      throw new AudiogenError(
+        'MODEL_MISMATCH',
+        `the conditioner gives cross tokens ${formatShape(cross.shape)}, the DiT takes ${formatShape(ci.shape)}`,
+      );
+    }
+    const feeds: Record<string, Tensor> = {
+      [xi.name]: tensor('float32', this.latentShape, x),
+      [ti.name]: tensor('float32', concrete(ti.shape), new Float32Array([t])),
+      [ci.name]: cross,
+    };
+    const gi = this.inputs.global;
+    if (gi) {
+      const g = cond[COND_GLOBAL];
+      const gShape = concrete(gi.shape);
+      // Arm's DiT ignores this input (§2.2 of the model notes); zeros are fine when the conditioner has none.
+      feeds[gi.name] = g && sameShape(g.shape, gShape) ? g : tensor('float32', gShape);
+      if (g && !sameShape(g.shape, gShape)) {
+        throw new AudiogenError(
+          'MODEL_MISMATCH',
+          `the conditioner gives a global vector ${formatShape(g.shape)}, the DiT takes ${formatShape(gi.shape)}`,
+        );
+      }
+    }
+    const outs = await this.model.run(feeds, { signal: options.signal });
+    const v = floatTensor(outputOf(this.model, outs, this.output)).data;
+    if (v.length !== n) {
+      throw new AudiogenError('RUNTIME_ERROR', `the DiT returned ${v.length} values, expected ${n}`);
+    }
+    return v;
+  }
+}
+
+// ---------------------------------------------------------------- decoder / encoder
+
+/** The autoencoder's decoder (`autoencoder_model.tflite`): latents → planar audio [C, N]. */
+export class StableAudioDecoder implements Decoder {
+  readonly input: TensorInfo;
+  readonly output: TensorInfo;
+  readonly channels: number;
+  readonly frames: number;
+
+  constructor(
+    readonly model: Model,
+    readonly sampleRate: number,
+  ) {
+    const label = model.label || 'decoder';
+    this.input = bindRoles(label, 'input', model.inputs, [
+      {
+        role: 'latents',
+        names: ['latents', 'args_0'],
+        describe: 'float32 [1,C,T] latents',
+        match: (t) => f32(t) && t.shape.length === 3,
+      },
+    ]).latents!;
+    this.output = bindRoles(label, 'output', model.outputs, [
+      {
+        role: 'audio',
+        names: ['audio', 'output_0'],
+        describe: 'float32 [channels, frames] planar audio',
+        match: (t) => anyFloat(t) && (t.shape.length === 2 || (t.shape.length === 3 && t.shape[0] === 1)),
+      },
+    ]).audio!;
+    const s = this.output.shape;
+    this.channels = s.length === 2 ? s[0]! : s[1]!;
+    this.frames = s[s.length - 1]!;
+    if (!(this.channels >= 1 && this.channels <= 8 && this.frames > 0)) {
+      throw new AudiogenError(
+        'MODEL_MISMATCH',
+        `${label}: output ${formatShape(s)} is not [channels, frames] audio`,
+      );
+    }
+  }
+
+  get latentShape(): readonly number[] {
+    return concrete(this.input.shape);
+  }
+
+  async decode(latents: Float32Array, options: { signal?: AbortSignal } = {}): Promise<AudioClip> {
+    const shape = this.latentShape;
+    if (latents.length !== sizeOf(shape)) {
+      throw new AudiogenError(
+        'INVALID_ARGUMENT',
+        `latents have ${latents.length} values, the decoder takes ${formatShape(shape)}`,
+      );
+    }
+    const outs = await this.model.run(
+      { [this.input.name]: tensor('float32', shape, latents) },
+      { signal: options.signal },
+    );
+    const audio = floatTensor(outputOf(this.model, outs, this.output)).data;
+    const n = this.frames;
+    if (audio.length !== n * this.channels) {
+      throw new AudiogenError(
+        'RUNTIME_ERROR',
+        `the decoder returned ${audio.length} samples, expected ${n * this.channels}`,
+      );
+    }
+    const channels: Float32Array[] = [];
+    for (let c = 0; c < this.channels; c++) channels.push(audio.slice(c * n, (c + 1) * n));
+    return audioClip(this.sampleRate, channels);
+  }
+}
+
+/** The autoencoder's encoder (`autoencoder_encoder.tflite`): audio [1, C, N] → latents (VAE mean). */
+export class StableAudioEncoder implements Encoder {
+  readonly input: TensorInfo;
+  readonly output: TensorInfo;
+  readonly channels: number;
+  readonly frames: number;
+
+  constructor(
+    readonly model: Model,
+    readonly sampleRate: number,
+  ) {
+    const label = model.label || 'encoder';
+    this.input = bindRoles(label, 'input', model.inputs, [
+      {
+        role: 'audio',
+        names: ['audio', 'args_0'],
+        describe: 'float32 [1,C,N] audio',
+        match: (t) => f32(t) && t.shape.length === 3,
+      },
+    ]).audio!;
+    this.output = bindRoles(label, 'output', model.outputs, [
+      {
+        role: 'latents',
+        names: ['latents', 'output_0'],
+        describe: 'float32 [1,C,T] latents',
+        match: (t) => anyFloat(t) && t.shape.length === 3,
+      },
+    ]).latents!;
+    this.channels = this.input.shape[1]!;
+    this.frames = this.input.shape[2]!;
+  }
+
+  get latentShape(): readonly number[] {
+    return concrete(this.output.shape);
+  }
+
+  /** Encodes a clip at the model's sample rate; mono is duplicated, other channel counts are refused; length is padded/cut. */
+  async encode(audio: AudioClip, options: { signal?: AbortSignal } = {}): Promise<Float32Array> {
+    if (audio.sampleRate !== this.sampleRate) {
+      throw new AudiogenError(
+        'INVALID_ARGUMENT',
+        `init audio is ${audio.sampleRate} Hz, the encoder takes ${this.sampleRate} Hz; resample it first`,
+      );
+    }
+    const C = this.channels;
+    const N = this.frames;
+    const src = audio.channels;
+    if (src.length !== C && src.length !== 1) {
+      throw new AudiogenError(
+        'INVALID_ARGUMENT',
+        `init audio has ${src.length} channels, the encoder takes ${C} (or mono)`,
+      );
+    }
+    const data = new Float32Array(C * N);
+    for (let c = 0; c < C; c++) {
+      const ch = src[src.length === 1 ? 0 : c]!;
+      data.set(ch.subarray(0, N), c * N);
+    }
+    const outs = await this.model.run(
+      { [this.input.name]: tensor('float32', [1, C, N], data) },
+      { signal: options.signal },
+    );
+    return floatTensor(outputOf(this.model, outs, this.output)).data;
+  }
+}

@@ -1,0 +1,38 @@
+/** Defaults of the Stable Audio Open family (facts: stable-audio-tools 0.0.19 and Arm's audiogen sample). */
+export interface StableAudioFamilyConfig {
+  readonly family: string;
+  /** Output sample rate in Hz. */
+  readonly sampleRate: number;
+  /** Output channels. */
+  readonly channels: number;
+  /** Frames the decoder writes per clip (524,288 for SAO-small ≈ 11.89 s). */
+  readonly sampleSize: number;
+  /** Latent shape [batch, channels, frames]. */
+  readonly latentShape: readonly number[];
+  /** The seconds conditioner's clamp range (NumberConditioner min_val/max_val). */
+  readonly secondsMin: number;
+  readonly secondsMax: number;
+  /** Default sampler and steps for the diffusion objective (rf_denoiser → ping-pong, 8 steps, CFG 1). */
+  readonly sampler: string;
+  readonly steps: number;
+  readonly cfgScale: number;
+  /** Padded token length of the T5 conditioner input (Arm's graph: 128). */
+  readonly tokenLength: number;
+}
+
+export const STABLE_AUDIO_OPEN_SMALL_FAMILY: StableAudioFamilyConfig = {
+  family: 'stable-audio-open-small',
+  sampleRate: 44100,
+  channels: 2,
+  sampleSize: 524288,
+  latentShape: [1, 64, 256],
+  secondsMin: 0,
+  secondsMax: 256,
+  sampler: 'pingpong',
+  steps: 8,
+  cfgScale: 1,
+  tokenLength: 128,
+};
+
+/** Seconds the Arm sample conditions on; our default duration. */
+export const DEFAULT_SECONDS = 10;

@@ -1,0 +1,179 @@
+import { access, readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { AudiogenError } from '@audiogen/core';
+import { STABLE_AUDIO_OPEN_SMALL_FAMILY, type StableAudioFamilyConfig } from './family';
+
+/**
+ * Accepted file names, first match wins. Our converter writes the first name of each list;
+ * Arm's export scripts write `conditioners_float32.tflite` and the others as listed.
+ */
+export const MODEL_FILE_NAMES = {
+  conditioners: ['conditioners.tflite', 'conditioners_float32.tflite'],
+  dit: ['dit_model.tflite'],
+  decoder: ['autoencoder_model.tflite'],
+  encoder: ['autoencoder_encoder.tflite'],
+  tokenizer: ['spiece.model'],
+  manifest: ['audiogen.json'],
+} as const;
+
+export interface StableAudioModelFiles {
+  conditioners: string;
+  dit: string;
+  decoder: string;
+  tokenizer: string;
+  /** Present only when the folder can do audio-to-audio. */
+  encoder?: string;
+  manifest?: string;
+}
+
+/** Our manifest (`audiogen.json`); every field is optional. */
+export interface StableAudioManifest {
+  family?: string;
+  config?: Partial<StableAudioFamilyConfig> & Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+export interface StableAudioModelFolder {
+  readonly dir: string;
+  readonly files: StableAudioModelFiles;
+  readonly manifest: StableAudioManifest | undefined;
+  /** Family defaults overlaid with the manifest's config. Shapes are still taken from the models. */
+  readonly config: StableAudioFamilyConfig;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function findFile(dir: string, names: readonly string[]): Promise<string | undefined> {
+  for (const n of names) {
+    const p = join(dir, n);
+    if (await exists(p)) return p;
+  }
+  return undefined;
+}
+
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+/** Reads a manifest config with care: wrong types are errors, unknown keys are kept. */
+function mergeConfig(manifest: StableAudioManifest | undefined, path: string): StableAudioFamilyConfig {
+  const base = STABLE_AUDIO_OPEN_SMALL_FAMILY;
+  if (!manifest) return base;
+  const c = (manifest.config ?? {}) as Record<string, unknown>;
+  const out: Record<string, unknown> = { ...base };
+  if (typeof manifest.family === 'string') out.family = manifest.family;
+  for (const key of [
+    'sampleRate',
+    'channels',
+    'sampleSize',
+    'secondsMin',
+    'secondsMax',
+    'steps',
+    'cfgScale',
+    'tokenLength',
+  ] as const) {
+    if (c[key] === undefined) continue;
+    const v = num(c[key]);
+    if (v === undefined) {
+      throw new AudiogenError('INVALID_MODEL', `${path}: config.${key} must be a number`, {
+        details: { path },
+      });
+    }
+    out[key] = v;
+  }
+  if (c.sampler !== undefined) {
+    if (typeof c.sampler !== 'string')
+      throw new AudiogenError('INVALID_MODEL', `${path}: config.sampler must be a string`);
+    out.sampler = c.sampler;
+  }
+  if (c.latentShape !== undefined) {
+    if (!Array.isArray(c.latentShape) || !c.latentShape.every((d) => Number.isInteger(d) && d > 0)) {
+      throw new AudiogenError(
+        'INVALID_MODEL',
+        `${path}: config.latentShape must be a list of positive integers`,
+      );
+    }
+    out.latentShape = c.latentShape;
+  }
+  // A maxSeconds in the manifest fixes sampleSize when sampleSize is absent.
+  const maxSeconds = num(c.maxSeconds);
+  if (maxSeconds !== undefined && c.sampleSize === undefined) {
+    out.sampleSize = Math.round(maxSeconds * (out.sampleRate as number));
+  }
+  return out as unknown as StableAudioFamilyConfig;
+}
+
+/**
+ * Finds the files of a Stable Audio model folder. Throws MISSING_FILE naming every missing file
+ * and the folder looked in; INVALID_MODEL when `audiogen.json` is unreadable.
+ */
+export async function loadModelFolder(dir: string): Promise<StableAudioModelFolder> {
+  if (typeof dir !== 'string' || dir.length === 0) {
+    throw new AudiogenError('INVALID_ARGUMENT', 'the model folder path must be a non-empty string');
+  }
+  const abs = resolve(dir);
+  let st: Awaited<ReturnType<typeof stat>>;
+  try {
+    st = await stat(abs);
+  } catch (e) {
+    throw new AudiogenError('MISSING_FILE', `model folder ${abs} does not exist`, {
+      cause: e,
+      details: { path: abs },
+    });
+  }
+  if (!st.isDirectory()) {
+    throw new AudiogenError(
+      'INVALID_ARGUMENT',
+      `${abs} is not a folder; pass the folder holding the models`,
+      {
+        details: { path: abs },
+      },
+    );
+  }
+  const found: Partial<Record<keyof typeof MODEL_FILE_NAMES, string>> = {};
+  for (const key of Object.keys(MODEL_FILE_NAMES) as (keyof typeof MODEL_FILE_NAMES)[]) {
+    const p = await findFile(abs, MODEL_FILE_NAMES[key]);
+    if (p) found[key] = p;
+  }
+  const required = ['conditioners', 'dit', 'decoder', 'tokenizer'] as const;
+  const missing = required.filter((k) => !found[k]);
+  if (missing.length > 0) {
+    const list = missing.map((k) => MODEL_FILE_NAMES[k].join(' or ')).join(', ');
+    throw new AudiogenError(
+      'MISSING_FILE',
+      `model folder ${abs} is missing ${list}. A folder needs conditioners.tflite (or conditioners_float32.tflite), ` +
+        "dit_model.tflite, autoencoder_model.tflite and spiece.model; make one with `audiogen convert` or Arm's export scripts",
+      { details: { path: abs, missing: missing.map((k) => MODEL_FILE_NAMES[k][0]) } },
+    );
+  }
+  let manifest: StableAudioManifest | undefined;
+  if (found.manifest) {
+    try {
+      manifest = JSON.parse(await readFile(found.manifest, 'utf8')) as StableAudioManifest;
+    } catch (e) {
+      throw new AudiogenError('INVALID_MODEL', `cannot read ${found.manifest}: ${(e as Error).message}`, {
+        cause: e,
+        details: { path: found.manifest },
+      });
+    }
+    if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) {
+      throw new AudiogenError('INVALID_MODEL', `${found.manifest} must hold a JSON object`);
+    }
+  }
+  const files: StableAudioModelFiles = {
+    conditioners: found.conditioners!,
+    dit: found.dit!,
+    decoder: found.decoder!,
+    tokenizer: found.tokenizer!,
+    ...(found.encoder ? { encoder: found.encoder } : {}),
+    ...(found.manifest ? { manifest: found.manifest } : {}),
+  };
+  return { dir: abs, files, manifest, config: mergeConfig(manifest, found.manifest ?? abs) };
+}
