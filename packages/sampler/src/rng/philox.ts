@@ -73,7 +73,6 @@ const F64 = new Float64Array(1);
 const U32 = new Uint32Array(F64.buffer);
 const LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const HI = LITTLE ? 1 : 0;
-const LO = LITTLE ? 0 : 1;
 
 /** 1/(2j+1), j = 0..11, each the double nearest to the exact fraction. */
 const ATANH_C = Array.from({ length: 12 }, (_, j) => 1 / (2 * j + 1));
