@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import { registerGenerate } from './generate';
 
 /** Each command lives in its own file and registers itself on the program. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [registerGenerate];

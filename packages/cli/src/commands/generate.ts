@@ -1,0 +1,286 @@
+import { basename, dirname, extname, join } from 'node:path';
+import { applyOutputPolicy, readWav, type WavSampleFormat, writeWav } from '@audiogen/audio-io';
+import { AudiogenError, type ProgressEvent, type Runtime } from '@audiogen/core';
+import * as runtimeNative from '@audiogen/runtime-native';
+import { createStableAudioPipeline, type StableAudioResult } from '@audiogen/stable-audio';
+import cliProgress from 'cli-progress';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+
+export interface GenerateCliOptions {
+  models: string;
+  seconds?: number;
+  steps?: number;
+  sampler?: string;
+  cfg?: number;
+  negative?: string;
+  seed?: number;
+  variations: number;
+  initAudio?: string;
+  initNoise?: number;
+  threads?: number;
+  format: WavSampleFormat;
+  out: string;
+  json: boolean;
+  noise: 'philox' | 'arm-mt19937';
+  raw: boolean;
+  decoderFp16?: boolean;
+  progress: boolean;
+}
+
+export interface GenerateDeps {
+  /** Builds the runtime; defaults to @audiogen/runtime-native's createNativeRuntime. */
+  createRuntime?: () => Runtime | Promise<Runtime>;
+  stdout?: (line: string) => void;
+  stderr?: (line: string) => void;
+  /** Where Ctrl-C comes from (default: process). */
+  signals?: Pick<NodeJS.Process, 'on' | 'off'>;
+}
+
+const num =
+  (what: string, { int = false, min = Number.NEGATIVE_INFINITY } = {}) =>
+  (v: string) => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || (int && !Number.isInteger(n)) || n < min) {
+      throw new InvalidArgumentError(
+        `${what} must be ${int ? 'an integer' : 'a number'}${min > -Infinity ? ` ≥ ${min}` : ''}`,
+      );
+    }
+    return n;
+  };
+
+async function defaultRuntime(): Promise<Runtime> {
+  const create = (runtimeNative as unknown as { createNativeRuntime?: (o?: unknown) => Runtime })
+    .createNativeRuntime;
+  if (typeof create !== 'function') {
+    throw new AudiogenError(
+      'ENGINE_UNAVAILABLE',
+      '@audiogen/runtime-native does not provide createNativeRuntime',
+    );
+  }
+  return create();
+}
+
+/** out.wav → out.wav for one clip; out-1.wav, out-2.wav… for variations. */
+export function outputPaths(out: string, count: number): string[] {
+  if (count === 1) return [out];
+  const ext = extname(out) || '.wav';
+  const stem = join(dirname(out), basename(out, extname(out)));
+  return Array.from({ length: count }, (_, i) => `${stem}-${i + 1}${ext}`);
+}
+
+const ms = (v: number) => `${v.toFixed(0)} ms`;
+
+/** Runs one generation as the CLI does; returns the result and the files written. */
+export async function runGenerate(
+  prompt: string,
+  o: GenerateCliOptions,
+  deps: GenerateDeps = {},
+): Promise<{ result: StableAudioResult; files: string[] }> {
+  const out = deps.stdout ?? ((l: string) => process.stdout.write(`${l}\n`));
+  const err = deps.stderr ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const signals = deps.signals ?? process;
+  const human = !o.json;
+  const runtime = await (deps.createRuntime ?? defaultRuntime)();
+
+  const ac = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      err('\naudiogen: stopping after the current step (Ctrl-C again to quit now)…');
+      ac.abort(new Error('interrupted'));
+    } else {
+      process.exit(130);
+    }
+  };
+  signals.on('SIGINT', onSigint);
+
+  const bars =
+    o.progress && human
+      ? new cliProgress.MultiBar(
+          {
+            format: ' {stage} |{bar}| {value}/{total} {info}',
+            hideCursor: true,
+            clearOnComplete: false,
+            stream: process.stderr,
+          },
+          cliProgress.Presets.shades_classic,
+        )
+      : undefined;
+  let stepBar: cliProgress.SingleBar | undefined;
+  let stageBar: cliProgress.SingleBar | undefined;
+  const stage = (name: string, total = 1) => {
+    stageBar?.stop();
+    stageBar = bars?.create(total, 0, { stage: name.padEnd(12), info: '' });
+  };
+  const onProgress = (e: ProgressEvent) => {
+    if (!bars) return;
+    switch (e.type) {
+      case 'load':
+        if (!e.done) stage(`load ${e.model}`);
+        else stageBar?.update(1, { info: ms(e.ms ?? 0) });
+        break;
+      case 'encode':
+        if (!e.done) stage('encode');
+        else stageBar?.update(1, { info: ms(e.ms ?? 0) });
+        break;
+      case 'step':
+        if (e.step === 0) {
+          stageBar?.stop();
+          stepBar = bars.create(e.steps, 0, { stage: `denoise ${e.variation + 1}`.padEnd(12), info: '' });
+        }
+        stepBar?.update(e.step + 1, { info: `t=${e.tNext.toFixed(3)} ${ms(e.ms)}/step` });
+        break;
+      case 'decode':
+        if (!e.done) stage(`decode ${e.variation + 1}`);
+        else stageBar?.update(1, { info: ms(e.ms ?? 0) });
+        break;
+      case 'done':
+        break;
+    }
+  };
+
+  try {
+    const pipeline = await createStableAudioPipeline({
+      models: o.models,
+      runtime,
+      threads: o.threads,
+      ...(o.decoderFp16 !== undefined ? { decoderFp16: o.decoderFp16 } : {}),
+      loadEncoder: o.initAudio !== undefined,
+      onProgress,
+    });
+    try {
+      const initAudio = o.initAudio ? await readWav(o.initAudio) : undefined;
+      const result = await pipeline.generate({
+        prompt,
+        negativePrompt: o.negative,
+        seconds: o.seconds,
+        steps: o.steps,
+        sampler: o.sampler,
+        cfgScale: o.cfg,
+        seed: o.seed,
+        variations: o.variations,
+        initAudio,
+        initNoiseLevel: o.initNoise,
+        noise: o.noise,
+        signal: ac.signal,
+        onProgress,
+      });
+      stageBar?.stop();
+      bars?.stop();
+      bars?.stop();
+      // Nothing is written before every clip is ready; each write is atomic, so Ctrl-C leaves no partial file.
+      const files = outputPaths(o.out, result.clips.length);
+      for (const [i, c] of result.clips.entries()) {
+        const clip = applyOutputPolicy(c.clip, o.raw ? 'raw' : 'default');
+        await writeWav(files[i]!, clip, { format: o.format });
+      }
+      const t = result.timings;
+      const steps = t.stepMs.flat();
+      const perStep = steps.length ? steps.reduce((a, b) => a + b, 0) / steps.length : 0;
+      const loadMs = Object.values(pipeline.loadMs).reduce((a, b) => a + b, 0);
+      if (human) {
+        for (const w of result.warnings) err(`warning: ${w}`);
+        err(
+          `seed ${result.seed}${result.clips.length > 1 ? ` (variations use ${result.clips.map((c) => c.seed).join(', ')})` : ''}`,
+        );
+        err(
+          `timings: load ${ms(loadMs)}, T5 ${ms(t.encodeMs)}, DiT ${ms(t.denoiseMs)} (${ms(perStep)}/step), ` +
+            `decoder ${ms(t.decodeMs)}, total ${ms(t.totalMs)}`,
+        );
+        for (const f of files)
+          out(`wrote ${f} (${result.seconds.toFixed(2)} s, ${result.sampleRate} Hz, ${o.format})`);
+      } else {
+        out(
+          JSON.stringify({
+            files,
+            seed: result.seed,
+            seeds: result.clips.map((c) => c.seed),
+            seconds: result.seconds,
+            secondsRequested: result.secondsRequested,
+            sampleRate: result.sampleRate,
+            format: o.format,
+            steps: result.steps,
+            sampler: result.sampler,
+            cfgScale: result.cfgScale,
+            promptTruncated: result.promptTruncated,
+            warnings: result.warnings,
+            timings: {
+              loadMs: pipeline.loadMs,
+              encodeMs: t.encodeMs,
+              stepMs: t.stepMs,
+              ditMsPerStep: perStep,
+              denoiseMs: t.denoiseMs,
+              decodeMs: t.decodeMs,
+              totalMs: t.totalMs,
+            },
+          }),
+        );
+      }
+      return { result, files };
+    } finally {
+      pipeline.dispose();
+    }
+  } finally {
+    stageBar?.stop();
+    bars?.stop();
+    signals.off('SIGINT', onSigint);
+  }
+}
+
+export function registerGenerate(program: Command, deps: GenerateDeps = {}): void {
+  program
+    .command('generate')
+    .description('Text to audio with a Stable Audio Open model folder (prompt in, WAV out)')
+    .argument('<prompt>', 'what the audio should sound like')
+    .requiredOption('-m, --models <dir>', 'model folder (audiogen convert output, or Arm’s export)')
+    .option(
+      '-s, --seconds <n>',
+      'clip length in seconds (clamped to the model maximum, 11.89 s)',
+      num('--seconds', { min: 0 }),
+    )
+    .option('--steps <n>', 'denoising steps (family default: 8)', num('--steps', { int: true, min: 1 }))
+    .option('--sampler <name>', 'sampler (family default: pingpong)')
+    .option(
+      '--cfg <scale>',
+      'classifier-free guidance scale (family default: 1 = off)',
+      num('--cfg', { min: 0 }),
+    )
+    .option('--negative <prompt>', 'negative prompt (used when --cfg is not 1)')
+    .option(
+      '--seed <n>',
+      'uint32 seed (random and printed when omitted)',
+      num('--seed', { int: true, min: 0 }),
+    )
+    .option(
+      '--variations <n>',
+      'number of clips (seeds seed, seed+1, …)',
+      num('--variations', { int: true, min: 1 }),
+      1,
+    )
+    .option('--init-audio <wav>', 'audio-to-audio: start from this WAV (needs autoencoder_encoder.tflite)')
+    .option(
+      '--init-noise <level>',
+      'audio-to-audio noise level in (0, 1] (default 0.7)',
+      num('--init-noise', { min: 0 }),
+    )
+    .option('--threads <n>', 'CPU threads', num('--threads', { int: true, min: 1 }))
+    .addOption(
+      new Option('--format <fmt>', 'WAV sample format').choices(['pcm16', 'pcm24', 'f32']).default('pcm16'),
+    )
+    .option('-o, --out <file>', 'output WAV (variations: file-1.wav, file-2.wav, …)', 'out.wav')
+    .addOption(
+      new Option('--noise <kind>', 'noise generator').choices(['philox', 'arm-mt19937']).default('philox'),
+    )
+    .option('--raw', 'write the decoder output as is (no peak protection)', false)
+    .option('--decoder-fp16', 'run the decoder in fp16 (default on arm64)')
+    .option('--no-decoder-fp16', 'run the decoder in fp32')
+    .option('--no-progress', 'no progress bars')
+    .option('--json', 'print one JSON line with files, seeds and timings', false)
+    .action(async (prompt: string, opts: GenerateCliOptions) => {
+      if (opts.initNoise !== undefined && !opts.initAudio) {
+        throw new AudiogenError('INVALID_ARGUMENT', '--init-noise needs --init-audio');
+      }
+      await runGenerate(prompt, opts, deps);
+    });
+}
