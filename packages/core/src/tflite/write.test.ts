@@ -81,7 +81,7 @@ function makeGraph(): Graph {
             outputs: [8],
             options: { type: 'AddOptions', fused_activation_function: 1 },
           },
-          // No options given: the writer must still emit TransposeOptions.
+          // No options given (TransposeOptions is empty, so none is needed).
           { op: 'TRANSPOSE', builtin_code: 39, version: 1, inputs: [8, 9], outputs: [10] },
         ],
       },
@@ -163,13 +163,22 @@ describe('writeTflite', () => {
     expect(String.fromCharCode(...bytes.subarray(4, 8))).toBe('TFL3');
     const back = readTflite(bytes);
     expect(back.version).toBe(3);
-    // Options are always written (TRANSPOSE got an empty TransposeOptions table).
-    expect(back.subgraphs[0]!.operators[3]!.options).toEqual({ type: 'TransposeOptions' });
+    // TRANSPOSE's options table is empty, so a missing table is equivalent and none is added.
+    expect(back.subgraphs[0]!.operators[3]!.options).toBeUndefined();
     // Conv options keep the values given; omitted FC options read as schema defaults.
     expect(back.subgraphs[0]!.operators[1]!.options).toMatchObject({
       type: 'FullyConnectedOptions',
       keep_num_dims: true,
       fused_activation_function: 0,
+    });
+    // An op without options whose table has non-zero defaults gets a table of defaults, because
+    // the runtime reads a missing table as zeros.
+    const g2 = makeGraph();
+    delete g2.subgraphs[0]!.operators[2]!.options;
+    expect(readTflite(writeTflite(g2)).subgraphs[0]!.operators[2]!.options).toEqual({
+      type: 'AddOptions',
+      fused_activation_function: 0,
+      pot_scale_int16: true,
     });
     // Constant data are 16-byte aligned in the file.
     for (const t of back.subgraphs[0]!.tensors) {

@@ -372,9 +372,14 @@ function writeOperator(b: Builder, op: Operator, p: Plan, w: string): number {
     : 0;
   let options = op.options;
   if (!options) {
-    // A missing table reads as all zeros in the runtime (not the schema defaults): always write one.
+    // A missing table reads as all zeros in the runtime, not the schema defaults: write a table of
+    // defaults whenever that differs (e.g. Conv2D dilation 1, ADD pot_scale_int16). Tables whose
+    // defaults are all zero/empty are equivalent to no table, and converters omit them (RESHAPE,
+    // TRANSPOSE…), so leaving them out keeps read → write → read exact.
     const table = OP_OPTIONS_TABLE[op.op];
-    if (table) options = { type: table };
+    if (table && optionFields(table)?.some((f) => f[3] !== null && f[3] !== 0 && f[3] !== false)) {
+      options = { type: table };
+    }
   }
   let o1 = 0;
   let t1 = 0;
