@@ -1,0 +1,20 @@
+// Text to a WAV in 20 lines. Usage: node index.mjs <model folder> "<prompt>" [out.wav]
+// (after `npm run build` at the repo root; `npm run demo` makes a random-weight folder in models/random-tiny).
+import { applyOutputPolicy, writeWav } from '@audiogen/audio-io';
+import { createNativeRuntime } from '@audiogen/runtime-native';
+import { createStableAudioPipeline } from '@audiogen/stable-audio';
+
+const [models = '../../models/random-tiny', prompt = 'rain on a tin roof', out = 'out.wav'] =
+  process.argv.slice(2);
+
+const pipeline = await createStableAudioPipeline({ models, runtime: createNativeRuntime(), threads: 2 });
+try {
+  // Family defaults: 8 ping-pong steps, CFG 1; the length is clamped to the model's maximum (11.89 s).
+  const result = await pipeline.generate({ prompt, seconds: 10 });
+  await writeWav(out, applyOutputPolicy(result.clips[0].clip), { format: 'pcm16' });
+  console.log(
+    `wrote ${out}: ${result.seconds.toFixed(2)} s, seed ${result.seed}, ${result.timings.totalMs.toFixed(0)} ms`,
+  );
+} finally {
+  pipeline.dispose();
+}

@@ -1,0 +1,147 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspectWav } from '@audiogen/audio-io';
+import { writeRandomStableAudioFolder } from '@audiogen/convert';
+import type { Model, Runtime } from '@audiogen/core';
+import { createNativeRuntime } from '@audiogen/runtime-native';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createProgram } from '../index';
+import { type GenerateCliOptions, outputPaths, runGenerate } from './generate';
+
+describe('audiogen generate', () => {
+  let dir: string;
+  let models: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'audiogen-cli-gen-'));
+    models = join(dir, 'models');
+    await writeRandomStableAudioFolder({ out: models, tiny: true, seed: 5 });
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const opts = (o: Partial<GenerateCliOptions>): GenerateCliOptions => ({
+    models,
+    variations: 1,
+    format: 'pcm16',
+    out: join(dir, 'out.wav'),
+    json: true,
+    noise: 'philox',
+    raw: false,
+    progress: false,
+    ...o,
+  });
+
+  it('parses the flags of the issue and writes WAVs with a --json line', async () => {
+    const lines: string[] = [];
+    const program = createProgram();
+    const out = join(dir, 'parsed.wav');
+    // Parse only (commander), then run with captured output.
+    const cmd = program.commands.find((c) => c.name() === 'generate')!;
+    cmd.action(async (prompt: string, o: GenerateCliOptions) => {
+      await runGenerate(prompt, o, { stdout: (l) => lines.push(l), stderr: () => {} });
+    });
+    await program.parseAsync([
+      'node',
+      'audiogen',
+      'generate',
+      'soft rain',
+      '--models',
+      models,
+      '--seconds',
+      '0.01',
+      '--steps',
+      '4',
+      '--sampler',
+      'euler',
+      '--cfg',
+      '2',
+      '--negative',
+      'noise',
+      '--seed',
+      '77',
+      '--variations',
+      '2',
+      '--threads',
+      '1',
+      '--format',
+      'f32',
+      '--out',
+      out,
+      '--json',
+      '--no-progress',
+    ]);
+    const j = JSON.parse(lines.at(-1)!);
+    expect(j.seeds).toEqual([77, 78]);
+    expect(j.files).toEqual(outputPaths(out, 2));
+    expect(j.steps).toBe(4);
+    expect(j.sampler).toBe('euler');
+    expect(j.cfgScale).toBe(2);
+    expect(j.timings.stepMs.map((s: number[]) => s.length)).toEqual([4, 4]);
+    for (const f of j.files) {
+      const info = inspectWav(readFileSync(f));
+      expect([info.sampleRate, info.channels, info.frames, info.format]).toEqual([44100, 2, 441, 'f32']);
+    }
+  });
+
+  it('same seed writes byte-identical files; a different seed differs', async () => {
+    const a = join(dir, 'a.wav');
+    const b = join(dir, 'b.wav');
+    const c = join(dir, 'c.wav');
+    const quiet = { stdout: () => {}, stderr: () => {} };
+    await runGenerate('a dog barking', opts({ seed: 1, out: a, threads: 1 }), quiet);
+    await runGenerate('a dog barking', opts({ seed: 1, out: b, threads: 2 }), quiet);
+    await runGenerate('a dog barking', opts({ seed: 2, out: c }), quiet);
+    expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
+    expect(readFileSync(a).equals(readFileSync(c))).toBe(false);
+    expect(inspectWav(readFileSync(a)).format).toBe('pcm16');
+  });
+
+  it('Ctrl-C stops within a step and leaves no file', async () => {
+    let sigint: (() => void) | undefined;
+    let ditRuns = 0;
+    const signals = {
+      on: (_: string, h: () => void) => {
+        sigint = h;
+        return process;
+      },
+      off: () => process,
+    } as unknown as Pick<NodeJS.Process, 'on' | 'off'>;
+    const native = createNativeRuntime();
+    const runtime: Runtime = {
+      name: 'wrapped',
+      async load(src, o) {
+        const m = await native.load(src, o);
+        if (o?.label !== 'dit') return m;
+        const wrapped: Model = Object.create(m);
+        wrapped.run = async (inp, ro) => {
+          if (++ditRuns === 2) sigint?.();
+          return m.run(inp, ro);
+        };
+        return wrapped;
+      },
+    };
+    const out = join(dir, 'stopped.wav');
+    await expect(
+      runGenerate('x', opts({ seed: 3, out }), {
+        createRuntime: () => runtime,
+        signals,
+        stdout: () => {},
+        stderr: () => {},
+      }),
+    ).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(ditRuns).toBe(2);
+    expect(existsSync(out)).toBe(false);
+    expect(readdirSync(dir).filter((f) => f.startsWith('stopped'))).toEqual([]);
+  });
+
+  it('errors a person can act on', async () => {
+    const quiet = { stdout: () => {}, stderr: () => {} };
+    await expect(runGenerate('x', opts({ models: join(dir, 'nope') }), quiet)).rejects.toMatchObject({
+      code: 'MISSING_FILE',
+    });
+    await expect(runGenerate('x', opts({ seconds: 300 }), quiet)).rejects.toThrow(/seconds must be in/);
+    await expect(runGenerate('x', opts({ initAudio: join(dir, 'missing.wav') }), quiet)).rejects.toThrow(
+      /missing\.wav/,
+    );
+  });
+});

@@ -1,0 +1,97 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeWav, encodeWav, inspectWav } from '@audiogen/audio-io';
+import { writeRandomStableAudioFolder } from '@audiogen/convert';
+import { isAudiogenError } from '@audiogen/core';
+import { createNativeRuntime } from '@audiogen/runtime-native';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStableAudioPipeline, type StableAudioPipeline } from './pipeline';
+
+// End to end through LiteRT with a tiny random-weight folder of the real architecture, made by the converter.
+describe('stable-audio end to end (tiny random-weight folder, runtime-native)', () => {
+  let dir: string;
+  const pipelines: StableAudioPipeline[] = [];
+  const make = async (threads: number) => {
+    const p = await createStableAudioPipeline({ models: dir, runtime: createNativeRuntime(), threads });
+    pipelines.push(p);
+    return p;
+  };
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'audiogen-e2e-'));
+    const t0 = performance.now();
+    await writeRandomStableAudioFolder({ out: dir, tiny: true, seed: 3 });
+    console.log(`tiny folder built in ${(performance.now() - t0).toFixed(0)} ms`);
+  });
+  afterAll(() => {
+    for (const p of pipelines) p.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('writes a WAV of the right length and format; same seed is byte-identical across runs and threads', async () => {
+    const p1 = await make(1);
+    expect(p1.encoder).toBeDefined();
+    const seconds = p1.maxSeconds / 2;
+    const r1 = await p1.generate({ prompt: 'birds singing in the morning', seconds, seed: 1234 });
+    const clip = r1.clips[0]!.clip;
+    const frames = Math.round(seconds * p1.sampleRate);
+    expect(clip.channels.length).toBe(2);
+    expect(clip.channels[0]!.length).toBe(frames);
+    expect(r1.timings.stepMs[0]!.length).toBe(8);
+    const wav = encodeWav(clip, { format: 'f32' });
+    const back = decodeWav(wav);
+    expect(back.sampleRate).toBe(44100);
+    expect(back.channels.length).toBe(2);
+    expect(back.channels[0]!.length).toBe(frames);
+    const info = inspectWav(wav);
+    expect([info.formatTag, info.containerBits, info.channels, info.frames]).toEqual([3, 32, 2, frames]);
+    expect(info.dataBytes).toBe(frames * 2 * 4);
+    const pcm = inspectWav(encodeWav(clip, { format: 'pcm16' }));
+    expect([pcm.formatTag, pcm.containerBits, pcm.frames, pcm.sampleRate]).toEqual([1, 16, frames, 44100]);
+    // Interleaved L,R in the WAV equals the decoder's planar channels.
+    expect(back.channels[1]![5]).toBe(clip.channels[1]![5]);
+    expect(clip.channels[0]!.some((v) => v !== 0)).toBe(true);
+    expect(clip.channels.every((ch) => ch.every(Number.isFinite))).toBe(true);
+
+    const r2 = await p1.generate({ prompt: 'birds singing in the morning', seconds, seed: 1234 });
+    expect(Buffer.from(encodeWav(r2.clips[0]!.clip, { format: 'f32' })).equals(Buffer.from(wav))).toBe(true);
+    const p2 = await make(2);
+    const r3 = await p2.generate({ prompt: 'birds singing in the morning', seconds, seed: 1234 });
+    expect(Buffer.from(encodeWav(r3.clips[0]!.clip, { format: 'f32' })).equals(Buffer.from(wav))).toBe(true);
+
+    const r4 = await p1.generate({ prompt: 'birds singing in the morning', seconds, seed: 1235 });
+    expect(Buffer.from(encodeWav(r4.clips[0]!.clip, { format: 'f32' })).equals(Buffer.from(wav))).toBe(false);
+  });
+
+  it('abort stops the run with ABORTED', async () => {
+    const p = await make(1);
+    const ac = new AbortController();
+    let steps = 0;
+    try {
+      await p.generate({
+        prompt: 'x',
+        seed: 1,
+        signal: ac.signal,
+        onProgress: (e) => {
+          if (e.type === 'step') {
+            steps++;
+            if (e.step === 1) ac.abort();
+          }
+        },
+      });
+      expect.unreachable();
+    } catch (e) {
+      expect(isAudiogenError(e, 'ABORTED')).toBe(true);
+    }
+    expect(steps).toBe(2);
+  });
+
+  it('audio-to-audio through the converter-built encoder', async () => {
+    const p = await make(1);
+    const base = await p.generate({ prompt: 'drums', seed: 9 });
+    const init = base.clips[0]!.clip;
+    const a = await p.generate({ prompt: 'drums', seed: 9, initAudio: init, initNoiseLevel: 0.5 });
+    expect(a.clips[0]!.clip.channels[0]!.length).toBe(init.channels[0]!.length);
+    expect(a.clips[0]!.clip.channels[0]).not.toEqual(init.channels[0]);
+  });
+});
