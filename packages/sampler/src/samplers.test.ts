@@ -1,4 +1,4 @@
-import type { SamplerConfig, VelocityFn } from '@audiogen/core';
+import type { SamplerConfig, Schedule, VelocityFn } from '@audiogen/core';
 import { describe, expect, it } from 'vitest';
 import { createNoiseSource } from './rng/index';
 import {
@@ -169,7 +169,7 @@ describe('hand-computed steps', () => {
 describe('convergence to the exact ODE solution', () => {
   async function error(sampler: 'euler' | 'rk4' | 'dpmpp', steps: number): Promise<number> {
     // euler/rk4: linear t from 1 to 0; dpmpp: uniform in logSNR from t=0.95 to 0.05, compared at 0.05
-    let sched;
+    let sched: Schedule;
     let tEnd = 0;
     let x = X1;
     if (sampler === 'dpmpp') {

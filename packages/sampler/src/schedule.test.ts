@@ -16,7 +16,7 @@ describe('rfSchedule', () => {
     const { t } = rfSchedule({ steps: 8 });
     const want = [1, 0.993307, 0.982014, 0.952574, 0.880797, 0.731059, 0.5, 0.268941, 0];
     expect(t.length).toBe(9);
-    t.forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 6));
+    for (const [i, v] of t.entries()) expect(v).toBeCloseTo(want[i]!, 6);
     // interior points are sigmoid(−logSNR) with logSNR = −5 … 1
     expect(t[1]).toBe(1 / (1 + Math.exp(-5)));
     expect(t[6]).toBe(0.5);
