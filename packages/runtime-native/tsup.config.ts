@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
 import { packageConfig } from '../../tsup.base';
 
-export default defineConfig(packageConfig({ index: 'src/index.ts' }));
+// shims: import.meta.url in the CJS build (the addon is located relative to the package).
+export default defineConfig(packageConfig({ index: 'src/index.ts' }, { shims: true }));

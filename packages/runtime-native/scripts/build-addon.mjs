@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { PACKAGE_DIR, fetchLiteRt } from './fetch-litert.mjs';
+import { fetchLiteRt, PACKAGE_DIR } from './fetch-litert.mjs';
 
 const require = createRequire(import.meta.url);
 const arg = (name, dflt) => {
@@ -21,7 +21,9 @@ const arch = arg('--arch', process.arch);
 const outDir = arg('--out', join(PACKAGE_DIR, 'dist', 'prebuilds', `linux-${arch}`));
 
 if (process.platform !== 'linux') {
-  console.error(`[build-addon] ${process.platform}: only linux prebuilds are produced here; see README (build from source)`);
+  console.error(
+    `[build-addon] ${process.platform}: only linux prebuilds are produced here; see README (build from source)`,
+  );
   process.exit(0);
 }
 
@@ -45,14 +47,32 @@ if (newer(out, src) && newer(out, header) && !process.argv.includes('--force')) 
 
 const cross = arch !== process.arch;
 const cxx = process.env.CXX || (cross ? 'clang++-19' : 'g++');
-const targetFlags = cross && arch === 'arm64' ? ['--target=aarch64-linux-gnu', '-fuse-ld=lld', '--sysroot=/usr/aarch64-linux-gnu'] : [];
+const targetFlags =
+  cross && arch === 'arm64'
+    ? ['--target=aarch64-linux-gnu', '-fuse-ld=lld', '--sysroot=/usr/aarch64-linux-gnu']
+    : [];
 const args = [
   ...targetFlags,
-  '-std=c++17', '-O2', '-fPIC', '-shared', '-fvisibility=hidden', '-Wall',
-  '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS', '-DNODE_ADDON_API_DISABLE_DEPRECATED',
-  `-I${nodeInclude}`, `-I${napiInclude}`, `-I${join(PACKAGE_DIR, 'native')}`,
-  src, '-o', out,
-  `-L${outDir}`, '-l:libLiteRt.so', '-Wl,-rpath,$ORIGIN', '-Wl,--as-needed', '-pthread',
+  '-std=c++17',
+  '-O2',
+  '-fPIC',
+  '-shared',
+  '-fvisibility=hidden',
+  '-Wall',
+  '-DNAPI_VERSION=8',
+  '-DNAPI_CPP_EXCEPTIONS',
+  '-DNODE_ADDON_API_DISABLE_DEPRECATED',
+  `-I${nodeInclude}`,
+  `-I${napiInclude}`,
+  `-I${join(PACKAGE_DIR, 'native')}`,
+  src,
+  '-o',
+  out,
+  `-L${outDir}`,
+  '-l:libLiteRt.so',
+  '-Wl,-rpath,$ORIGIN',
+  '-Wl,--as-needed',
+  '-pthread',
 ];
 console.error(`[build-addon] ${cxx} … -o ${out}`);
 execFileSync(cxx, args, { stdio: 'inherit' });

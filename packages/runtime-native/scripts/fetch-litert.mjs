@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { execFileSync } from 'node:child_process';
 // Puts Google's LiteRT runtime library (libLiteRt.so from the official ai-edge-litert wheel on PyPI)
 // into vendor/<platform>-<arch>/, pinned by version and sha256, and checks its exported C API symbols.
 //
@@ -8,8 +9,7 @@
 // wheel already installed in the repo's .venv (host arch only); `pip download` of the pinned wheel.
 // Nothing downloaded is committed (vendor/ is git-ignored).
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,18 +34,43 @@ export const PINS = {
 
 /** Every LiteRt* function native/litert_c_api.h declares; all must be exported (defined, global). */
 export const REQUIRED_SYMBOLS = [
-  'LiteRtCreateEnvironment', 'LiteRtDestroyEnvironment', 'LiteRtCreateModelFromFile', 'LiteRtCreateModelFromBuffer',
-  'LiteRtDestroyModel', 'LiteRtGetNumModelSignatures', 'LiteRtGetModelSignature', 'LiteRtGetSignatureKey',
-  'LiteRtGetNumSignatureInputs', 'LiteRtGetSignatureInputName', 'LiteRtGetSignatureInputTensorByIndex',
-  'LiteRtGetNumSignatureOutputs', 'LiteRtGetSignatureOutputName', 'LiteRtGetSignatureOutputTensorByIndex',
-  'LiteRtGetTensorTypeId', 'LiteRtGetRankedTensorType', 'LiteRtCreateOptions', 'LiteRtDestroyOptions',
-  'LiteRtSetOptionsHardwareAccelerators', 'LiteRtAddOpaqueOptions', 'LiteRtCreateOpaqueOptions',
-  'LiteRtDestroyOpaqueOptions', 'LiteRtCreateCompiledModel', 'LiteRtDestroyCompiledModel',
-  'LiteRtGetCompiledModelInputBufferRequirements', 'LiteRtGetCompiledModelOutputBufferRequirements',
-  'LiteRtGetCompiledModelOutputTensorLayouts', 'LiteRtRunCompiledModel', 'LiteRtCompiledModelResizeInputTensor',
-  'LiteRtSetCompiledModelCancellationFunction', 'LiteRtGetTensorBufferRequirementsBufferSize',
-  'LiteRtCreateTensorBufferFromHostMemory', 'LiteRtCreateManagedTensorBufferFromRequirements',
-  'LiteRtGetTensorBufferSize', 'LiteRtLockTensorBuffer', 'LiteRtUnlockTensorBuffer', 'LiteRtDestroyTensorBuffer',
+  'LiteRtCreateEnvironment',
+  'LiteRtDestroyEnvironment',
+  'LiteRtCreateModelFromFile',
+  'LiteRtCreateModelFromBuffer',
+  'LiteRtDestroyModel',
+  'LiteRtGetNumModelSignatures',
+  'LiteRtGetModelSignature',
+  'LiteRtGetSignatureKey',
+  'LiteRtGetNumSignatureInputs',
+  'LiteRtGetSignatureInputName',
+  'LiteRtGetSignatureInputTensorByIndex',
+  'LiteRtGetNumSignatureOutputs',
+  'LiteRtGetSignatureOutputName',
+  'LiteRtGetSignatureOutputTensorByIndex',
+  'LiteRtGetTensorTypeId',
+  'LiteRtGetRankedTensorType',
+  'LiteRtCreateOptions',
+  'LiteRtDestroyOptions',
+  'LiteRtSetOptionsHardwareAccelerators',
+  'LiteRtAddOpaqueOptions',
+  'LiteRtCreateOpaqueOptions',
+  'LiteRtDestroyOpaqueOptions',
+  'LiteRtCreateCompiledModel',
+  'LiteRtDestroyCompiledModel',
+  'LiteRtGetCompiledModelInputBufferRequirements',
+  'LiteRtGetCompiledModelOutputBufferRequirements',
+  'LiteRtGetCompiledModelOutputTensorLayouts',
+  'LiteRtRunCompiledModel',
+  'LiteRtCompiledModelResizeInputTensor',
+  'LiteRtSetCompiledModelCancellationFunction',
+  'LiteRtGetTensorBufferRequirementsBufferSize',
+  'LiteRtCreateTensorBufferFromHostMemory',
+  'LiteRtCreateManagedTensorBufferFromRequirements',
+  'LiteRtGetTensorBufferSize',
+  'LiteRtLockTensorBuffer',
+  'LiteRtUnlockTensorBuffer',
+  'LiteRtDestroyTensorBuffer',
 ];
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -93,9 +118,11 @@ export function elfDynamicSymbols(buf) {
 export function checkLibrary(file, pin) {
   const buf = readFileSync(file);
   const got = sha256(buf);
-  if (got !== pin.libSha256) throw new Error(`${file}: sha256 ${got} does not match the pinned ${pin.libSha256}`);
+  if (got !== pin.libSha256)
+    throw new Error(`${file}: sha256 ${got} does not match the pinned ${pin.libSha256}`);
   const { machine, names } = elfDynamicSymbols(buf);
-  if (machine !== pin.elfMachine) throw new Error(`${file}: ELF machine ${machine}, expected ${pin.elfMachine}`);
+  if (machine !== pin.elfMachine)
+    throw new Error(`${file}: ELF machine ${machine}, expected ${pin.elfMachine}`);
   const missing = REQUIRED_SYMBOLS.filter((s) => !names.has(s));
   if (missing.length) throw new Error(`${file}: LiteRT C API symbols not exported: ${missing.join(', ')}`);
   const tflite = [...names].filter((n) => n.startsWith('TfLite')).length;
@@ -139,7 +166,8 @@ function venvLibraries() {
 export function fetchLiteRt({ arch = process.arch, log = console.error } = {}) {
   const key = `linux-${arch}`;
   const pin = PINS[key];
-  if (!pin) throw new Error(`no pinned LiteRT library for ${key} (supported: ${Object.keys(PINS).join(', ')})`);
+  if (!pin)
+    throw new Error(`no pinned LiteRT library for ${key} (supported: ${Object.keys(PINS).join(', ')})`);
   const destDir = join(PACKAGE_DIR, 'vendor', key);
   const dest = join(destDir, 'libLiteRt.so');
   const ok = (f) => {
@@ -152,7 +180,9 @@ export function fetchLiteRt({ arch = process.arch, log = console.error } = {}) {
   };
   if (existsSync(dest) && ok(dest)) return { path: dest, source: 'vendored', ...checkLibrary(dest, pin) };
   mkdirSync(destDir, { recursive: true });
-  const local = [process.env.AUDIOGEN_LITERT_LIB, ...(arch === process.arch ? venvLibraries() : [])].filter(Boolean);
+  const local = [process.env.AUDIOGEN_LITERT_LIB, ...(arch === process.arch ? venvLibraries() : [])].filter(
+    Boolean,
+  );
   for (const f of local) {
     if (existsSync(f) && ok(f)) {
       copyFileSync(f, dest);
@@ -167,17 +197,34 @@ export function fetchLiteRt({ arch = process.arch, log = console.error } = {}) {
     log(`[fetch-litert] ${key}: pip download ai-edge-litert==${LITERT_VERSION} (${pin.pipPlatform})`);
     execFileSync(
       py,
-      ['-m', 'pip', 'download', `ai-edge-litert==${LITERT_VERSION}`, '--no-deps', '--only-binary=:all:',
-        '--platform', pin.pipPlatform, '--python-version', '3.11', '-d', tmp, '--quiet'],
+      [
+        '-m',
+        'pip',
+        'download',
+        `ai-edge-litert==${LITERT_VERSION}`,
+        '--no-deps',
+        '--only-binary=:all:',
+        '--platform',
+        pin.pipPlatform,
+        '--python-version',
+        '3.11',
+        '-d',
+        tmp,
+        '--quiet',
+      ],
       { stdio: ['ignore', 'inherit', 'inherit'] },
     );
     const wheel = join(tmp, pin.wheel);
     if (!existsSync(wheel)) throw new Error(`pip did not produce ${pin.wheel}`);
     const got = sha256(readFileSync(wheel));
-    if (got !== pin.wheelSha256) throw new Error(`wheel sha256 ${got} does not match the pinned ${pin.wheelSha256}`);
-    execFileSync(py, ['-c',
+    if (got !== pin.wheelSha256)
+      throw new Error(`wheel sha256 ${got} does not match the pinned ${pin.wheelSha256}`);
+    execFileSync(py, [
+      '-c',
       'import sys,zipfile;z=zipfile.ZipFile(sys.argv[1]);open(sys.argv[2],"wb").write(z.read("ai_edge_litert/libLiteRt.so"))',
-      wheel, dest]);
+      wheel,
+      dest,
+    ]);
     const info = checkLibrary(dest, pin);
     log(`[fetch-litert] ${key}: extracted libLiteRt.so (${info.litertSymbols} LiteRt* symbols)`);
     return { path: dest, source: 'pip', ...info };

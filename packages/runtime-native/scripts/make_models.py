@@ -170,6 +170,23 @@ def custom_op(path, rng):
     return b.finish(path)
 
 
+def matmul_chain(path, rng, n=512, steps=8):
+    """Weightless but compute-heavy (steps * 2n^3 FLOP): y = ((a @ b) @ b) @ b ... scaled by 1/n each time."""
+    b = Builder()
+    a = b.input("a", [1, n, n])
+    m = b.input("b", [1, n, n])
+    scale = b.tensor("scale", [1], np.float32, np.array([1.0 / n], np.float32))
+    cur = a
+    for i in range(steps):
+        o = S.BatchMatMulOptionsT()
+        t = b.tensor(f"mm{i}", [1, n, n])
+        b.op(S.BuiltinOperator.BATCH_MATMUL, [cur, m], [t], S.BuiltinOptions.BatchMatMulOptions, o)
+        cur = b.binary(S.BuiltinOperator.MUL, S.MulOptionsT, S.BuiltinOptions.MulOptions, t, scale, f"s{i}", [1, n, n])
+    b.sg.tensors[cur].name = "y"
+    b.output(cur)
+    return b.finish(path)
+
+
 def quant_per_channel(w):
     scale = np.maximum(np.abs(w).max(axis=1), 1e-12) / 127.0
     q = np.clip(np.round(w / scale[:, None]), -127, 127).astype(np.int8)
@@ -311,6 +328,13 @@ def fixtures(out):
     ref["fc_probe"] = {"inputs": ins, "outputs": run_litert(p, ins),
                        "outputs_fp16": run_litert(p, ins, flags=0x4)}
     custom_op(os.path.join(out, "custom_op.tflite"), rng)
+    p = matmul_chain(os.path.join(out, "matmul_chain.tflite"), rng)
+    i, j = np.meshgrid(np.arange(512), np.arange(512), indexing="ij")
+    ins = {"a": np.sin(i * 0.37 + j * 0.11).astype(np.float32)[None],
+           "b": np.cos(i * 0.13 - j * 0.29).astype(np.float32)[None]}  # reproducible in JS
+    out_mm = run_litert(p, ins)["y"]
+    ref["matmul_chain"] = {"inputs": {}, "outputs": {"y_row0_head": out_mm[0, 0, :16], "y_sum": np.array([out_mm.sum()], np.float64)}}
+    np.save(os.path.join(out, "matmul_a.npy"), ins["a"][:, :2, :])  # a small npy produced by numpy itself
 
     def enc(a):
         a = np.asarray(a)

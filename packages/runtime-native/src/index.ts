@@ -1,2 +1,15 @@
-// Not built yet: see README.md.
-export {};
+export { describeHost, type HostReport, LITERT_LIB_SHA256, LITERT_VERSION } from './host';
+export { loadAddon } from './native';
+export {
+  cpuOptionsFor,
+  createNativeRuntime,
+  DEFAULT_XNNPACK_FLAGS,
+  defaultThreads,
+  type EffectiveCpuOptions,
+  type LogLevel,
+  type NativeModel,
+  type NativeRuntime,
+  type NativeRuntimeOptions,
+  XnnpackFlags,
+} from './runtime';
+export { scanTflite, type TfliteScan, verifyModelBytes } from './verify';

@@ -1,0 +1,170 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { loadAddon } from './native';
+import { DEFAULT_XNNPACK_FLAGS, defaultThreads } from './runtime';
+
+export const LITERT_VERSION = '2.3.0';
+/** sha256 of libLiteRt.so in the pinned ai-edge-litert 2.3.0 wheels (scripts/fetch-litert.mjs). */
+export const LITERT_LIB_SHA256: Record<string, string> = {
+  'linux-x64': 'eec47eb35e2924b3166015887e652a58edc9af823ae38e02bf83bef2548300bb',
+  'linux-arm64': 'b57687dc234d2b8b0598aef5a9c961ed24263df8f8b3f56adbee1cff618e544b',
+};
+
+const X86_FEATURES = [
+  'sse4_2',
+  'avx',
+  'fma',
+  'avx2',
+  'f16c',
+  'avx512f',
+  'avx512bw',
+  'avx512vl',
+  'avx512vnni',
+  'avx512_vnni',
+  'avx512_bf16',
+  'avx512_fp16',
+  'avx_vnni',
+  'amx_bf16',
+  'amx_int8',
+];
+const ARM_FEATURES = [
+  'asimd',
+  'asimdhp',
+  'asimddp',
+  'i8mm',
+  'bf16',
+  'sve',
+  'sve2',
+  'sme',
+  'sme2',
+  'smei8i32',
+  'smef16f32',
+];
+
+export interface HostReport {
+  platform: string;
+  arch: string;
+  cpuModel: string;
+  logicalCores: number;
+  totalMemoryBytes: number;
+  /** Normalised CPU features relevant to LiteRT/XNNPACK kernel selection (true = present). */
+  cpuFeatures: Record<string, boolean>;
+  engine: {
+    name: 'LiteRT';
+    version: string;
+    api: 'CompiledModel C API';
+    available: boolean;
+    addonPath?: string;
+    libraryPath?: string;
+    librarySha256?: string;
+    libraryPinned?: boolean;
+    error?: string;
+  };
+  defaults: { threads: number; xnnpackFlagsWhenSet: number; cpuAccelerator: 'XNNPACK' };
+  /** Which kernel families XNNPACK/KleidiAI are expected to choose here, and why. */
+  kernels: string[];
+}
+
+function readCpuInfo(): { model: string; flags: Set<string> } {
+  let text = '';
+  try {
+    text = readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {}
+  const flags = new Set<string>();
+  let model = cpus()[0]?.model ?? 'unknown';
+  for (const line of text.split('\n')) {
+    const m = /^(flags|Features)\s*:\s*(.*)$/.exec(line);
+    if (m) for (const f of m[2]!.trim().split(/\s+/)) flags.add(f);
+    const mm = /^(model name|CPU part)\s*:\s*(.*)$/.exec(line);
+    if (mm && model === 'unknown') model = mm[2]!.trim();
+  }
+  return { model, flags };
+}
+
+function kernelNotes(arch: string, f: Record<string, boolean>): string[] {
+  if (arch === 'x64') {
+    const out: string[] = [];
+    if (f.avx512f) out.push('f32 GEMM/IGEMM: XNNPACK AVX-512F microkernels');
+    else if (f.avx2 && f.fma) out.push('f32 GEMM/IGEMM: XNNPACK FMA3/AVX2 microkernels');
+    else out.push('f32 GEMM/IGEMM: XNNPACK SSE/AVX microkernels');
+    if (f.avx512vnni) out.push('dynamic-range int8 (qd8-f32-qc8w): AVX512-VNNI microkernels');
+    else if (f.avx_vnni) out.push('dynamic-range int8 (qd8-f32-qc8w): AVX-VNNI microkernels');
+    else if (f.avx2) out.push('dynamic-range int8 (qd8-f32-qc8w): AVX2 microkernels');
+    if (f.avx512_fp16 || f.avx512_bf16) out.push('FORCE_FP16: native fp16/bf16 arithmetic may be used');
+    else out.push('FORCE_FP16: fp16 storage with F16C conversion (no native fp16 math on this CPU)');
+    out.push('KleidiAI: not used on x86 (Arm-only library)');
+    return out;
+  }
+  if (arch === 'arm64') {
+    if (f.sme2)
+      return [
+        'dynamic-range int8 and f32 GEMM: KleidiAI SME2 kernels (qp8 *_sme2_mopa / *_sme2_dot, pf32 *_sme2_mopa)',
+      ];
+    if (f.sme) return ['dynamic-range int8 and f32 GEMM: KleidiAI SME kernels (*_sme_mopa / *_sme_dot)'];
+    if (f.i8mm)
+      return [
+        'dynamic-range int8: KleidiAI NEON i8mm kernels (qai8dxp4x8_qsi8cxp4x8_16x4_neon_i8mm)',
+        'f32 GEMM: XNNPACK NEON FMA',
+      ];
+    if (f.asimddp)
+      return [
+        'dynamic-range int8: KleidiAI NEON dotprod kernels (qai8dxp*_neon_dotprod)',
+        'f32 GEMM: XNNPACK NEON FMA',
+      ];
+    return ['XNNPACK NEON kernels (no dotprod: KleidiAI qp8 paths unavailable)'];
+  }
+  return ['XNNPACK generic kernels'];
+}
+
+/** CPU features, LiteRT engine facts and the defaults this runtime uses. Never throws. */
+export function describeHost(): HostReport {
+  const arch = process.arch;
+  const { model, flags } = readCpuInfo();
+  const names = arch === 'arm64' ? ARM_FEATURES : X86_FEATURES;
+  const cpuFeatures: Record<string, boolean> = {};
+  for (const n of names) cpuFeatures[n] = flags.has(n);
+  if (arch === 'x64') {
+    cpuFeatures.avx512vnni = flags.has('avx512vnni') || flags.has('avx512_vnni');
+    cpuFeatures.avx512bf16 = flags.has('avx512_bf16');
+    delete cpuFeatures.avx512_bf16;
+    delete cpuFeatures.avx512_vnni;
+  }
+  if (arch === 'arm64') cpuFeatures.dotprod = flags.has('asimddp');
+  const key = `${process.platform}-${arch}`;
+  const engine: HostReport['engine'] = {
+    name: 'LiteRT',
+    version: LITERT_VERSION,
+    api: 'CompiledModel C API',
+    available: false,
+  };
+  try {
+    const { path } = loadAddon();
+    engine.available = true;
+    engine.addonPath = path;
+    const lib = join(dirname(path), 'libLiteRt.so');
+    if (existsSync(lib)) {
+      engine.libraryPath = lib;
+      engine.librarySha256 = createHash('sha256').update(readFileSync(lib)).digest('hex');
+      engine.libraryPinned = engine.librarySha256 === LITERT_LIB_SHA256[key];
+    }
+  } catch (e) {
+    engine.error = e instanceof Error ? e.message : String(e);
+  }
+  return {
+    platform: process.platform,
+    arch,
+    cpuModel: model,
+    logicalCores: availableParallelism(),
+    totalMemoryBytes: totalmem(),
+    cpuFeatures,
+    engine,
+    defaults: {
+      threads: defaultThreads(),
+      xnnpackFlagsWhenSet: DEFAULT_XNNPACK_FLAGS,
+      cpuAccelerator: 'XNNPACK',
+    },
+    kernels: kernelNotes(arch, cpuFeatures),
+  };
+}

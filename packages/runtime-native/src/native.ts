@@ -1,0 +1,71 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AudiogenError } from '@audiogen/core';
+
+/** What the addon (native/addon.cc) exposes. */
+export interface NativeTensorMeta {
+  name: string;
+  elementType: number;
+  shape: number[];
+}
+export interface NativeSignature {
+  key: string;
+  inputs: NativeTensorMeta[];
+  outputs: NativeTensorMeta[];
+}
+export interface NativeOutput {
+  shape: number[];
+  elementType: number;
+  data: ArrayBuffer;
+}
+export interface NativeModelHandle {
+  signatures(): NativeSignature[];
+  run(signatureIndex: number, inputs: ArrayBufferView[]): Promise<NativeOutput[]>;
+  resizeInput(signatureIndex: number, inputIndex: number, dims: number[]): void;
+  cancel(): void;
+  dispose(): void;
+}
+export interface NativeAddon {
+  load(spec: {
+    path?: string;
+    bytes?: Uint8Array;
+    toml: string;
+    logSeverity?: number;
+  }): Promise<NativeModelHandle>;
+  abiLayoutBytes: number;
+}
+
+/** The package root: src/ and dist/ both sit one level below it. */
+export function packageRoot(): string {
+  const here = typeof __dirname === 'string' ? __dirname : dirname(fileURLToPath(import.meta.url));
+  return resolve(here, '..');
+}
+
+let cached: { addon: NativeAddon; path: string } | undefined;
+
+/** Loads the prebuilt addon (dist/prebuilds/<platform>-<arch>/node.napi.node, libLiteRt.so beside it). */
+export function loadAddon(): { addon: NativeAddon; path: string } {
+  if (cached) return cached;
+  const root = packageRoot();
+  const require = createRequire(join(root, 'package.json'));
+  const nodeGypBuild = require('node-gyp-build') as { path(dir: string): string };
+  const errors: string[] = [];
+  for (const dir of [join(root, 'dist'), root]) {
+    if (!existsSync(dir)) continue;
+    try {
+      const path = nodeGypBuild.path(dir);
+      cached = { addon: require(path) as NativeAddon, path };
+      return cached;
+    } catch (e) {
+      errors.push(`${dir}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  throw new AudiogenError(
+    'ENGINE_UNAVAILABLE',
+    `the LiteRT addon for ${process.platform}-${process.arch} is not available (build it with ` +
+      `'npm run build -w @audiogen/runtime-native'); ${errors.join('; ')}`,
+    { details: { platform: process.platform, arch: process.arch } },
+  );
+}

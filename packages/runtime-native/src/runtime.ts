@@ -1,0 +1,453 @@
+import { readFile, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import {
+  AudiogenError,
+  type DType,
+  isAudiogenError,
+  type LoadOptions,
+  type Model,
+  type RunOptions,
+  type Runtime,
+  type SignatureInfo,
+  shapeSize,
+  storageLength,
+  type Tensor,
+  type TensorInfo,
+  throwIfAborted,
+} from '@audiogen/core';
+import { elementTypeName, elementTypeToDType } from './dtypes';
+import { loadAddon, type NativeModelHandle, type NativeOutput, type NativeSignature } from './native';
+import { type TfliteScan, verifyModelBytes } from './verify';
+
+/** XNNPACK delegate flags (tflite/delegates/xnnpack/xnnpack_delegate.h). */
+export const XnnpackFlags = {
+  QS8: 0x1,
+  QU8: 0x2,
+  FORCE_FP16: 0x4,
+  DYNAMIC_FULLY_CONNECTED: 0x8,
+  TRANSIENT_INDIRECTION_BUFFER: 0x20,
+  ENABLE_LATEST_OPERATORS: 0x40,
+  SLOW_CONSISTENT_ARITHMETIC: 0x200,
+  DISABLE_SUBGRAPH_RESHAPING: 0x400,
+  DISABLE_DYNAMICALLY_QUANTIZED_OPS: 0x800,
+} as const;
+
+/**
+ * Flags we pass when the caller sets any flag: LiteRT replaces the delegate's default flags with the
+ * ones given, so we re-state the usual defaults (signed and unsigned 8-bit quantized inference).
+ */
+export const DEFAULT_XNNPACK_FLAGS = XnnpackFlags.QS8 | XnnpackFlags.QU8;
+
+export type LogLevel = 'verbose' | 'info' | 'warning' | 'error';
+const SEVERITY: Record<LogLevel, number> = { verbose: 0, info: 1, warning: 2, error: 3 };
+
+export interface NativeRuntimeOptions {
+  /** Default CPU threads for models loaded by this runtime (default: available parallelism, at most 8). */
+  threads?: number;
+  /** LiteRT's own log level (process-wide, fixed by the first load; default 'error'). */
+  logLevel?: LogLevel;
+}
+
+/** The CPU options a model was compiled with (also shown by `audiogen doctor`). */
+export interface EffectiveCpuOptions {
+  threads: number;
+  /** undefined = LiteRT's built-in defaults were kept. */
+  xnnpackFlags?: number;
+  weightCachePath?: string;
+  toml: string;
+}
+
+export interface NativeModel extends Model {
+  readonly cpuOptions: EffectiveCpuOptions;
+  /** Custom ops the file declares (from our scan of the flatbuffer). */
+  readonly customOps: readonly string[];
+}
+
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(8, availableParallelism()));
+}
+
+function checkInt(name: string, v: unknown, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new AudiogenError(
+      'INVALID_ARGUMENT',
+      `${name} must be an integer in [${min}, ${max}], got ${String(v)}`,
+    );
+  }
+  return v;
+}
+
+export function cpuOptionsFor(options: LoadOptions, runtimeThreads?: number): EffectiveCpuOptions {
+  const threads = checkInt('threads', options.threads ?? runtimeThreads ?? defaultThreads(), 1, 256);
+  let flags: number | undefined;
+  if (options.forceFp16 !== undefined && typeof options.forceFp16 !== 'boolean') {
+    throw new AudiogenError('INVALID_ARGUMENT', 'forceFp16 must be a boolean');
+  }
+  if (options.xnnpackFlags !== undefined || options.forceFp16) {
+    const extra =
+      options.xnnpackFlags === undefined ? 0 : checkInt('xnnpackFlags', options.xnnpackFlags, 0, 0xffffffff);
+    flags = (DEFAULT_XNNPACK_FLAGS | extra | (options.forceFp16 ? XnnpackFlags.FORCE_FP16 : 0)) >>> 0;
+  }
+  let toml = `num_threads = ${threads}\n`;
+  if (flags !== undefined) toml += `flags = ${flags}\n`;
+  const cache = options.weightCachePath;
+  if (cache !== undefined) {
+    if (typeof cache !== 'string' || cache.length === 0 || /["\n\r\\]/.test(cache)) {
+      throw new AudiogenError(
+        'INVALID_ARGUMENT',
+        `weightCachePath must be a plain path without quotes/newlines/backslashes`,
+      );
+    }
+    toml += `weight_cache_file_path = "${cache}"\n`;
+  }
+  return { threads, xnnpackFlags: flags, weightCachePath: cache, toml };
+}
+
+const STATUS_NAMES: Record<number, string> = {
+  1: 'invalid argument',
+  2: 'memory allocation failure',
+  3: 'runtime failure',
+  4: 'missing input tensor',
+  5: 'unsupported',
+  6: 'not found',
+  100: 'cancelled',
+  500: 'file I/O error',
+  501: 'invalid flatbuffer',
+  504: 'compilation error',
+};
+
+function nativeError(e: unknown, label: string, scan?: TfliteScan, phase = 'run'): AudiogenError {
+  if (isAudiogenError(e)) return e;
+  const err = e as { message?: string; litertStatus?: number; op?: string; code?: string };
+  const status = err.litertStatus;
+  const msg = `${label}: ${err.message ?? String(e)}${status !== undefined && STATUS_NAMES[status] ? ` (${STATUS_NAMES[status]})` : ''}`;
+  const details = { label, litertStatus: status, op: err.op, phase };
+  if (err.code === 'DISPOSED')
+    return new AudiogenError('DISPOSED', `${label}: model has been disposed`, { details });
+  if (err.code === 'ABORTED' || status === 100)
+    return new AudiogenError('ABORTED', `${label}: run was cancelled`, { cause: e, details });
+  if (status === 501) return new AudiogenError('INVALID_TFLITE', msg, { cause: e, details });
+  if (status === 500) return new AudiogenError('IO_ERROR', msg, { cause: e, details });
+  if (phase === 'load' && scan && scan.customOps.length > 0) {
+    return new AudiogenError(
+      'UNSUPPORTED_OPS',
+      `${label}: LiteRT cannot prepare the model; it uses custom ops this runtime does not provide: ${scan.customOps.join(', ')}`,
+      { cause: e, details: { ...details, customOps: scan.customOps } },
+    );
+  }
+  if (phase === 'load' && (status === 3 || status === 5 || status === 504)) {
+    return new AudiogenError(
+      'UNSUPPORTED_OPS',
+      `${label}: LiteRT cannot prepare the model for the CPU: ${msg}`,
+      {
+        cause: e,
+        details,
+      },
+    );
+  }
+  return new AudiogenError('RUNTIME_ERROR', msg, { cause: e, details });
+}
+
+interface SigState {
+  key: string;
+  inputs: TensorInfo[];
+  outputs: TensorInfo[];
+  /** Per input: the model's shape_signature when it has open (-1) dims. */
+  open: (number[] | undefined)[];
+  /** Per input: the concrete shape the compiled model is currently allocated for. */
+  shapes: number[][];
+}
+
+function toInfo(t: { name: string; elementType: number; shape: number[] }, label: string): TensorInfo {
+  const dtype = elementTypeToDType(t.elementType);
+  if (!dtype) {
+    throw new AudiogenError(
+      'UNSUPPORTED',
+      `${label}: tensor '${t.name}' has element type ${elementTypeName(t.elementType)}, which this runtime cannot exchange`,
+    );
+  }
+  return { name: t.name, dtype, shape: [...t.shape] };
+}
+
+const CTORS: Record<DType, new (buf: ArrayBuffer, off: number, len: number) => ArrayBufferView> = {
+  float32: Float32Array,
+  float16: Uint16Array,
+  bfloat16: Uint16Array,
+  float64: Float64Array,
+  int4: Uint8Array,
+  int8: Int8Array,
+  uint8: Uint8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+  int64: BigInt64Array,
+  uint64: BigUint64Array,
+  bool: Uint8Array,
+};
+
+class LiteRtModel implements NativeModel {
+  readonly label: string;
+  readonly cpuOptions: EffectiveCpuOptions;
+  readonly customOps: readonly string[];
+  private handle: NativeModelHandle;
+  private sigs: SigState[];
+  private isDisposed = false;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(handle: NativeModelHandle, label: string, cpu: EffectiveCpuOptions, scan: TfliteScan) {
+    this.handle = handle;
+    this.label = label;
+    this.cpuOptions = cpu;
+    this.customOps = scan.customOps;
+    this.sigs = handle.signatures().map((s: NativeSignature) => ({
+      key: s.key,
+      inputs: s.inputs.map((t) => {
+        const info = toInfo(t, label);
+        const open = scan.openDims.get(`${s.key}/${t.name}`);
+        return open && open.length === info.shape.length ? { ...info, shape: [...open] } : info;
+      }),
+      outputs: s.outputs.map((t) => toInfo(t, label)),
+      open: s.inputs.map((t) => scan.openDims.get(`${s.key}/${t.name}`)),
+      shapes: s.inputs.map((t) => [...t.shape]),
+    }));
+    if (this.sigs.length === 0)
+      throw new AudiogenError('INVALID_MODEL', `${label}: the model has no signatures`);
+  }
+
+  get disposed(): boolean {
+    return this.isDisposed;
+  }
+
+  get signatures(): readonly SignatureInfo[] {
+    return this.sigs.map((s) => ({ key: s.key, inputs: s.inputs, outputs: s.outputs }));
+  }
+
+  get inputs(): readonly TensorInfo[] {
+    return this.sigs[0]!.inputs;
+  }
+
+  get outputs(): readonly TensorInfo[] {
+    return this.sigs[0]!.outputs;
+  }
+
+  private ensureLive(): void {
+    if (this.isDisposed) throw new AudiogenError('DISPOSED', `${this.label}: model has been disposed`);
+  }
+
+  private signatureIndex(key: string | undefined): number {
+    if (key === undefined) return 0;
+    const i = this.sigs.findIndex((s) => s.key === key);
+    if (i < 0) {
+      throw new AudiogenError(
+        'NOT_FOUND',
+        `${this.label}: no signature '${key}' (has: ${this.sigs.map((s) => s.key).join(', ')})`,
+        { details: { signature: key } },
+      );
+    }
+    return i;
+  }
+
+  resizeInput(name: string, shape: readonly number[], options: { signature?: string } = {}): void {
+    this.ensureLive();
+    const si = this.signatureIndex(options.signature);
+    const sig = this.sigs[si]!;
+    const ii = sig.inputs.findIndex((t) => t.name === name);
+    if (ii < 0) {
+      throw new AudiogenError(
+        'INVALID_ARGUMENT',
+        `${this.label}: no input '${name}' (inputs: ${sig.inputs.map((t) => t.name).join(', ')})`,
+      );
+    }
+    if (
+      !Array.isArray(shape) ||
+      shape.length > 8 ||
+      shape.some((d) => !Number.isInteger(d) || d < 1 || d > 2 ** 31 - 1)
+    ) {
+      throw new AudiogenError(
+        'INVALID_ARGUMENT',
+        `${this.label}: invalid shape [${String(shape)}] for input '${name}'`,
+      );
+    }
+    const open = sig.open[ii];
+    const cur = sig.inputs[ii]!.shape;
+    const fixedOk =
+      open !== undefined && open.length === shape.length && open.every((d, k) => d < 0 || d === shape[k]);
+    if (!fixedOk) {
+      throw new AudiogenError(
+        'INVALID_ARGUMENT',
+        `${this.label}: input '${name}' has shape [${cur.join(', ')}] and cannot be resized to [${shape.join(', ')}]` +
+          (open ? '' : ' (the model declares no open dimensions)'),
+      );
+    }
+    try {
+      this.handle.resizeInput(si, ii, [...shape]);
+    } catch (e) {
+      throw nativeError(e, this.label);
+    }
+    sig.shapes[ii] = [...shape];
+  }
+
+  run(inputs: Readonly<Record<string, Tensor>>, options: RunOptions = {}): Promise<Record<string, Tensor>> {
+    const job = this.queue.then(
+      () => this.runNow(inputs, options),
+      () => this.runNow(inputs, options),
+    );
+    this.queue = job.catch(() => undefined);
+    return job;
+  }
+
+  private async runNow(
+    inputs: Readonly<Record<string, Tensor>>,
+    options: RunOptions,
+  ): Promise<Record<string, Tensor>> {
+    this.ensureLive();
+    throwIfAborted(options.signal, `${this.label} run`);
+    if (inputs === null || typeof inputs !== 'object') {
+      throw new AudiogenError('INVALID_ARGUMENT', `${this.label}: inputs must be an object of named tensors`);
+    }
+    const si = this.signatureIndex(options.signature);
+    const sig = this.sigs[si]!;
+    const names = new Set(sig.inputs.map((t) => t.name));
+    for (const k of Object.keys(inputs)) {
+      if (!names.has(k)) {
+        throw new AudiogenError(
+          'INVALID_ARGUMENT',
+          `${this.label}: unknown input '${k}' (inputs: ${[...names].join(', ')})`,
+          { details: { input: k } },
+        );
+      }
+    }
+    const arrays: ArrayBufferView[] = [];
+    const cur = sig.shapes;
+    for (let k = 0; k < sig.inputs.length; k++) {
+      const info = sig.inputs[k]!;
+      const t = inputs[info.name];
+      if (t === undefined) {
+        throw new AudiogenError('MISSING_INPUT', `${this.label}: missing input '${info.name}'`, {
+          details: { input: info.name },
+        });
+      }
+      if (!t || typeof t !== 'object' || !Array.isArray(t.shape) || !ArrayBuffer.isView(t.data)) {
+        throw new AudiogenError('INVALID_ARGUMENT', `${this.label}: input '${info.name}' is not a tensor`);
+      }
+      if (t.dtype !== info.dtype) {
+        throw new AudiogenError(
+          'INVALID_ARGUMENT',
+          `${this.label}: input '${info.name}' must be ${info.dtype}, got ${t.dtype}`,
+          { details: { input: info.name, expected: info.dtype, actual: t.dtype } },
+        );
+      }
+      const n = storageLength(t.dtype, shapeSize(t.shape));
+      if ((t.data as unknown as { length: number }).length !== n || !(t.data instanceof CTORS[t.dtype])) {
+        throw new AudiogenError(
+          'INVALID_ARGUMENT',
+          `${this.label}: input '${info.name}' data does not match its shape/dtype`,
+        );
+      }
+      const want = cur[k]!;
+      if (t.shape.length !== want.length || t.shape.some((d, j) => d !== want[j])) {
+        if (sig.open[k]) this.resizeInput(info.name, t.shape, { signature: sig.key });
+        else {
+          throw new AudiogenError(
+            'INVALID_ARGUMENT',
+            `${this.label}: input '${info.name}' must have shape [${want.join(', ')}], got [${t.shape.join(', ')}]`,
+            { details: { input: info.name, expected: want, actual: [...t.shape] } },
+          );
+        }
+      }
+      arrays.push(t.data);
+    }
+    const onAbort = () => {
+      try {
+        this.handle.cancel();
+      } catch {}
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    let outs: NativeOutput[];
+    try {
+      outs = await this.handle.run(si, arrays);
+    } catch (e) {
+      throw nativeError(e, this.label);
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+    const result: Record<string, Tensor> = {};
+    outs.forEach((o, k) => {
+      const info = sig.outputs[k]!;
+      const dtype = elementTypeToDType(o.elementType) ?? info.dtype;
+      const n = storageLength(dtype, shapeSize(o.shape));
+      const data = new CTORS[dtype](o.data, 0, n);
+      result[info.name] = { dtype, shape: o.shape, data } as unknown as Tensor;
+    });
+    return result;
+  }
+
+  dispose(): void {
+    if (this.isDisposed)
+      throw new AudiogenError('DISPOSED', `${this.label}: model has already been disposed`);
+    this.isDisposed = true;
+    try {
+      this.handle.dispose();
+    } catch (e) {
+      throw nativeError(e, this.label);
+    }
+  }
+}
+
+/** The official LiteRT runtime (CompiledModel API, XNNPACK on the CPU) behind core's `Runtime`. */
+export interface NativeRuntime extends Runtime {
+  load(source: string | Uint8Array, options?: LoadOptions): Promise<NativeModel>;
+}
+
+export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeRuntime {
+  if (options.threads !== undefined) checkInt('threads', options.threads, 1, 256);
+  const level = options.logLevel ?? 'error';
+  if (!(level in SEVERITY))
+    throw new AudiogenError('INVALID_ARGUMENT', `unknown logLevel '${String(level)}'`);
+  return {
+    name: 'litert-native',
+    async load(source: string | Uint8Array, loadOptions: LoadOptions = {}): Promise<NativeModel> {
+      const cpu = cpuOptionsFor(loadOptions, options.threads);
+      let bytes: Uint8Array;
+      let label = loadOptions.label ?? 'model';
+      if (typeof source === 'string') {
+        label = loadOptions.label ?? source;
+        try {
+          const st = await stat(source);
+          if (!st.isFile()) throw new AudiogenError('MISSING_FILE', `${source} is not a file`);
+        } catch (e) {
+          if (isAudiogenError(e)) throw e;
+          throw new AudiogenError('MISSING_FILE', `model file not found: ${source}`, {
+            cause: e,
+            details: { path: source },
+          });
+        }
+        // Verified before LiteRT sees it; LiteRT then maps the file itself (no copy of the weights in JS).
+        bytes = await readFile(source);
+      } else if (source instanceof Uint8Array) {
+        bytes = source;
+      } else {
+        throw new AudiogenError('INVALID_ARGUMENT', 'load() expects a file path or a Uint8Array');
+      }
+      const scan = verifyModelBytes(bytes);
+      const { addon } = loadAddon();
+      let handle: NativeModelHandle;
+      try {
+        handle = await addon.load({
+          ...(typeof source === 'string' ? { path: source } : { bytes: source }),
+          toml: cpu.toml,
+          logSeverity: SEVERITY[level],
+        });
+      } catch (e) {
+        throw nativeError(e, label, scan, 'load');
+      }
+      try {
+        return new LiteRtModel(handle, label, cpu, scan);
+      } catch (e) {
+        handle.dispose();
+        throw e;
+      }
+    },
+  };
+}

@@ -1,0 +1,141 @@
+import { AudiogenError } from '@audiogen/core';
+import * as coreTflite from '@audiogen/core/tflite';
+
+/** Facts our bounded scan of a .tflite flatbuffer collects (used for errors and open dimensions). */
+export interface TfliteScan {
+  /** Custom op names (OperatorCode.custom_code) the model uses. */
+  customOps: string[];
+  /** Effective builtin operator codes used. */
+  builtinCodes: number[];
+  /** `<signature key>/<input name>` → shape_signature, for signature inputs that have a -1 in it. */
+  openDims: Map<string, number[]>;
+}
+
+function invalid(message: string): AudiogenError {
+  return new AudiogenError('INVALID_TFLITE', message);
+}
+
+/**
+ * A bounded, never-trusting walk over the parts of a .tflite flatbuffer we need: identifier, root table,
+ * operator codes and subgraph-0 tensors. Every offset is range-checked (throws INVALID_TFLITE), so a
+ * malformed file is refused here before LiteRT parses it.
+ */
+export function scanTflite(bytes: Uint8Array): TfliteScan {
+  try {
+    return scanUnsafe(bytes);
+  } catch (e) {
+    if (e instanceof AudiogenError) throw e;
+    throw invalid(`malformed flatbuffer: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+function scanUnsafe(bytes: Uint8Array): TfliteScan {
+  if (bytes.length < 16) throw invalid(`file is too small to be a .tflite model (${bytes.length} bytes)`);
+  const ident = String.fromCharCode(bytes[4]!, bytes[5]!, bytes[6]!, bytes[7]!);
+  if (ident !== 'TFL3') throw invalid(`missing TFL3 file identifier (found ${JSON.stringify(ident)})`);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = bytes.length;
+  const u32 = (p: number) => {
+    if (p < 0 || p + 4 > n) throw invalid(`offset ${p} out of range`);
+    return v.getUint32(p, true);
+  };
+  const i32 = (p: number) => {
+    if (p < 0 || p + 4 > n) throw invalid(`offset ${p} out of range`);
+    return v.getInt32(p, true);
+  };
+  const u16 = (p: number) => {
+    if (p < 0 || p + 2 > n) throw invalid(`offset ${p} out of range`);
+    return v.getUint16(p, true);
+  };
+  const field = (table: number, id: number): number => {
+    const vt = table - i32(table);
+    const vtSize = u16(vt);
+    if (vtSize < 4 || vt + vtSize > n) throw invalid(`bad vtable at ${vt}`);
+    if (4 + 2 * id >= vtSize) return 0;
+    const off = u16(vt + 4 + 2 * id);
+    return off === 0 ? 0 : table + off;
+  };
+  const deref = (p: number) => {
+    const t = p + u32(p);
+    if (t >= n) throw invalid(`reference at ${p} points outside the file`);
+    return t;
+  };
+  const vector = (p: number, elem: number): [number, number] => {
+    const start = deref(p);
+    const len = u32(start);
+    if (start + 4 + len * elem > n)
+      throw invalid(`vector at ${start} (${len} elements) runs past the end of the file`);
+    return [start + 4, len];
+  };
+  const str = (p: number): string => {
+    const [s, len] = vector(p, 1);
+    return new TextDecoder().decode(bytes.subarray(s, s + len));
+  };
+
+  const root = u32(0);
+  if (root + 4 > n) throw invalid('root table offset is outside the file');
+  const scan: TfliteScan = { customOps: [], builtinCodes: [], openDims: new Map() };
+  const codesField = field(root, 1);
+  if (codesField) {
+    const [s, len] = vector(codesField, 4);
+    for (let i = 0; i < len; i++) {
+      const oc = deref(s + 4 * i);
+      const depF = field(oc, 0);
+      if (depF >= n) throw invalid(`offset ${depF} out of range`);
+      const dep = depF ? v.getInt8(depF) : 0;
+      const bF = field(oc, 3);
+      const code = Math.max(dep, bF ? i32(bF) : 0);
+      scan.builtinCodes.push(code);
+      const cF = field(oc, 1);
+      if (code === 32 && cF) scan.customOps.push(str(cF));
+    }
+  }
+  const sgField = field(root, 2);
+  if (!sgField) throw invalid('model has no subgraphs');
+  const [sgs, sgLen] = vector(sgField, 4);
+  if (sgLen === 0) throw invalid('model has no subgraphs');
+  const shapeSignature = (subgraph: number, tensorIndex: number): number[] | undefined => {
+    if (subgraph >= sgLen) throw invalid(`signature refers to subgraph ${subgraph} of ${sgLen}`);
+    const sg = deref(sgs + 4 * subgraph);
+    const tField = field(sg, 0);
+    if (!tField) return undefined;
+    const [ts, tLen] = vector(tField, 4);
+    if (tensorIndex >= tLen) throw invalid(`signature refers to tensor ${tensorIndex} of ${tLen}`);
+    const sigF = field(deref(ts + 4 * tensorIndex), 7);
+    if (!sigF) return undefined;
+    const [ss, sLen] = vector(sigF, 4);
+    const dims: number[] = [];
+    for (let k = 0; k < sLen; k++) dims.push(i32(ss + 4 * k));
+    return dims;
+  };
+  const sdField = field(root, 7);
+  if (sdField) {
+    const [ds, dLen] = vector(sdField, 4);
+    for (let i = 0; i < dLen; i++) {
+      const sd = deref(ds + 4 * i);
+      const keyF = field(sd, 2);
+      const key = keyF ? str(keyF) : '';
+      const sgF = field(sd, 4);
+      const sub = sgF ? u32(sgF) : 0;
+      const inF = field(sd, 0);
+      if (!inF) continue;
+      const [ins, inLen] = vector(inF, 4);
+      for (let k = 0; k < inLen; k++) {
+        const tm = deref(ins + 4 * k);
+        const nameF = field(tm, 0);
+        const idxF = field(tm, 1);
+        if (!nameF) continue;
+        const dims = shapeSignature(sub, idxF ? u32(idxF) : 0); // tensor_index 0 is the default, often omitted
+        if (dims?.some((d) => d < 0)) scan.openDims.set(`${key}/${str(nameF)}`, dims);
+      }
+    }
+  }
+  return scan;
+}
+
+/** Verifies with core's full verifier when it is available, then runs our own bounded scan. */
+export function verifyModelBytes(bytes: Uint8Array): TfliteScan {
+  const verify = (coreTflite as Record<string, unknown>).verifyTflite;
+  if (typeof verify === 'function') (verify as (b: Uint8Array) => void)(bytes);
+  return scanTflite(bytes);
+}
