@@ -1,2 +1,6 @@
-// Not built yet: see README.md.
-export {};
+export * from './builder';
+export * from './config';
+export * from './folder';
+export * from './safetensors';
+export * from './stable-audio';
+export * from './weights';

@@ -1,0 +1,90 @@
+/**
+ * Conformance driver (dev-time): random weights with the real key names → safetensors files →
+ * our checkpoint converter → .tflite; then scripts/conformance.py runs the PyTorch reference modules
+ * (stable-audio-tools 0.0.19, transformers T5EncoderModel) and LiteRT on the same inputs and prints
+ * cosine / max abs error. Usage (from the repo root, after scripts/setup-conformance.sh):
+ *
+ *   npm run conformance -w @audiogen/convert -- [--full] [--seed N] [--work DIR] [--reference DIR]
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  buildDit,
+  convertStableAudioCheckpoint,
+  randomStableAudioWeights,
+  STABLE_AUDIO_OPEN_SMALL,
+  STABLE_AUDIO_TINY,
+  t5Spec,
+  toModelConfigJson,
+  toT5HfConfig,
+  withPrefix,
+  writeSafetensors,
+} from '@audiogen/convert';
+import { writeTfliteFile } from '@audiogen/core/tflite';
+
+const argv = process.argv.slice(2);
+const flag = (n: string) => argv.includes(n);
+const opt = (n: string, d: string) => {
+  const i = argv.indexOf(n);
+  return i >= 0 && argv[i + 1] ? argv[i + 1]! : d;
+};
+const full = flag('--full');
+const seed = Number(opt('--seed', '7'));
+const work = resolve(
+  opt('--work', full ? '/tmp/audiogen-conformance-full' : '/tmp/audiogen-conformance-tiny'),
+);
+const reference = argv.includes('--reference') ? resolve(opt('--reference', '')) : undefined;
+// The bundle runs from packages/convert/.build/: the repo root is three levels up.
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const python = opt('--python', join(root, '.venv-torch', 'bin', 'python'));
+const cfg = full ? STABLE_AUDIO_OPEN_SMALL : STABLE_AUDIO_TINY;
+const log = (m: string) => console.error(`[conformance] ${m}`);
+
+async function main(): Promise<void> {
+  mkdirSync(join(work, 't5'), { recursive: true });
+  const t0 = Date.now();
+  const w = randomStableAudioWeights(cfg, seed);
+  // The SAO checkpoint: every prefixed key, streamed tensor by tensor.
+  const tensors: Record<string, { shape: number[]; data: () => Float32Array }> = {};
+  for (const [prefix, src] of Object.entries(w.checkpoint)) {
+    for (const k of src.keys()) tensors[prefix + k] = { shape: src.shape(k)!, data: () => src.get(k) };
+  }
+  await writeSafetensors(join(work, 'model.safetensors'), tensors, { format: 'pt' });
+  const t5t: Record<string, { shape: number[]; data: () => Float32Array }> = {};
+  for (const k of t5Spec(cfg.t5).keys()) t5t[k] = { shape: w.t5.shape(k)!, data: () => w.t5.get(k) };
+  await writeSafetensors(join(work, 't5', 'model.safetensors'), t5t, { format: 'pt' });
+  writeFileSync(join(work, 't5', 'config.json'), JSON.stringify(toT5HfConfig(cfg.t5), null, 1));
+  writeFileSync(join(work, 'model_config.json'), JSON.stringify(toModelConfigJson(cfg), null, 1));
+  log(`weights written in ${Date.now() - t0} ms`);
+
+  const t1 = Date.now();
+  await convertStableAudioCheckpoint({
+    checkpoint: join(work, 'model.safetensors'),
+    config: join(work, 'model_config.json'),
+    t5: join(work, 't5'),
+    out: join(work, 'out'),
+    onProgress: (m) => log(m),
+  });
+  log(`converted in ${Date.now() - t1} ms`);
+  // The Arm-compatible DiT variant, built from the same checkpoint.
+  mkdirSync(join(work, 'out_arm'), { recursive: true });
+  const { readSafetensors } = await import('@audiogen/convert');
+  const ck = readSafetensors(join(work, 'model.safetensors'));
+  await writeTfliteFile(
+    join(work, 'out_arm', 'dit_model.tflite'),
+    buildDit(cfg, withPrefix(ck, 'model.model.'), { armCompatible: true }),
+  );
+  ck.close();
+
+  const args = [join(root, 'packages', 'convert', 'scripts', 'conformance.py'), work];
+  if (reference) args.push('--reference', reference);
+  const r = spawnSync(python, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  process.exit(r.status ?? 1);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

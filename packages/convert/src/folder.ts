@@ -1,0 +1,315 @@
+/**
+ * Model folders of the model-folder contract (conditioners.tflite, dit_model.tflite,
+ * autoencoder_model.tflite, autoencoder_encoder.tflite, spiece.model, audiogen.json): from seeded
+ * random weights, or from a Stable Audio checkpoint (.safetensors) + a Hugging Face t5-base folder.
+ * Models are built and written one at a time, each file atomically.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AudiogenError, writeFileAtomic } from '@audiogen/core';
+import { type Graph, writeTfliteFile } from '@audiogen/core/tflite';
+import { opReport } from './builder';
+import {
+  configFromModelConfig,
+  latentLength,
+  STABLE_AUDIO_OPEN_SMALL,
+  STABLE_AUDIO_TINY,
+  type StableAudioConfig,
+  t5FromHfConfig,
+  validateConfig,
+} from './config';
+import { readSafetensors, type WeightSource } from './safetensors';
+import { buildConditioners, buildDecoder, buildDit, buildEncoder } from './stable-audio';
+import {
+  checkpointSpec,
+  checkWeights,
+  DECODER_PREFIX,
+  DIT_PREFIX,
+  decoderSpec,
+  ditSpec,
+  ENCODER_PREFIX,
+  encoderSpec,
+  NUMBER_PREFIX,
+  numberSpec,
+  randomWeights,
+  t5Spec,
+  withPrefix,
+} from './weights';
+
+export const FOLDER_FILES = {
+  conditioners: 'conditioners.tflite',
+  dit: 'dit_model.tflite',
+  decoder: 'autoencoder_model.tflite',
+  encoder: 'autoencoder_encoder.tflite',
+  tokenizer: 'spiece.model',
+  manifest: 'audiogen.json',
+} as const;
+
+export type ProgressFn = (message: string, fraction?: number) => void;
+
+export interface FolderOptions {
+  out: string;
+  /** Also write the encoder (audio-to-audio). Default true. */
+  encoder?: boolean;
+  /** Drop the DiT's global-conditioning term as Arm's export does. Default false. */
+  armCompatible?: boolean;
+  /** fp16 weights (DEQUANTIZE to fp32) in the DiT and conditioners. Default false. */
+  fp16Weights?: boolean;
+  /** SentencePiece model to copy (default: this package's small asset, or the t5 folder's). */
+  spiece?: string;
+  onProgress?: ProgressFn;
+}
+
+export interface FolderResult {
+  dir: string;
+  files: Record<string, { path: string; bytes: number; ops: number; builtinOps: Record<string, number> }>;
+  config: StableAudioConfig;
+}
+
+/** The small SentencePiece model shipped with this package (`assets/spiece.model`). */
+export function defaultSpiecePath(): string | undefined {
+  const here = typeof __dirname === 'string' ? __dirname : dirname(fileURLToPath(import.meta.url));
+  for (const p of [
+    join(here, '..', 'assets', 'spiece.model'),
+    join(here, '..', '..', 'assets', 'spiece.model'),
+  ]) {
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+/** The audiogen.json manifest the stable-audio package reads. */
+export function manifestFor(
+  cfg: StableAudioConfig,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    family: cfg.name === 'stable-audio-open-small' ? 'stable-audio-open-small' : cfg.name,
+    config: {
+      sampleRate: cfg.sampleRate,
+      channels: cfg.vae.ioChannels,
+      sampleSize: cfg.sampleSize,
+      maxSeconds: cfg.sampleSize / cfg.sampleRate,
+      latentShape: [1, cfg.vae.latentDim, latentLength(cfg)],
+      secondsMin: cfg.seconds.min,
+      secondsMax: cfg.seconds.max,
+      tokenLength: cfg.tokens,
+      sampler: 'pingpong',
+      steps: 8,
+      cfgScale: 1,
+    },
+    converter: { name: '@audiogen/convert', created: new Date().toISOString() },
+    ...extra,
+  };
+}
+
+async function writeModel(
+  name: keyof typeof FOLDER_FILES,
+  dir: string,
+  build: () => Graph,
+  result: FolderResult,
+  progress: ProgressFn | undefined,
+): Promise<void> {
+  progress?.(`${name}: building`);
+  let graph: Graph | undefined = build();
+  const rep = opReport(graph);
+  const path = join(dir, FOLDER_FILES[name]);
+  progress?.(`${name}: writing ${(rep.constantBytes / 1e6).toFixed(1)} MB`);
+  await writeTfliteFile(path, graph);
+  graph = undefined;
+  const bytes = (await stat(path)).size;
+  result.files[name] = { path, bytes, ops: rep.operators, builtinOps: rep.builtin };
+  progress?.(
+    `${name}: wrote ${FOLDER_FILES[name]} (${(bytes / 1e6).toFixed(1)} MB, ${rep.operators} ops)`,
+    1,
+  );
+}
+
+async function finishFolder(
+  dir: string,
+  cfg: StableAudioConfig,
+  spiece: string | undefined,
+  manifestExtra: Record<string, unknown>,
+  result: FolderResult,
+  progress: ProgressFn | undefined,
+): Promise<void> {
+  if (spiece) {
+    await writeFileAtomic(join(dir, FOLDER_FILES.tokenizer), await readFile(spiece));
+  } else {
+    progress?.('tokenizer: no spiece.model found; copy one into the folder');
+  }
+  const manifest = manifestFor(cfg, manifestExtra);
+  await writeFileAtomic(
+    join(dir, FOLDER_FILES.manifest),
+    new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`),
+  );
+  result.files.manifest = { path: join(dir, FOLDER_FILES.manifest), bytes: 0, ops: 0, builtinOps: {} };
+}
+
+/**
+ * Writes a complete model folder with seeded random weights (real key names and shapes). The
+ * result runs end to end but produces noise, not music: it is a smoke test and a source of test and
+ * benchmark models.
+ */
+export async function writeRandomStableAudioFolder(
+  opts: FolderOptions & { tiny?: boolean; seed?: number; config?: StableAudioConfig },
+): Promise<FolderResult> {
+  const cfg = opts.config ?? (opts.tiny ? STABLE_AUDIO_TINY : STABLE_AUDIO_OPEN_SMALL);
+  validateConfig(cfg);
+  const seed = opts.seed ?? 0;
+  if (!Number.isSafeInteger(seed) || seed < 0) {
+    throw new AudiogenError('INVALID_ARGUMENT', `seed must be a non-negative integer (got ${seed})`);
+  }
+  const dir = resolve(opts.out);
+  await mkdir(dir, { recursive: true });
+  const result: FolderResult = { dir, files: {}, config: cfg };
+  const p = opts.onProgress;
+  const common = { fp16Weights: !!opts.fp16Weights, ...(p ? { onProgress: p } : {}) };
+  const sub = (spec: Map<string, number[]>, salt: number) => randomWeights(spec, seed * 16 + salt);
+  await writeModel(
+    'conditioners',
+    dir,
+    () => buildConditioners(cfg, sub(t5Spec(cfg.t5), 1), sub(numberSpec(cfg), 2), common),
+    result,
+    p,
+  );
+  await writeModel(
+    'dit',
+    dir,
+    () => buildDit(cfg, sub(ditSpec(cfg), 3), { ...common, armCompatible: !!opts.armCompatible }),
+    result,
+    p,
+  );
+  await writeModel('decoder', dir, () => buildDecoder(cfg, sub(decoderSpec(cfg), 4), common), result, p);
+  if (opts.encoder !== false) {
+    await writeModel('encoder', dir, () => buildEncoder(cfg, sub(encoderSpec(cfg), 5), common), result, p);
+  }
+  await finishFolder(
+    dir,
+    cfg,
+    opts.spiece ?? defaultSpiecePath(),
+    { randomWeights: { seed, note: 'random weights: output is noise' }, armCompatible: !!opts.armCompatible },
+    result,
+    p,
+  );
+  return result;
+}
+
+/** The same seeded random weights `writeRandomStableAudioFolder` uses, as named sources. */
+export function randomStableAudioWeights(
+  cfg: StableAudioConfig,
+  seed: number,
+): {
+  t5: WeightSource;
+  checkpoint: Record<string, WeightSource>;
+} {
+  const sub = (spec: Map<string, number[]>, salt: number) => randomWeights(spec, seed * 16 + salt);
+  return {
+    t5: sub(t5Spec(cfg.t5), 1),
+    checkpoint: {
+      [NUMBER_PREFIX]: sub(numberSpec(cfg), 2),
+      [DIT_PREFIX]: sub(ditSpec(cfg), 3),
+      [DECODER_PREFIX]: sub(decoderSpec(cfg), 4),
+      [ENCODER_PREFIX]: sub(encoderSpec(cfg), 5),
+    },
+  };
+}
+
+export interface CheckpointOptions extends FolderOptions {
+  /** The Stable Audio checkpoint (`model.safetensors`). */
+  checkpoint: string;
+  /** Its `model_config.json` (default: Stable Audio Open Small). */
+  config?: string;
+  /** A Hugging Face t5-base folder (model.safetensors + config.json, spiece.model optional). */
+  t5: string;
+  /** Keys in the checkpoint that no model uses are an error unless this is set. */
+  ignoreExtraKeys?: boolean;
+}
+
+/** Converts a Stable Audio checkpoint + HF T5 encoder weights to a model folder. */
+export async function convertStableAudioCheckpoint(opts: CheckpointOptions): Promise<FolderResult> {
+  const p = opts.onProgress;
+  let t5Cfg: unknown;
+  const t5ConfigPath = join(opts.t5, 'config.json');
+  if (existsSync(t5ConfigPath)) t5Cfg = JSON.parse(readFileSync(t5ConfigPath, 'utf8'));
+  let cfg: StableAudioConfig;
+  if (opts.config) {
+    let json: unknown;
+    try {
+      json = JSON.parse(await readFile(opts.config, 'utf8'));
+    } catch (e) {
+      throw new AudiogenError('INVALID_MODEL', `cannot read ${opts.config}: ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
+    cfg = configFromModelConfig(json, t5Cfg ? { t5Config: t5Cfg } : {});
+  } else {
+    cfg = t5Cfg ? { ...STABLE_AUDIO_OPEN_SMALL, t5: t5FromHfConfig(t5Cfg) } : STABLE_AUDIO_OPEN_SMALL;
+  }
+  const t5File = ['model.safetensors', 'pytorch_model.safetensors']
+    .map((n) => join(opts.t5, n))
+    .find((f) => existsSync(f));
+  if (!t5File) {
+    throw new AudiogenError('MISSING_FILE', `no model.safetensors in the T5 folder ${opts.t5}`);
+  }
+  const ckpt = readSafetensors(opts.checkpoint);
+  const t5 = readSafetensors(t5File);
+  try {
+    // Check the whole checkpoint up front: one error listing every problem.
+    const withEncoder = opts.encoder !== false;
+    const spec = checkpointSpec(cfg, { encoder: withEncoder });
+    checkWeights(ckpt, spec, {
+      what: opts.checkpoint,
+      allowExtra: !!opts.ignoreExtraKeys,
+      ignore: (k) => !withEncoder && k.startsWith(ENCODER_PREFIX),
+    });
+    const dir = resolve(opts.out);
+    await mkdir(dir, { recursive: true });
+    const result: FolderResult = { dir, files: {}, config: cfg };
+    const common = { fp16Weights: !!opts.fp16Weights, ...(p ? { onProgress: p } : {}) };
+    await writeModel(
+      'conditioners',
+      dir,
+      () => buildConditioners(cfg, t5, withPrefix(ckpt, NUMBER_PREFIX), common),
+      result,
+      p,
+    );
+    await writeModel(
+      'dit',
+      dir,
+      () => buildDit(cfg, withPrefix(ckpt, DIT_PREFIX), { ...common, armCompatible: !!opts.armCompatible }),
+      result,
+      p,
+    );
+    await writeModel(
+      'decoder',
+      dir,
+      () => buildDecoder(cfg, withPrefix(ckpt, DECODER_PREFIX), common),
+      result,
+      p,
+    );
+    if (withEncoder)
+      await writeModel(
+        'encoder',
+        dir,
+        () => buildEncoder(cfg, withPrefix(ckpt, ENCODER_PREFIX), common),
+        result,
+        p,
+      );
+    const t5Spiece = join(opts.t5, 'spiece.model');
+    await finishFolder(
+      dir,
+      cfg,
+      opts.spiece ?? (existsSync(t5Spiece) ? t5Spiece : undefined),
+      { source: { checkpoint: opts.checkpoint }, armCompatible: !!opts.armCompatible },
+      result,
+      p,
+    );
+    return result;
+  } finally {
+    ckpt.close();
+    t5.close();
+  }
+}

@@ -1,0 +1,532 @@
+/**
+ * Graph builders for the Stable Audio Open family at the exact architecture of the reference
+ * (Stability-AI/stable-audio-tools 0.0.19 and HF transformers' T5EncoderModel; see the reference doc
+ * §4): the conditioners (T5 encoder + seconds NumberEmbedder), the DiT, the Oobleck decoder (weight
+ * norm folded at build time) and the Oobleck encoder (VAE mean). Tensor names follow the model-folder
+ * contract; batch is 1 and shapes are fixed.
+ */
+import type { Graph } from '@audiogen/core/tflite';
+import { GraphBuilder, type T } from './builder';
+import { latentLength, type StableAudioConfig, validateConfig } from './config';
+import type { WeightSource } from './safetensors';
+import { checkWeights, decoderSpec, ditSpec, encoderSpec, numberSpec, ropeDim, t5Spec } from './weights';
+
+export interface BuildOptions {
+  /** Store large weights as fp16 (+ DEQUANTIZE); compute stays fp32. Default false. */
+  fp16Weights?: boolean;
+  onProgress?: (message: string, fraction?: number) => void;
+}
+
+export interface DitBuildOptions extends BuildOptions {
+  /**
+   * Arm's export drops the global-conditioning term: its global token is the timestep embedding
+   * only (the `global_cond` input stays in the signature but is unused). Default false: the
+   * reference model's global token = timestep embedding + to_global_embed(global_cond).
+   */
+  armCompatible?: boolean;
+}
+
+const F32_MAX = 3.4028234663852886e38;
+const f32 = Math.fround;
+
+function getter(src: WeightSource) {
+  return (k: string): Float32Array => src.get(k);
+}
+
+/** Rows [from, to) of a row-major [rows, cols] matrix (a view, no copy). */
+function rows(w: Float32Array, cols: number, from: number, to: number): Float32Array {
+  return w.subarray(from * cols, to * cols);
+}
+
+// ------------------------------------------------------------------ conditioners
+
+/** HF T5 relative position bucket (bidirectional), with float32 arithmetic like PyTorch. */
+export function t5RelativeBucket(rel: number, numBuckets: number, maxDistance: number): number {
+  let nb = numBuckets / 2;
+  let bucket = rel > 0 ? nb : 0;
+  const n = Math.abs(rel);
+  const maxExact = Math.floor(nb / 2);
+  if (n < maxExact) return bucket + n;
+  const logRatio = f32(Math.log(f32(n / maxExact)));
+  const v = f32(f32(logRatio / f32(Math.log(maxDistance / maxExact))) * (nb - maxExact));
+  let large = maxExact + Math.trunc(v);
+  nb = nb - 1;
+  if (large > nb) large = nb;
+  bucket += large;
+  return bucket;
+}
+
+/**
+ * Conditioners: in `input_ids` int64 [1,L], `attention_mask` int64 [1,L], `seconds_total` f32 [1];
+ * out `cross_attention_input` [1,P+1,C], `cross_attention_masks` [1,P+1], `global_cond` [1,C]
+ * (L = cfg.tokens, P = cfg.promptTokens, C = cfg.condDim). T5 runs on all L tokens; its first P
+ * outputs are kept and zeroed where the mask is 0; the seconds embedding is appended as a token.
+ * `t5` uses HF names (`shared.weight`, `encoder.…`); `number` the names under
+ * `conditioner.conditioners.seconds_total.`.
+ */
+export function buildConditioners(
+  cfg: StableAudioConfig,
+  t5: WeightSource,
+  number: WeightSource,
+  opts: BuildOptions = {},
+): Graph {
+  validateConfig(cfg);
+  const tc = cfg.t5;
+  checkWeights(t5, t5Spec(tc), {
+    what: 'T5 encoder weights',
+    ignore: (k) => k.startsWith('decoder.') || k === 'lm_head.weight' || k === 'encoder.embed_tokens.weight',
+  });
+  checkWeights(number, numberSpec(cfg), { what: 'seconds_total number conditioner' });
+  const W = getter(t5);
+  const N = getter(number);
+  const L = cfg.tokens;
+  const P = cfg.promptTokens;
+  const d = tc.dModel;
+  const H = tc.numHeads;
+  const dk = tc.dKv;
+  const inner = H * dk;
+  const b = new GraphBuilder('audiogen convert: Stable Audio conditioners (T5 encoder + seconds)');
+  b.weightsFp16 = !!opts.fp16Weights;
+  const ids = b.input('input_ids', 'INT64', [1, L]);
+  const mask = b.input('attention_mask', 'INT64', [1, L]);
+  const seconds = b.input('seconds_total', 'FLOAT32', [1]);
+
+  const ids32 = b.reshape(b.cast(ids, 'INT32'), [L]);
+  let x = b.gather(b.weight('t5/shared', [tc.vocabSize, d], W('shared.weight')), ids32, 0); // [L,d]
+  const maskF = b.cast(mask, 'FLOAT32'); // [1,L]
+  // HF: extended mask = (1 − m) · finfo.min, added to the shared position bias.
+  const maskBias = b.reshape(b.mul(b.sub(maskF, b.scalar(1)), b.scalar(F32_MAX)), [1, 1, L]);
+  const relW = W('encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight'); // [buckets, H]
+  const pos = new Float32Array(H * L * L);
+  for (let i = 0; i < L; i++) {
+    for (let j = 0; j < L; j++) {
+      const bk = t5RelativeBucket(j - i, tc.numBuckets, tc.maxDistance);
+      for (let h = 0; h < H; h++) pos[h * L * L + i * L + j] = relW[bk * H + h]!;
+    }
+  }
+  const bias = b.add(b.f32('t5/position_bias', [H, L, L], pos), maskBias); // [H,L,L]
+
+  for (let i = 0; i < tc.numLayers; i++) {
+    opts.onProgress?.(`conditioners: T5 block ${i + 1}/${tc.numLayers}`, i / tc.numLayers);
+    const p = `encoder.block.${i}.layer.`;
+    b.scope(`t5/block${i}`, () => {
+      const h = b.rmsNorm(x, b.f32('ln0', [d], W(`${p}0.layer_norm.weight`)), tc.eps);
+      const heads = (name: string) => {
+        const y = b.fullyConnected(h, b.weight(name, [inner, d], W(`${p}0.SelfAttention.${name}.weight`)));
+        return b.transpose(b.reshape(y, [L, H, dk]), [1, 0, 2]); // [H,L,dk]
+      };
+      const q = heads('q');
+      const k = heads('k');
+      const v = heads('v');
+      const scores = b.add(b.batchMatmul(q, k, { adjY: true }), bias); // no 1/√d in T5
+      const o = b.batchMatmul(b.softmax(scores), v); // [H,L,dk]
+      const merged = b.reshape(b.transpose(o, [1, 0, 2]), [L, inner]);
+      x = b.add(x, b.fullyConnected(merged, b.weight('o', [d, inner], W(`${p}0.SelfAttention.o.weight`))));
+      const h2 = b.rmsNorm(x, b.f32('ln1', [d], W(`${p}1.layer_norm.weight`)), tc.eps);
+      let ff: T;
+      if (tc.ffProj === 'gated-gelu') {
+        const g = b.gelu(
+          b.fullyConnected(h2, b.weight('wi_0', [tc.dFf, d], W(`${p}1.DenseReluDense.wi_0.weight`))),
+          true,
+        );
+        const lin = b.fullyConnected(
+          h2,
+          b.weight('wi_1', [tc.dFf, d], W(`${p}1.DenseReluDense.wi_1.weight`)),
+        );
+        ff = b.mul(g, lin);
+      } else {
+        ff = b.fullyConnected(h2, b.weight('wi', [tc.dFf, d], W(`${p}1.DenseReluDense.wi.weight`)), null, {
+          activation: 'RELU',
+        });
+      }
+      x = b.add(x, b.fullyConnected(ff, b.weight('wo', [d, tc.dFf], W(`${p}1.DenseReluDense.wo.weight`))));
+    });
+  }
+  x = b.rmsNorm(x, b.f32('t5/final_layer_norm', [d], W('encoder.final_layer_norm.weight')), tc.eps);
+
+  // Keep the first P positions, zero the padded ones.
+  const maskP = b.slice(maskF, [0, 0], [1, P]); // [1,P]
+  const prompt = b.mul(b.slice(x, [0, 0], [P, d]), b.reshape(maskP, [P, 1]));
+
+  // NumberEmbedder: n = (clamp(s) − min)/(max − min); [n, sin 2πnw, cos 2πnw] → Linear.
+  const { min, max } = cfg.seconds;
+  let n = b.maximum(b.reshape(seconds, [1, 1]), b.scalar(min, 'seconds_min'));
+  n = b.minimum(n, b.scalar(max, 'seconds_max'));
+  n = b.div(b.sub(n, b.scalar(min, 'seconds_min')), b.scalar(max - min, 'seconds_range'));
+  const half = cfg.numberEmbedDim / 2;
+  const phi = b.mul(
+    b.mul(n, b.f32('seconds/weights', [1, half], N('embedder.embedding.0.weights'))),
+    b.scalar(f32(2 * Math.PI), 'two_pi'),
+  );
+  const feat = b.concat([n, b.sin(phi), b.cos(phi)], 1);
+  const global = b.fullyConnected(
+    feat,
+    b.f32('seconds/linear', [cfg.condDim, cfg.numberEmbedDim + 1], N('embedder.embedding.1.weight')),
+    b.f32('seconds/linear_bias', [cfg.condDim], N('embedder.embedding.1.bias')),
+  ); // [1,C]
+  const cross = b.concat([b.reshape(prompt, [1, P, d]), b.reshape(global, [1, 1, cfg.condDim])], 1);
+  const masks = b.concat([maskP, b.f32('ones', [1, 1], [1])], 1);
+  b.output(cross, 'cross_attention_input');
+  b.output(masks, 'cross_attention_masks');
+  b.output(global, 'global_cond');
+  opts.onProgress?.('conditioners: built', 1);
+  return b.build();
+}
+
+// ------------------------------------------------------------------ DiT
+
+/** RoPE tables [N, hd] for positions 0..N−1 over the first `rot` dims (cos 1 / sin 0 elsewhere). */
+function ropeTables(n: number, hd: number, rot: number): { cos: Float32Array; sin: Float32Array } {
+  const invFreq = new Float32Array(rot / 2);
+  for (let j = 0; j < rot / 2; j++) invFreq[j] = f32(1 / f32(10000 ** f32((2 * j) / rot)));
+  const cos = new Float32Array(n * hd);
+  const sin = new Float32Array(n * hd);
+  for (let p = 0; p < n; p++) {
+    for (let j = 0; j < hd; j++) {
+      if (j < rot) {
+        const fr = f32(p * invFreq[j % (rot / 2)]!);
+        cos[p * hd + j] = Math.cos(fr);
+        sin[p * hd + j] = Math.sin(fr);
+      } else cos[p * hd + j] = 1;
+    }
+  }
+  return { cos, sin };
+}
+
+/** The [hd,hd] matrix R with x·Rᵀ = rotate_half(x[:rot]) (zeros past rot), for FULLY_CONNECTED. */
+function rotateHalfMatrix(hd: number, rot: number): Float32Array {
+  const m = new Float32Array(hd * hd);
+  const h = rot / 2;
+  for (let j = 0; j < h; j++) m[j * hd + j + h] = -1;
+  for (let j = h; j < rot; j++) m[j * hd + j - h] = 1;
+  return m;
+}
+
+/**
+ * DiT: in `x` [1,C,T], `t` [1], `cross_attn_cond` [1,Nc,Cc], `global_cond` [1,Cg]; out `v` [1,C,T].
+ * Weights are the names under `model.model.`.
+ */
+export function buildDit(cfg: StableAudioConfig, src: WeightSource, opts: DitBuildOptions = {}): Graph {
+  validateConfig(cfg);
+  const dc = cfg.dit;
+  checkWeights(src, ditSpec(cfg), { what: 'DiT weights (model.model.*)' });
+  const W = getter(src);
+  const D = dc.embedDim;
+  const H = dc.numHeads;
+  const hd = D / H;
+  const C = dc.ioChannels;
+  const T = latentLength(cfg);
+  const Nc = cfg.promptTokens + 1;
+  const N = T + 1;
+  const inner = D * dc.ffMult;
+  const b = new GraphBuilder(
+    `audiogen convert: Stable Audio DiT${opts.armCompatible ? ' (Arm-compatible: global term dropped)' : ''}`,
+  );
+  b.weightsFp16 = !!opts.fp16Weights;
+  const xIn = b.input('x', 'FLOAT32', [1, C, T]);
+  const tIn = b.input('t', 'FLOAT32', [1]);
+  const crossIn = b.input('cross_attn_cond', 'FLOAT32', [1, Nc, dc.condTokenDim]);
+  const globalIn = b.input('global_cond', 'FLOAT32', [1, dc.globalCondDim]);
+
+  const mlp = (name: string, x: T, inDim: number, withBias: boolean): T =>
+    b.scope(name, () => {
+      const b0 = withBias ? b.f32('b0', [D], W(`${name}.0.bias`)) : null;
+      const b2 = withBias ? b.f32('b2', [D], W(`${name}.2.bias`)) : null;
+      const h = b.silu(b.fullyConnected(x, b.weight('w0', [D, inDim], W(`${name}.0.weight`)), b0));
+      return b.fullyConnected(h, b.weight('w2', [D, D], W(`${name}.2.weight`)), b2);
+    });
+
+  // Timestep: f = (2π·t)·Wᵀ; [cos f, sin f] → Linear → SiLU → Linear.
+  const half = dc.timestepFeatures / 2;
+  const f = b.mul(
+    b.mul(b.reshape(tIn, [1, 1]), b.scalar(f32(2 * Math.PI), 'two_pi')),
+    b.f32('timestep_features', [1, half], W('timestep_features.weight')),
+  );
+  const temb = mlp('to_timestep_embed', b.concat([b.cos(f), b.sin(f)], 1), dc.timestepFeatures, true);
+  let g = temb;
+  if (!opts.armCompatible) g = b.add(mlp('to_global_embed', globalIn, dc.globalCondDim, false), temb);
+  const ctx = mlp('to_cond_embed', b.reshape(crossIn, [Nc, dc.condTokenDim]), dc.condTokenDim, false); // [Nc,D]
+
+  // x + Conv1x1(x), as [T,C] rows; project_in; prepend the global token.
+  const xt = b.transpose(b.reshape(xIn, [C, T]), [1, 0]); // [T,C]
+  const pre = b.add(
+    b.fullyConnected(xt, b.weight('preprocess_conv', [C, C], W('preprocess_conv.weight'))),
+    xt,
+  );
+  let x = b.concat(
+    [g, b.fullyConnected(pre, b.weight('project_in', [D, C], W('transformer.project_in.weight')))],
+    0,
+  );
+
+  const rot = ropeDim(cfg);
+  const { cos, sin } = ropeTables(N, hd, rot);
+  const cosT = b.f32('rope/cos', [N, 1, hd], cos);
+  const sinT = b.f32('rope/sin', [N, 1, hd], sin);
+  const rotM = b.f32('rope/rotate_half', [hd, hd], rotateHalfMatrix(hd, rot));
+  const rope = (u: T, n: number): T => {
+    const r = b.reshape(b.fullyConnected(u, rotM), [n, H, hd]);
+    return b.add(b.mul(u, cosT), b.mul(r, sinT));
+  };
+  const scale = 1 / Math.sqrt(hd);
+
+  /** LayerNorm over head dims (eps 1e-6) with optional folding of the 1/√hd attention scale. */
+  const headNorm = (u: T, key: string, s = 1): T => {
+    const w = W(`${key}.weight`);
+    const bb = W(`${key}.bias`);
+    return b.layerNorm(
+      u,
+      b.f32('w', [hd], s === 1 ? w : w.map((v) => v * s)),
+      b.f32('b', [hd], s === 1 ? bb : bb.map((v) => v * s)),
+      1e-6,
+    );
+  };
+  const attend = (q: T, k: T, v: T, nq: number): T => {
+    const o = b.batchMatmul(b.softmax(b.batchMatmul(q, k, { adjY: true })), v); // [H,nq,hd]
+    return b.reshape(b.transpose(o, [1, 0, 2]), [nq, D]);
+  };
+  const norm = (name: string, u: T, p: string): T => {
+    const beta = W(`${p}${name}.beta`);
+    const betaT = beta.some((v) => v !== 0) ? b.f32(`${name}_beta`, [D], beta) : null;
+    return b.layerNorm(u, b.f32(`${name}_gamma`, [D], W(`${p}${name}.gamma`)), betaT, 1e-5);
+  };
+
+  for (let i = 0; i < dc.depth; i++) {
+    opts.onProgress?.(`dit: block ${i + 1}/${dc.depth}`, i / dc.depth);
+    const p = `transformer.layers.${i}.`;
+    b.scope(`block${i}`, () => {
+      // Self-attention with q/k LayerNorm and partial RoPE.
+      b.scope('self_attn', () => {
+        const h = norm('pre_norm', x, p);
+        const qkv = W(`${p}self_attn.to_qkv.weight`);
+        const proj = (j: number) =>
+          b.reshape(b.fullyConnected(h, b.weight(`w${'qkv'[j]}`, [D, D], rows(qkv, D, j * D, (j + 1) * D))), [
+            N,
+            H,
+            hd,
+          ]);
+        let q = rope(headNorm(proj(0), `${p}self_attn.q_norm`, scale), N);
+        let k = rope(headNorm(proj(1), `${p}self_attn.k_norm`), N);
+        q = b.transpose(q, [1, 0, 2]);
+        k = b.transpose(k, [1, 0, 2]);
+        const v = b.transpose(proj(2), [1, 0, 2]);
+        const o = attend(q, k, v, N);
+        x = b.add(x, b.fullyConnected(o, b.weight('to_out', [D, D], W(`${p}self_attn.to_out.weight`))));
+      });
+      // Cross-attention over the conditioning tokens (no RoPE, no mask).
+      b.scope('cross_attn', () => {
+        const h = norm('cross_attend_norm', x, p);
+        const qw = b.weight('to_q', [D, D], W(`${p}cross_attn.to_q.weight`));
+        let q = headNorm(b.reshape(b.fullyConnected(h, qw), [N, H, hd]), `${p}cross_attn.q_norm`, scale);
+        const kv = W(`${p}cross_attn.to_kv.weight`);
+        let k = b.reshape(b.fullyConnected(ctx, b.weight('to_k', [D, D], rows(kv, D, 0, D))), [Nc, H, hd]);
+        k = headNorm(k, `${p}cross_attn.k_norm`);
+        const v = b.reshape(b.fullyConnected(ctx, b.weight('to_v', [D, D], rows(kv, D, D, 2 * D))), [
+          Nc,
+          H,
+          hd,
+        ]);
+        q = b.transpose(q, [1, 0, 2]);
+        const o = attend(q, b.transpose(k, [1, 0, 2]), b.transpose(v, [1, 0, 2]), N);
+        x = b.add(x, b.fullyConnected(o, b.weight('to_out', [D, D], W(`${p}cross_attn.to_out.weight`))));
+      });
+      // SwiGLU feed-forward.
+      b.scope('ff', () => {
+        const h = norm('ff_norm', x, p);
+        const w0 = W(`${p}ff.ff.0.proj.weight`);
+        const b0 = W(`${p}ff.ff.0.proj.bias`);
+        const a = b.fullyConnected(
+          h,
+          b.weight('proj_a', [inner, D], rows(w0, D, 0, inner)),
+          b.f32('bias_a', [inner], b0.subarray(0, inner)),
+        );
+        const gate = b.fullyConnected(
+          h,
+          b.weight('proj_gate', [inner, D], rows(w0, D, inner, 2 * inner)),
+          b.f32('bias_gate', [inner], b0.subarray(inner)),
+        );
+        const y = b.fullyConnected(
+          b.mul(a, b.silu(gate)),
+          b.weight('out', [D, inner], W(`${p}ff.ff.2.weight`)),
+          b.f32('out_bias', [D], W(`${p}ff.ff.2.bias`)),
+        );
+        x = b.add(x, y);
+      });
+    });
+  }
+  const out = b.fullyConnected(x, b.weight('project_out', [C, D], W('transformer.project_out.weight'))); // [N,C]
+  const o = b.slice(out, [1, 0], [T, C]);
+  const post = b.add(
+    b.fullyConnected(o, b.weight('postprocess_conv', [C, C], W('postprocess_conv.weight'))),
+    o,
+  );
+  b.output(b.reshape(b.transpose(post, [1, 0]), [1, C, T]), 'v');
+  opts.onProgress?.('dit: built', 1);
+  return b.build();
+}
+
+// ------------------------------------------------------------------ Oobleck
+
+/** W = g·V/‖V‖ with the norm over all axes but 0 (torch weight_norm, dim 0). */
+export function foldWeightNorm(g: Float32Array, v: Float32Array): Float32Array {
+  const n0 = g.length;
+  const per = v.length / n0;
+  const out = new Float32Array(v.length);
+  for (let o = 0; o < n0; o++) {
+    let s = 0;
+    for (let i = 0; i < per; i++) s += v[o * per + i]! ** 2;
+    const f = g[o]! / Math.sqrt(s);
+    for (let i = 0; i < per; i++) out[o * per + i] = v[o * per + i]! * f;
+  }
+  return out;
+}
+
+/** Conv1d weight [out,in,k] → TFLite OHWI filter [out,1,k,in]. */
+function convFilter(w: Float32Array, out: number, inn: number, k: number): Float32Array {
+  const f = new Float32Array(w.length);
+  for (let o = 0; o < out; o++)
+    for (let i = 0; i < inn; i++)
+      for (let j = 0; j < k; j++) f[(o * k + j) * inn + i] = w[(o * inn + i) * k + j]!;
+  return f;
+}
+
+/** ConvTranspose1d weight [in,out,k] → TFLite TRANSPOSE_CONV filter [out,1,k,in]. */
+function convTransposeFilter(w: Float32Array, inn: number, out: number, k: number): Float32Array {
+  const f = new Float32Array(w.length);
+  for (let i = 0; i < inn; i++)
+    for (let o = 0; o < out; o++)
+      for (let j = 0; j < k; j++) f[(o * k + j) * inn + i] = w[(i * out + o) * k + j]!;
+  return f;
+}
+
+class Oobleck {
+  constructor(
+    readonly b: GraphBuilder,
+    readonly W: (k: string) => Float32Array,
+    readonly shape: (k: string) => number[],
+  ) {}
+
+  /** SnakeBeta: x + 1/(exp β + 1e-9) · sin(exp α · x)², α/β in log scale (folded at build time). */
+  snake(x: T, key: string): T {
+    const b = this.b;
+    const a = this.W(`${key}.alpha`).map((v) => Math.exp(v));
+    const inv = this.W(`${key}.beta`).map((v) => 1 / (f32(Math.exp(v)) + 1e-9));
+    const c = a.length;
+    return b.scope(key, () => {
+      const s = b.square(b.sin(b.mul(x, b.f32('alpha', [c], a))));
+      return b.add(x, b.mul(s, b.f32('inv_beta', [c], inv)));
+    });
+  }
+
+  /** Weight-normed Conv1d on [1,1,W,C]; padding 'SAME' = PyTorch padding dilation·(k−1)/2. */
+  conv(
+    x: T,
+    key: string,
+    opts: { dilation?: number; stride?: number; bias?: boolean; outChannels?: number } = {},
+  ): T {
+    const b = this.b;
+    const [out, inn, k] = this.shape(`${key}.weight_v`) as [number, number, number];
+    let w = foldWeightNorm(this.W(`${key}.weight_g`), this.W(`${key}.weight_v`));
+    let o = out;
+    let bias = opts.bias === false ? null : this.W(`${key}.bias`);
+    if (opts.outChannels !== undefined && opts.outChannels < out) {
+      o = opts.outChannels;
+      w = w.subarray(0, o * inn * k);
+      bias = bias ? bias.subarray(0, o) : null;
+    }
+    return b.scope(key, () =>
+      b.conv2d(
+        x,
+        b.weight('filter', [o, 1, k, inn], convFilter(w, o, inn, k)),
+        bias ? b.f32('bias', [o], bias) : null,
+        { padding: 'SAME', stride: [1, opts.stride ?? 1], dilation: [1, opts.dilation ?? 1] },
+      ),
+    );
+  }
+
+  /** Weight-normed ConvTranspose1d(k = 2s, stride s, padding s/2): output length L·s. */
+  convTranspose(x: T, key: string, stride: number): T {
+    const b = this.b;
+    const [inn, out, k] = this.shape(`${key}.weight_v`) as [number, number, number];
+    const w = foldWeightNorm(this.W(`${key}.weight_g`), this.W(`${key}.weight_v`));
+    return b.scope(key, () =>
+      b.transposeConv(
+        x,
+        b.weight('filter', [out, 1, k, inn], convTransposeFilter(w, inn, out, k)),
+        b.f32('bias', [out], this.W(`${key}.bias`)),
+        {
+          stride: [1, stride],
+          padding: 'SAME',
+        },
+      ),
+    );
+  }
+
+  residual(x: T, key: string, dilation: number): T {
+    let y = this.snake(x, `${key}.layers.0`);
+    y = this.conv(y, `${key}.layers.1`, { dilation });
+    y = this.snake(y, `${key}.layers.2`);
+    y = this.conv(y, `${key}.layers.3`);
+    return this.b.add(x, y);
+  }
+}
+
+/** Oobleck decoder: in `latents` [1,Cl,T]; out `audio` [io, T·prod(strides)] (planar). */
+export function buildDecoder(cfg: StableAudioConfig, src: WeightSource, opts: BuildOptions = {}): Graph {
+  validateConfig(cfg);
+  const spec = decoderSpec(cfg);
+  checkWeights(src, spec, { what: 'Oobleck decoder weights (pretransform.model.decoder.*)' });
+  const b = new GraphBuilder('audiogen convert: Oobleck decoder (weight norm folded)');
+  b.weightsFp16 = !!opts.fp16Weights;
+  const m = new Oobleck(b, getter(src), (k) => spec.get(k)!);
+  const { latentDim, strides, ioChannels } = cfg.vae;
+  const T = latentLength(cfg);
+  const inp = b.input('latents', 'FLOAT32', [1, latentDim, T]);
+  let x = b.reshape(b.transpose(b.reshape(inp, [latentDim, T]), [1, 0]), [1, 1, T, latentDim]);
+  x = m.conv(x, 'layers.0');
+  const n = strides.length;
+  for (let i = n - 1, blk = 1; i >= 0; i--, blk++) {
+    opts.onProgress?.(`decoder: block ${blk}/${n}`, blk / (n + 1));
+    x = m.snake(x, `layers.${blk}.layers.0`);
+    x = m.convTranspose(x, `layers.${blk}.layers.1`, strides[i]!);
+    [1, 3, 9].forEach((d, r) => {
+      x = m.residual(x, `layers.${blk}.layers.${r + 2}`, d);
+    });
+  }
+  x = m.snake(x, `layers.${n + 1}`);
+  x = m.conv(x, `layers.${n + 2}`, { bias: false });
+  const S = cfg.sampleSize;
+  b.output(b.transpose(b.reshape(x, [S, ioChannels]), [1, 0]), 'audio');
+  opts.onProgress?.('decoder: built', 1);
+  return b.build();
+}
+
+/** Oobleck encoder + VAE mean: in `audio` [1,io,S]; out `latents` [1,Cl,S/prod(strides)]. */
+export function buildEncoder(cfg: StableAudioConfig, src: WeightSource, opts: BuildOptions = {}): Graph {
+  validateConfig(cfg);
+  const spec = encoderSpec(cfg);
+  checkWeights(src, spec, { what: 'Oobleck encoder weights (pretransform.model.encoder.*)' });
+  const b = new GraphBuilder('audiogen convert: Oobleck encoder (VAE mean; weight norm folded)');
+  b.weightsFp16 = !!opts.fp16Weights;
+  const m = new Oobleck(b, getter(src), (k) => spec.get(k)!);
+  const { latentDim, strides, ioChannels } = cfg.vae;
+  const S = cfg.sampleSize;
+  const T = latentLength(cfg);
+  const inp = b.input('audio', 'FLOAT32', [1, ioChannels, S]);
+  let x = b.reshape(b.transpose(b.reshape(inp, [ioChannels, S]), [1, 0]), [1, 1, S, ioChannels]);
+  x = m.conv(x, 'layers.0');
+  const n = strides.length;
+  for (let i = 0; i < n; i++) {
+    const blk = i + 1;
+    opts.onProgress?.(`encoder: block ${blk}/${n}`, blk / (n + 1));
+    [1, 3, 9].forEach((d, r) => {
+      x = m.residual(x, `layers.${blk}.layers.${r}`, d);
+    });
+    x = m.snake(x, `layers.${blk}.layers.3`);
+    x = m.conv(x, `layers.${blk}.layers.4`, { stride: strides[i]! });
+  }
+  x = m.snake(x, `layers.${n + 1}`);
+  x = m.conv(x, `layers.${n + 2}`, { outChannels: latentDim }); // VAE mean = first half of the channels
+  b.output(b.reshape(b.transpose(b.reshape(x, [T, latentDim]), [1, 0]), [1, latentDim, T]), 'latents');
+  opts.onProgress?.('encoder: built', 1);
+  return b.build();
+}
