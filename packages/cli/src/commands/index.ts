@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
+import { registerDoctor } from './doctor';
 import { registerGenerate } from './generate';
+import { registerInspect } from './inspect';
+import { registerRun } from './run';
 
 /** Each command lives in its own file and registers itself on the program. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerGenerate];
+export const commands: RegisterCommand[] = [registerGenerate, registerInspect, registerDoctor, registerRun];

@@ -1,7 +1,21 @@
 export { readTfliteFile } from './file';
 export * from './graph';
-export { formatInspection, inspectTflite, type TensorSummary, type TfliteInspection } from './inspect';
-export { MAX_RANK, MAX_SUBGRAPHS, readTflite, verifyTflite, verifyTfliteFile } from './read';
+export {
+  formatInspection,
+  inspectTflite,
+  inspectTfliteFile,
+  type TensorSummary,
+  type TfliteInspection,
+} from './inspect';
+export {
+  type BufferLayout,
+  MAX_RANK,
+  MAX_SUBGRAPHS,
+  readTflite,
+  readTfliteStructure,
+  verifyTflite,
+  verifyTfliteFile,
+} from './read';
 export {
   ActivationFunctionType,
   BuiltinOperator,

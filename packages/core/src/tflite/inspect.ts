@@ -1,6 +1,6 @@
 import { AudiogenError } from '../errors';
 import type { Graph, Subgraph, TensorTypeName } from './graph';
-import { readTflite } from './read';
+import { type BufferLayout, readTflite, readTfliteStructure } from './read';
 
 export interface TensorSummary {
   /** Signature name for signature entries, else the tensor name. */
@@ -47,32 +47,49 @@ function elementCount(shape: number[]): number {
 /** Summarises a model: op histogram, tensor types, parameters per dtype, inputs/outputs/signatures. */
 export function inspectTflite(model: Uint8Array | Graph): TfliteInspection {
   const g = model instanceof Uint8Array ? readTflite(model) : model;
-  if (!g || !Array.isArray(g.subgraphs))
-    throw new AudiogenError('INVALID_ARGUMENT', 'inspectTflite needs bytes or a Graph');
+  if (!g || !Array.isArray(g.subgraphs)) {
+    throw new AudiogenError('INVALID_ARGUMENT', 'inspectTflite needs .tflite bytes or a Graph');
+  }
+  return summarise(g);
+}
+
+/** Inspects a .tflite file on disk without loading its constant data (fine for multi-GB models). */
+export function inspectTfliteFile(path: string): TfliteInspection {
+  const { graph, layout } = readTfliteStructure(path);
+  return summarise(graph, layout);
+}
+
+function summarise(g: Graph, layout?: BufferLayout): TfliteInspection {
   const ops: Record<string, number> = {};
   const tensorTypes: Record<string, number> = {};
   const byType: Record<string, { count: number; bytes: number }> = {};
-  const seen = new Set<Uint8Array>();
+  const seen = new Set<unknown>();
   let count = 0;
   let bytes = 0;
-  for (const sg of g.subgraphs) {
+  g.subgraphs.forEach((sg, si) => {
     for (const op of sg.operators) {
       const k = op.op === 'CUSTOM' && op.custom_code ? `CUSTOM:${op.custom_code}` : op.op;
       ops[k] = (ops[k] ?? 0) + 1;
     }
-    for (const t of sg.tensors) {
+    sg.tensors.forEach((t, ti) => {
       tensorTypes[t.type] = (tensorTypes[t.type] ?? 0) + 1;
-      if (!t.data || t.data.length === 0 || seen.has(t.data)) continue;
-      seen.add(t.data);
+      let key: unknown = t.data;
+      let size = t.data?.length ?? 0;
+      if (layout) {
+        key = layout.tensorBuffers[si]?.[ti] ?? 0;
+        size = key ? (layout.bufferSizes[key as number] ?? 0) : 0;
+      }
+      if (!key || size === 0 || seen.has(key)) return;
+      seen.add(key);
       const n = elementCount(t.shape);
       const e = byType[t.type] ?? { count: 0, bytes: 0 };
       e.count += n;
-      e.bytes += t.data.length;
+      e.bytes += size;
       byType[t.type] = e;
       count += n;
-      bytes += t.data.length;
-    }
-  }
+      bytes += size;
+    });
+  });
   const main = g.subgraphs[0] as Subgraph;
   const dec = new TextDecoder();
   return {

@@ -431,7 +431,13 @@ function decodeSparsity(d: Decoder, pos: number, what: string): Record<string, u
 const SUBGRAPH_FIELD = /subgraph_ind(ex|ices)$/;
 
 /** Decodes (and thereby verifies) a whole model. */
-function decodeModel(s: ByteSource, materialize: boolean): Graph {
+/** Where each tensor's constant data lives: buffer index per tensor, and each buffer's byte size. */
+export interface BufferLayout {
+  tensorBuffers: number[][];
+  bufferSizes: number[];
+}
+
+function decodeModel(s: ByteSource, materialize: boolean, layout?: BufferLayout): Graph {
   const d = new Decoder(s);
   if (s.length < 8) d.fail(`file is ${s.length} bytes, too short for a flatbuffer`);
   const ident = String.fromCharCode(s.u8(4), s.u8(5), s.u8(6), s.u8(7));
@@ -494,6 +500,7 @@ function decodeModel(s: ByteSource, materialize: boolean): Graph {
 
   // Subgraphs.
   const subgraphRefs: number[][] = [];
+  const tensorBuffers: number[][] = [];
   const sgPos = d.tables(m, 2, 'Model.subgraphs', MAX_SUBGRAPHS) ?? [];
   if (sgPos.length === 0) d.fail('model has no subgraphs');
   const subgraphs: Subgraph[] = sgPos.map((p, si) => {
@@ -502,6 +509,8 @@ function decodeModel(s: ByteSource, materialize: boolean): Graph {
     const refs: number[] = [];
     subgraphRefs.push(refs);
     const tensorInfo: { buffer: number; sparse: boolean }[] = [];
+    const bufIdx: number[] = [];
+    tensorBuffers.push(bufIdx);
     const tensors: GraphTensor[] = (d.tables(t, 0, `${w}.tensors`) ?? []).map((tp, ti) => {
       const tw = `${w}.tensors[${ti}]`;
       const tt = d.table(tp, tw);
@@ -549,6 +558,7 @@ function decodeModel(s: ByteSource, materialize: boolean): Graph {
         }
       }
       tensorInfo.push({ buffer, sparse: !!sp });
+      bufIdx.push(buffer);
       return out;
     });
     const n = tensors.length;
@@ -715,6 +725,10 @@ function decodeModel(s: ByteSource, materialize: boolean): Graph {
     };
   });
 
+  if (layout) {
+    layout.bufferSizes = buffers.map((r) => r.size);
+    layout.tensorBuffers = tensorBuffers;
+  }
   return { version, description, subgraphs, signatures, metadata };
 }
 
@@ -762,6 +776,26 @@ export function verifyTfliteFile(path: string): void {
   }
   try {
     guard(() => decodeModel(src, false));
+  } finally {
+    src.close();
+  }
+}
+
+/**
+ * Reads the structure of a .tflite file on disk without its constant data (tensors have no `data`),
+ * plus where the data are. Used to inspect multi-GB models cheaply.
+ */
+export function readTfliteStructure(path: string): { graph: Graph; layout: BufferLayout } {
+  let src: FileSource;
+  try {
+    src = new FileSource(path);
+  } catch (e) {
+    throw new AudiogenError('MISSING_FILE', `cannot open ${path}: ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    const layout: BufferLayout = { tensorBuffers: [], bufferSizes: [] };
+    const graph = guard(() => decodeModel(src, false, layout));
+    return { graph, layout };
   } finally {
     src.close();
   }
