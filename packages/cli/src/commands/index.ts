@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
 import { registerDoctor } from './doctor';
 import { registerGenerate } from './generate';
-import { registerInspect } from './inspect';
 import { registerRun } from './run';
 
 /** Each command lives in its own file and registers itself on the program. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerGenerate, registerInspect, registerDoctor, registerRun];
+export const commands: RegisterCommand[] = [registerGenerate, registerDoctor, registerRun];

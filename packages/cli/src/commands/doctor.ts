@@ -1,0 +1,52 @@
+import { describeHost, type HostReport } from '@audiogen/runtime-native';
+import type { Command } from 'commander';
+
+export interface DoctorDeps {
+  stdout?: (line: string) => void;
+  describe?: () => HostReport;
+}
+
+/** Human-readable lines of a host report. */
+export function formatHostReport(h: HostReport): string[] {
+  const on = Object.entries(h.cpuFeatures)
+    .filter(([, v]) => v)
+    .map(([k]) => k);
+  const off = Object.entries(h.cpuFeatures)
+    .filter(([, v]) => !v)
+    .map(([k]) => k);
+  const e = h.engine;
+  return [
+    `host      ${h.platform}-${h.arch}, ${h.cpuModel}, ${h.logicalCores} logical cores, ${(h.totalMemoryBytes / 2 ** 30).toFixed(1)} GiB`,
+    `cpu       ${on.join(' ') || '(none of the tracked features)'}`,
+    `          missing: ${off.join(' ') || '-'}`,
+    `engine    ${e.name} ${e.version} (${e.api}) — ${e.available ? 'available' : `NOT available: ${e.error}`}`,
+    ...(e.addonPath ? [`addon     ${e.addonPath}`] : []),
+    ...(e.libraryPath
+      ? [
+          `library   ${e.libraryPath}`,
+          `          sha256 ${e.librarySha256} (${e.libraryPinned ? 'pinned' : 'NOT the pinned build'})`,
+        ]
+      : []),
+    `defaults  ${h.defaults.threads} threads, ${h.defaults.cpuAccelerator}; XNNPACK flags when set: 0x${h.defaults.xnnpackFlagsWhenSet.toString(16)} (QS8|QU8) + FORCE_FP16 (0x4) for --fp16`,
+    ...h.kernels.map((k, i) => `${i === 0 ? 'kernels   ' : '          '}${k}`),
+  ];
+}
+
+export function runDoctor(opts: { json: boolean }, deps: DoctorDeps = {}): HostReport {
+  const out = deps.stdout ?? ((l: string) => console.log(l));
+  const report = (deps.describe ?? describeHost)();
+  if (opts.json) out(JSON.stringify(report, null, 2));
+  else for (const l of formatHostReport(report)) out(l);
+  return report;
+}
+
+export function registerDoctor(program: Command): void {
+  program
+    .command('doctor')
+    .description('Report the CPU features, the LiteRT engine and the defaults this machine will use')
+    .option('--json', 'print the report as JSON', false)
+    .action((opts: { json: boolean }) => {
+      const r = runDoctor(opts);
+      if (!r.engine.available) process.exitCode = 1;
+    });
+}

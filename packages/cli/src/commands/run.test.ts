@@ -1,0 +1,99 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isAudiogenError, readNpy, tensor, writeNpy } from '@audiogen/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runDoctor } from './doctor';
+import { type RunCliOptions, runModel } from './run';
+
+const fixture = (n: string) =>
+  fileURLToPath(new URL(`../../../runtime-native/fixtures/${n}`, import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'audiogen-cli-run-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const base: RunCliOptions = {
+  input: [],
+  randomInputs: false,
+  seed: 0,
+  fp16: false,
+  repeat: 1,
+  json: true,
+  threads: 1,
+};
+
+describe('audiogen run', () => {
+  it('reads .npy inputs, writes .npy outputs that match the reference', async () => {
+    writeFileSync(
+      join(dir, 'x.npy'),
+      writeNpy(tensor('float32', [1, 4], new Float32Array([1.5, -2, 0.25, 3]))),
+    );
+    writeFileSync(join(dir, 'y.npy'), writeNpy(tensor('float32', [1, 3], new Float32Array([0.5, 1, -1]))));
+    const lines: string[] = [];
+    const r = await runModel(
+      fixture('add_fc.tflite'),
+      {
+        ...base,
+        input: [`x=${join(dir, 'x.npy')}`, `y=${join(dir, 'y.npy')}`],
+        outDir: join(dir, 'out'),
+        repeat: 3,
+      },
+      { stdout: (l) => lines.push(l) },
+    );
+    expect(r.runMs).toHaveLength(3);
+    expect(r.outputs.map((o) => [o.name, o.shape])).toEqual([
+      ['z', [1, 3]],
+      ['x2', [1, 4]],
+    ]);
+    const x2 = readNpy(new Uint8Array(readFileSync(join(dir, 'out', 'x2.npy'))));
+    expect(Array.from(x2.data as Float32Array)).toEqual([2.25, 4, 0.0625, 9]);
+    // reference computed by the Python LiteRT runtime (fixtures/reference.json)
+    const z = readNpy(new Uint8Array(readFileSync(join(dir, 'out', 'z.npy'))));
+    expect((z.data as Float32Array)[0]).toBeCloseTo(-2.251154661178589, 5);
+    expect(JSON.parse(lines.join('\n')).signature).toBe('serving_default');
+  });
+
+  it('random inputs are deterministic per seed', async () => {
+    const a = await runModel(
+      fixture('add_fc.tflite'),
+      { ...base, randomInputs: true, seed: 3 },
+      { stdout: () => {} },
+    );
+    const b = await runModel(
+      fixture('add_fc.tflite'),
+      { ...base, randomInputs: true, seed: 3 },
+      { stdout: () => {} },
+    );
+    const c = await runModel(
+      fixture('add_fc.tflite'),
+      { ...base, randomInputs: true, seed: 4 },
+      { stdout: () => {} },
+    );
+    expect(a.outputs[0]!.mean).toBe(b.outputs[0]!.mean);
+    expect(a.outputs[0]!.mean).not.toBe(c.outputs[0]!.mean);
+  });
+
+  it('typed errors for missing or unknown inputs', async () => {
+    const q = { stdout: () => {} };
+    await expect(runModel(fixture('add_fc.tflite'), base, q)).rejects.toSatisfy((e) =>
+      isAudiogenError(e, 'MISSING_INPUT'),
+    );
+    await expect(runModel(fixture('add_fc.tflite'), { ...base, input: ['nope=a.npy'] }, q)).rejects.toSatisfy(
+      (e) => isAudiogenError(e, 'INVALID_ARGUMENT'),
+    );
+    await expect(runModel(fixture('add_fc.tflite'), { ...base, input: ['x'] }, q)).rejects.toSatisfy((e) =>
+      isAudiogenError(e, 'INVALID_ARGUMENT'),
+    );
+  });
+});
+
+describe('audiogen doctor', () => {
+  it('prints the host/engine report as JSON and text', () => {
+    const lines: string[] = [];
+    const r = runDoctor({ json: true }, { stdout: (l) => lines.push(l) });
+    expect(JSON.parse(lines.join('\n')).engine.version).toBe('2.3.0');
+    expect(r.engine.available).toBe(true);
+    const text: string[] = [];
+    runDoctor({ json: false }, { stdout: (l) => text.push(l) });
+    expect(text.some((l) => l.startsWith('engine    LiteRT 2.3.0'))).toBe(true);
+  });
+});
