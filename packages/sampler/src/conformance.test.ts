@@ -81,7 +81,7 @@ describe.skipIf(!enabled)('conformance with stable-audio-tools 0.0.19 (torch)', 
 
       // schedule: torch float32 vs ours (float64) within one float32 ulp
       const ours = rfSchedule({ steps, sigmaMax }).t;
-      ref.schedule.forEach((v, i) => expect(Math.abs(v - ours[i]!)).toBeLessThanOrEqual(6e-8));
+      for (const [i, v] of ref.schedule.entries()) expect(Math.abs(v - ours[i]!)).toBeLessThanOrEqual(6e-8);
 
       return (async () => {
         for (const name of ['euler', 'rk4', 'dpmpp', 'pingpong']) {
