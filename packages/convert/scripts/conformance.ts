@@ -36,7 +36,7 @@ const work = resolve(
   opt('--work', full ? '/tmp/audiogen-conformance-full' : '/tmp/audiogen-conformance-tiny'),
 );
 const reference = argv.includes('--reference') ? resolve(opt('--reference', '')) : undefined;
-// The bundle runs from packages/convert/.build/: the repo root is three levels up.
+// The bundle runs from packages/convert/build/: the repo root is three levels up.
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const python = opt('--python', join(root, '.venv-torch', 'bin', 'python'));
 const cfg = full ? STABLE_AUDIO_OPEN_SMALL : STABLE_AUDIO_TINY;
