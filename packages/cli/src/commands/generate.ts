@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { applyOutputPolicy, readWav, type WavSampleFormat, writeWav } from '@audiogen/audio-io';
 import { AudiogenError, type ProgressEvent, type Runtime } from '@audiogen/core';
@@ -96,7 +97,7 @@ export async function runGenerate(
   signals.on('SIGINT', onSigint);
 
   const bars =
-    o.progress && human
+    o.progress && human && process.stderr.isTTY
       ? new cliProgress.MultiBar(
           {
             format: ' {stage} |{bar}| {value}/{total} {info}',
@@ -171,6 +172,7 @@ export async function runGenerate(
       bars?.stop();
       // Nothing is written before every clip is ready; each write is atomic, so Ctrl-C leaves no partial file.
       const files = outputPaths(o.out, result.clips.length);
+      await mkdir(dirname(files[0]!), { recursive: true });
       for (const [i, c] of result.clips.entries()) {
         const clip = applyOutputPolicy(c.clip, o.raw ? 'raw' : 'default');
         await writeWav(files[i]!, clip, { format: o.format });
