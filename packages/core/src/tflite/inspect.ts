@@ -132,7 +132,7 @@ function fmtBytes(n: number): string {
 function fmtTensor(t: TensorSummary): string {
   const shape = `[${(t.shape_signature ?? t.shape).join(',')}]`;
   const tn = t.tensor && t.tensor !== t.name ? `  (${t.tensor})` : '';
-  return `    ${t.name.padEnd(28)} ${t.type.padEnd(8)} ${shape}${tn}`;
+  return `    ${t.name.padEnd(32)} ${t.type.padEnd(8)} ${shape}${tn}`;
 }
 
 /** A human-readable report of an inspection (what `audiogen inspect` prints). */
@@ -149,7 +149,7 @@ export function formatInspection(ins: TfliteInspection): string {
     lines.push(`    ${t.padEnd(10)} ${e.count.toLocaleString('en-US').padStart(16)}  ${fmtBytes(e.bytes)}`);
   }
   lines.push('operators:');
-  for (const [op, n] of Object.entries(ins.ops)) lines.push(`    ${op.padEnd(28)} ${String(n).padStart(6)}`);
+  for (const [op, n] of Object.entries(ins.ops)) lines.push(`    ${op.padEnd(32)} ${String(n).padStart(6)}`);
   lines.push(
     `tensor types: ${Object.entries(ins.tensorTypes)
       .map(([t, n]) => `${t} ${n}`)

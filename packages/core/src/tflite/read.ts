@@ -52,7 +52,8 @@ class Decoder {
   private budget: number;
 
   constructor(private readonly s: ByteSource) {
-    this.budget = 2_000_000 + Math.floor(Math.min(s.length, 2 ** 31) / 2);
+    // Legit files visit far fewer objects than they have bytes; hostile sharing of tables is cut off.
+    this.budget = 100_000 + 2 * Math.min(s.length, 2 ** 31);
   }
 
   fail(message: string, details: Record<string, unknown> = {}): never {
@@ -495,7 +496,11 @@ function decodeModel(s: ByteSource, materialize: boolean, layout?: BufferLayout)
     const name = d.str(t, 0, `${w}.name`) ?? '';
     const b = d.u32(t, 1, 0, `${w}.buffer`);
     if (b >= nbuf) d.fail(`${w}: buffer ${b} out of range (${nbuf} buffers)`);
-    return { name, data: bufferBytes(b) ?? new Uint8Array(0) };
+    // Metadata payloads are small (version strings, conversion info): read them even when the
+    // constant data are skipped, unless a file claims a huge one.
+    const r = buffers[b] as Region;
+    const data = materialize ? bufferBytes(b) : r.size > 0 && r.size <= 1 << 20 ? d.bytesOf(r) : undefined;
+    return { name, data: data ?? new Uint8Array(0) };
   });
 
   // Subgraphs.
