@@ -1,9 +1,17 @@
 import type { Command } from 'commander';
+import { registerConvert } from './convert';
 import { registerDoctor } from './doctor';
 import { registerGenerate } from './generate';
+import { registerInspect } from './inspect';
 import { registerRun } from './run';
 
 /** Each command lives in its own file and registers itself on the program. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerGenerate, registerDoctor, registerRun];
+export const commands: RegisterCommand[] = [
+  registerGenerate,
+  registerInspect,
+  registerDoctor,
+  registerRun,
+  registerConvert,
+];

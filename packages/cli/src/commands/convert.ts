@@ -1,0 +1,121 @@
+import {
+  convertStableAudioCheckpoint,
+  type FolderResult,
+  writeRandomStableAudioFolder,
+} from '@audiogen/convert';
+import { AudiogenError } from '@audiogen/core';
+import type { Command } from 'commander';
+
+export interface ConvertOptions {
+  out?: string;
+  randomWeights?: boolean;
+  tiny?: boolean;
+  seed?: string;
+  checkpoint?: string;
+  config?: string;
+  t5?: string;
+  armCompatible?: boolean;
+  encoder?: boolean;
+  fp16Weights?: boolean;
+  ignoreExtraKeys?: boolean;
+  spiece?: string;
+  json?: boolean;
+}
+
+export interface ConvertDeps {
+  stdout?: (text: string) => void;
+  stderr?: (text: string) => void;
+}
+
+const FAMILIES = ['stable-audio-open-small', 'stable-audio-open'];
+
+/** Runs `audiogen convert`. */
+export async function runConvert(
+  source: string,
+  opts: ConvertOptions,
+  deps: ConvertDeps = {},
+): Promise<FolderResult> {
+  const out = deps.stdout ?? ((t: string) => process.stdout.write(`${t}\n`));
+  const err = deps.stderr ?? ((t: string) => process.stderr.write(`${t}\n`));
+  if (source.toLowerCase().endsWith('.onnx')) {
+    throw new AudiogenError('UNSUPPORTED', 'ONNX → .tflite conversion is not available yet in this version');
+  }
+  if (!FAMILIES.includes(source)) {
+    throw new AudiogenError(
+      'INVALID_ARGUMENT',
+      `unknown source "${source}": use stable-audio-open-small (with --random-weights or --checkpoint)`,
+    );
+  }
+  if (!opts.out) throw new AudiogenError('INVALID_ARGUMENT', '--out <dir> is required');
+  const t0 = Date.now();
+  const onProgress = (m: string) => err(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`);
+  const common = {
+    out: opts.out,
+    encoder: opts.encoder !== false,
+    armCompatible: !!opts.armCompatible,
+    fp16Weights: !!opts.fp16Weights,
+    ...(opts.spiece ? { spiece: opts.spiece } : {}),
+    onProgress,
+  };
+  let result: FolderResult;
+  if (opts.randomWeights) {
+    if (opts.checkpoint)
+      throw new AudiogenError('INVALID_ARGUMENT', 'use either --random-weights or --checkpoint');
+    const seed = opts.seed === undefined ? 0 : Number(opts.seed);
+    if (!Number.isSafeInteger(seed) || seed < 0) {
+      throw new AudiogenError('INVALID_ARGUMENT', `--seed must be a non-negative integer (got ${opts.seed})`);
+    }
+    result = await writeRandomStableAudioFolder({ ...common, tiny: !!opts.tiny, seed });
+    err('note: random weights produce noise, not music (a smoke test / benchmark model)');
+  } else if (opts.checkpoint) {
+    if (!opts.t5) {
+      throw new AudiogenError(
+        'INVALID_ARGUMENT',
+        '--t5 <dir> (a Hugging Face t5-base folder) is required with --checkpoint',
+      );
+    }
+    if (opts.tiny) throw new AudiogenError('INVALID_ARGUMENT', '--tiny applies to --random-weights only');
+    result = await convertStableAudioCheckpoint({
+      ...common,
+      checkpoint: opts.checkpoint,
+      t5: opts.t5,
+      ...(opts.config ? { config: opts.config } : {}),
+      ignoreExtraKeys: !!opts.ignoreExtraKeys,
+    });
+  } else {
+    throw new AudiogenError('INVALID_ARGUMENT', 'give --random-weights or --checkpoint <model.safetensors>');
+  }
+  if (opts.json) out(JSON.stringify({ dir: result.dir, files: result.files }, null, 2));
+  else {
+    out(`wrote ${result.dir} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    for (const [k, f] of Object.entries(result.files)) {
+      if (f.ops) out(`  ${k.padEnd(13)} ${(f.bytes / 1e6).toFixed(1).padStart(8)} MB  ${f.ops} ops`);
+    }
+  }
+  return result;
+}
+
+export function registerConvert(program: Command): void {
+  program
+    .command('convert')
+    .description(
+      'Build .tflite models: `stable-audio-open-small --random-weights [--tiny] --out DIR` or from a checkpoint',
+    )
+    .argument('<source>', 'stable-audio-open-small (model family)')
+    .option('-o, --out <dir>', 'output model folder')
+    .option('--random-weights', 'seeded random weights (noise: a smoke test and benchmark model)', false)
+    .option('--tiny', 'tiny configuration (same structure, small widths), with --random-weights', false)
+    .option('--seed <n>', 'seed for --random-weights', '0')
+    .option('--checkpoint <file>', 'Stable Audio checkpoint (model.safetensors)')
+    .option('--config <file>', "the checkpoint's model_config.json")
+    .option('--t5 <dir>', 'Hugging Face t5-base folder (model.safetensors, config.json, spiece.model)')
+    .option('--arm-compatible', "DiT as Arm's export: global token = timestep embedding only", false)
+    .option('--no-encoder', 'skip the VAE encoder (audio-to-audio)')
+    .option('--fp16-weights', 'store weights as fp16 (compute stays fp32)', false)
+    .option('--ignore-extra-keys', 'do not fail on checkpoint keys no model uses', false)
+    .option('--spiece <file>', 'SentencePiece model to copy into the folder')
+    .option('--json', 'print the result as JSON', false)
+    .action(async (source: string, opts: ConvertOptions) => {
+      await runConvert(source, opts);
+    });
+}
