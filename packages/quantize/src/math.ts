@@ -165,7 +165,7 @@ export function quantizeValues(data: Float32Array, p: QuantParams): Int32Array {
     if (zp !== 0) v = f(v + zp);
     let r = rint(v);
     if (Number.isNaN(r)) r = 0; // numpy: NaN cast to int is undefined; we choose 0
-    out[i] = r < lo ? lo : r > qmax ? qmax : r;
+    out[i] = r < lo ? lo : Math.min(r, qmax);
   }
   return out;
 }

@@ -68,6 +68,8 @@ export interface QuantizeReport {
   recipe: unknown;
   quantized: QuantizedOpReport[];
   skipped: SkippedOpReport[];
+  /** Things that are AEQ-compatible but known to misbehave at run time. */
+  warnings: string[];
   summary: {
     quantizedOps: number;
     skippedOps: number;
@@ -261,6 +263,7 @@ export function quantizeGraph(
     recipe: recipeToJson(recipe),
     quantized: [],
     skipped: [],
+    warnings: [],
     summary: {
       quantizedOps: 0,
       skippedOps: 0,
@@ -350,6 +353,20 @@ export function quantizeGraph(
         if (typeof tr === 'string') {
           lastReason = tr;
           continue;
+        }
+        if (tr.blockDim !== undefined) {
+          const bs = Number(tr.granularity.slice('BLOCKWISE_'.length));
+          const n = t.shape[tr.blockDim];
+          if (n === undefined || n % bs !== 0) {
+            // AEQ raises here; we skip the op and say why.
+            lastReason = `dimension ${tr.blockDim} (${n}) of ${t.name} [${t.shape.join(',')}] is not divisible by block size ${bs}`;
+            continue;
+          }
+        }
+        if (tr.mode === 'dynamic_range' && name === 'DEPTHWISE_CONV_2D' && tr.granularity === 'TENSORWISE') {
+          report.warnings.push(
+            `op ${oi} (${scope}): per-tensor dynamic-range DEPTHWISE_CONV_2D is accepted by AEQ's policy, but LiteRT's hybrid depthwise kernel expects one scale per channel and gives wrong results; use CHANNELWISE`,
+          );
         }
         requests.push({ op: oi, pos, tensor: ti, treatment: tr });
         any = true;

@@ -1,0 +1,98 @@
+/** File- and bytes-level quantization over core's .tflite reader and writer. */
+import { promises as fs } from 'node:fs';
+import { AudiogenError, type QuantizeResult, type Quantizer } from '@audiogen/core';
+import { type Graph, readTflite, writeTflite, writeTfliteFile } from '@audiogen/core/tflite';
+import { parseRecipe, type Recipe, toRecipe } from './recipe';
+import { isNamedRecipe, namedRecipe } from './recipes';
+import { type QuantizeGraphOptions, type QuantizeReport, quantizeGraph } from './transform';
+
+/** A recipe from a built-in name, a path to an AEQ recipe .json file, JSON text, or parsed JSON. */
+export async function loadRecipe(spec: string | Recipe | unknown): Promise<Recipe> {
+  if (typeof spec !== 'string') return toRecipe(spec);
+  if (isNamedRecipe(spec)) return namedRecipe(spec);
+  const trimmed = spec.trim();
+  if (trimmed.startsWith('[') || trimmed.startsWith('{')) return parseRecipe(trimmed);
+  let text: string;
+  try {
+    text = await fs.readFile(spec, 'utf8');
+  } catch (e) {
+    throw new AudiogenError(
+      'INVALID_RECIPE',
+      `"${spec}" is neither a built-in recipe name nor a readable recipe file`,
+      {
+        cause: e,
+        details: { recipe: spec },
+      },
+    );
+  }
+  return parseRecipe(text);
+}
+
+export interface QuantizeModelResult {
+  model: Uint8Array;
+  graph: Graph;
+  report: QuantizeReport & { floatBytes: number; quantizedBytes: number; sizeRatio: number };
+}
+
+/** Quantizes .tflite bytes (or an already-read Graph) with a recipe; returns the new .tflite bytes. */
+export function quantizeModel(
+  model: Uint8Array | Graph,
+  recipe: Recipe | unknown,
+  options: QuantizeGraphOptions = {},
+): QuantizeModelResult {
+  const graph = model instanceof Uint8Array ? readTflite(model) : model;
+  const { graph: out, report } = quantizeGraph(graph, recipe, options);
+  const bytes = writeTflite(out);
+  const floatBytes = model instanceof Uint8Array ? model.byteLength : writeTflite(graph).byteLength;
+  return {
+    model: bytes,
+    graph: out,
+    report: {
+      ...report,
+      floatBytes,
+      quantizedBytes: bytes.byteLength,
+      sizeRatio: bytes.byteLength / floatBytes,
+    },
+  };
+}
+
+/** Reads `input`, quantizes, writes `output` atomically (large models use the offset layout). */
+export async function quantizeFile(
+  input: string,
+  output: string,
+  recipe: Recipe | string | unknown,
+  options: QuantizeGraphOptions = {},
+): Promise<QuantizeReport & { floatBytes: number; quantizedBytes: number; sizeRatio: number }> {
+  const r = await loadRecipe(recipe);
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await fs.readFile(input));
+  } catch (e) {
+    throw new AudiogenError('MISSING_FILE', `cannot read ${input}: ${(e as Error).message}`, { cause: e });
+  }
+  options.onProgress?.(`read ${input} (${bytes.byteLength} bytes)`, 0);
+  const graph = readTflite(bytes);
+  const { graph: out, report } = quantizeGraph(graph, r, options);
+  options.onProgress?.(`writing ${output}`, 1);
+  await writeTfliteFile(output, out);
+  const quantizedBytes = (await fs.stat(output)).size;
+  return {
+    ...report,
+    floatBytes: bytes.byteLength,
+    quantizedBytes,
+    sizeRatio: quantizedBytes / bytes.byteLength,
+  };
+}
+
+/** The core `Quantizer` interface over AEQ recipes. */
+export class AeqQuantizer implements Quantizer<Recipe | string | unknown, QuantizeReport> {
+  async quantize(
+    model: Uint8Array,
+    recipe: Recipe | string | unknown,
+    options: { onProgress?: (message: string, fraction?: number) => void } = {},
+  ): Promise<QuantizeResult<QuantizeReport>> {
+    const r = await loadRecipe(recipe);
+    const { model: bytes, report } = quantizeModel(model, r, options);
+    return { model: bytes, report };
+  }
+}
