@@ -12,4 +12,4 @@ export {
   type NativeRuntimeOptions,
   XnnpackFlags,
 } from './runtime';
-export { scanTflite, type TfliteScan, verifyModelBytes } from './verify';
+export { scanFromGraph, scanTflite, type TfliteScan, verifyModelBytes, verifyModelFile } from './verify';

@@ -8,6 +8,7 @@ import {
   describeHost,
   type NativeModel,
   scanTflite,
+  verifyModelFile,
   XnnpackFlags,
 } from './index';
 
@@ -255,6 +256,16 @@ describe('scanTflite (the pre-LiteRT check)', () => {
       ['serving_default/x', [-1, 4]],
     ]);
     expect(scanTflite(readFileSync(fixture('custom_op.tflite'))).customOps).toEqual(['AudiogenNoSuchOp']);
+  });
+
+  it("agrees with the facts core's verifier decodes from the file (tables only)", () => {
+    for (const f of ['dynamic_mul.tflite', 'custom_op.tflite', 'add_fc.tflite', 'int64_add.tflite']) {
+      const a = scanTflite(readFileSync(fixture(f)));
+      const b = verifyModelFile(fixture(f));
+      expect([...b.openDims]).toEqual([...a.openDims]);
+      expect(b.customOps).toEqual(a.customOps);
+      expect([...b.builtinCodes].sort()).toEqual([...new Set(a.builtinCodes)].sort());
+    }
   });
 
   it('never crashes or hangs on corrupted files (2000 mutations)', () => {

@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import {
   AudiogenError,
@@ -17,7 +17,7 @@ import {
 } from '@audiogen/core';
 import { elementTypeName, elementTypeToDType } from './dtypes';
 import { loadAddon, type NativeModelHandle, type NativeOutput, type NativeSignature } from './native';
-import { type TfliteScan, verifyModelBytes } from './verify';
+import { type TfliteScan, verifyModelBytes, verifyModelFile } from './verify';
 
 /** XNNPACK delegate flags (tflite/delegates/xnnpack/xnnpack_delegate.h). */
 export const XnnpackFlags = {
@@ -409,7 +409,7 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
     name: 'litert-native',
     async load(source: string | Uint8Array, loadOptions: LoadOptions = {}): Promise<NativeModel> {
       const cpu = cpuOptionsFor(loadOptions, options.threads);
-      let bytes: Uint8Array;
+      let scan: TfliteScan;
       let label = loadOptions.label ?? 'model';
       if (typeof source === 'string') {
         label = loadOptions.label ?? source;
@@ -423,14 +423,13 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
             details: { path: source },
           });
         }
-        // Verified before LiteRT sees it; LiteRT then maps the file itself (no copy of the weights in JS).
-        bytes = await readFile(source);
+        // Verified (tables only, never the weights) before LiteRT sees it; LiteRT then maps the file itself.
+        scan = verifyModelFile(source);
       } else if (source instanceof Uint8Array) {
-        bytes = source;
+        scan = verifyModelBytes(source);
       } else {
         throw new AudiogenError('INVALID_ARGUMENT', 'load() expects a file path or a Uint8Array');
       }
-      const scan = verifyModelBytes(bytes);
       const { addon } = loadAddon();
       let handle: NativeModelHandle;
       try {

@@ -1,5 +1,5 @@
 import { AudiogenError } from '@audiogen/core';
-import * as coreTflite from '@audiogen/core/tflite';
+import { type Graph, readTfliteStructure, verifyTflite } from '@audiogen/core/tflite';
 
 /** Facts our bounded scan of a .tflite flatbuffer collects (used for errors and open dimensions). */
 export interface TfliteScan {
@@ -133,9 +133,39 @@ function scanUnsafe(bytes: Uint8Array): TfliteScan {
   return scan;
 }
 
-/** Verifies with core's full verifier when it is available, then runs our own bounded scan. */
+/** Verifies bytes with core's full verifier, then runs our own bounded scan. */
 export function verifyModelBytes(bytes: Uint8Array): TfliteScan {
-  const verify = (coreTflite as Record<string, unknown>).verifyTflite;
-  if (typeof verify === 'function') (verify as (b: Uint8Array) => void)(bytes);
+  verifyTflite(bytes);
   return scanTflite(bytes);
+}
+
+/** The scan facts, from a graph core has decoded (and thereby verified). */
+export function scanFromGraph(graph: Graph): TfliteScan {
+  const scan: TfliteScan = { customOps: [], builtinCodes: [], openDims: new Map() };
+  const codes = new Set<number>();
+  const custom = new Set<string>();
+  for (const sg of graph.subgraphs) {
+    for (const op of sg.operators) {
+      codes.add(op.builtin_code);
+      if (op.builtin_code === 32 && op.custom_code) custom.add(op.custom_code);
+    }
+  }
+  scan.builtinCodes = [...codes];
+  scan.customOps = [...custom];
+  for (const sig of graph.signatures) {
+    const sg = graph.subgraphs[sig.subgraph_index];
+    for (const t of sig.inputs) {
+      const dims = sg?.tensors[t.tensor_index]?.shape_signature;
+      if (dims?.some((d) => d < 0)) scan.openDims.set(`${sig.signature_key}/${t.name}`, [...dims]);
+    }
+  }
+  return scan;
+}
+
+/**
+ * Verifies a model file on disk with core's verifier without loading its constant data (tables only),
+ * so multi-GB models are checked cheaply; LiteRT then maps the file itself.
+ */
+export function verifyModelFile(path: string): TfliteScan {
+  return scanFromGraph(readTfliteStructure(path).graph);
 }

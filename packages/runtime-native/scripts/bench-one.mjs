@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+// Times one model with @audiogen/runtime-native (same protocol as py_bench.py), for scripts/bench.mjs.
+//   node bench-one.mjs <model.tflite> <threads> <runs> [xnnpack_flags]
+import { createNativeRuntime } from '../dist/index.js';
+
+const [path, threadsArg, runsArg, flagsArg] = process.argv.slice(2);
+const threads = Number(threadsArg);
+const runs = Number(runsArg);
+const rt = createNativeRuntime();
+const t0 = performance.now();
+const model = await rt.load(path, {
+  threads,
+  xnnpackFlags: flagsArg === undefined ? undefined : Number(flagsArg),
+});
+const loadMs = performance.now() - t0;
+const inputs = {};
+for (const info of model.inputs) {
+  const n = info.shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) data[i] = Math.sin(0.001 * i);
+  inputs[info.name] = { dtype: 'float32', shape: info.shape, data };
+}
+await model.run(inputs); // warm-up
+const times = [];
+let out;
+for (let i = 0; i < runs; i++) {
+  const t = performance.now();
+  out = await model.run(inputs);
+  times.push(performance.now() - t);
+}
+const y = out[model.outputs[0].name].data;
+let sum = 0;
+for (let i = 0; i < y.length; i++) sum += y[i];
+const sorted = [...times].sort((a, b) => a - b);
+const mid = sorted.length >> 1;
+const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+model.dispose();
+console.log(
+  JSON.stringify({
+    runtime: 'node',
+    load_ms: loadMs,
+    run_ms: times,
+    median_ms: median,
+    peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+    out0_sum: sum,
+    out0_head: Array.from(y.subarray(0, 4)),
+  }),
+);
