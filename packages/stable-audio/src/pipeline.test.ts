@@ -189,6 +189,23 @@ describe('createStableAudioPipeline over a fake runtime', () => {
     expect(b.clips[0]!.clip.channels[0]).not.toEqual(a.clips[0]!.clip.channels[0]);
   });
 
+  it('CFG without a negative prompt uses zero cross tokens for the unconditional pass (as stable-audio-tools)', async () => {
+    makeFolder(dir, { manifest: MANIFEST });
+    const p = await createStableAudioPipeline({ models: dir, runtime: fakeRuntime() });
+    const model = p.denoiser.model;
+    const run = model.run.bind(model);
+    const zeroCross: boolean[] = [];
+    model.run = async (inp, o) => {
+      zeroCross.push((inp.cross_attn_cond!.data as Float32Array).every((v) => v === 0));
+      return run(inp, o);
+    };
+    await p.generate({ prompt: 'drums', seed: 3, steps: 2, cfgScale: 3 });
+    expect(zeroCross).toEqual([false, true, false, true]);
+    zeroCross.length = 0;
+    await p.generate({ prompt: 'drums', seed: 3, steps: 2, cfgScale: 3, negativePrompt: 'noise' });
+    expect(zeroCross).toEqual([false, false, false, false]);
+  });
+
   it('abort stops within a step', async () => {
     makeFolder(dir, { manifest: MANIFEST });
     const rt = fakeRuntime();

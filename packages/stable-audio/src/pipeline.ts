@@ -3,6 +3,8 @@ import {
   type AudioClip,
   AudiogenError,
   audioClip,
+  type Conditioner,
+  type Conditioning,
   formatShape,
   type GenerateTimings,
   generate,
@@ -11,8 +13,11 @@ import {
   type Runtime,
   type SamplerConfig,
   sameShape,
+  type Tensor,
+  tensor,
 } from '@audiogen/core';
 import {
+  COND_CROSS,
   StableAudioConditioner,
   StableAudioDecoder,
   StableAudioDenoiser,
@@ -266,6 +271,26 @@ export async function createStableAudioPipeline(
         }
         const schedule = api.rfSchedule({ steps, sigmaMax });
         const noiseKind = o.noise ?? 'philox';
+        // CFG without a negative prompt: stable-audio-tools uses all-zero cross tokens for the unconditional
+        // pass and the same global vector. Core's generate conditions the prompt first, then the negative one.
+        const zeroUncond = cfgScale !== 1 && !o.negativePrompt;
+        let calls = 0;
+        let positive: Conditioning | undefined;
+        const cond: Conditioner = zeroUncond
+          ? {
+              async condition(tokens, params) {
+                calls++;
+                if (calls === 1) {
+                  positive = await conditioner.condition(tokens, params);
+                  return positive;
+                }
+                const out: Record<string, Tensor> = { ...positive! };
+                const c = positive![COND_CROSS]!;
+                out[COND_CROSS] = tensor('float32', c.shape);
+                return out;
+              },
+            }
+          : conditioner;
         const result = await generate(
           {
             prompt: o.prompt,
@@ -279,7 +304,7 @@ export async function createStableAudioPipeline(
           },
           {
             tokenizer,
-            conditioner,
+            conditioner: cond,
             denoiser,
             decoder,
             sampler,
