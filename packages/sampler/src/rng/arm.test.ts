@@ -109,31 +109,29 @@ describe.skipIf(!cxx)(
     });
 
     it("pingpong + arm-mt19937 + rfSchedule({ float32 }) reproduces Arm's loop bit for bit (fake DiT)", async () => {
-      {
-        const { pingpongSampler } = await import('../samplers');
-        const { rfSchedule } = await import('../schedule');
-        for (const [seed, steps] of [
-          [99, 8],
-          [4294967000, 8],
-          [7, 5],
-        ] as const) {
-          const n = 4096;
-          const outBuf = execFileSync(bin, ['pingpong', String(seed), String(steps), String(n)]);
-          const ref = new Uint32Array(
-            outBuf.buffer.slice(outBuf.byteOffset, outBuf.byteOffset + outBuf.byteLength),
-          );
-          const noise = createNoiseSource(seed, { kind: 'arm-mt19937' });
-          const x = new Float32Array(n);
-          noise.stream('init').fillNormal(x);
-          const fr = Math.fround;
-          const got = await pingpongSampler().sample({
-            model: async (xt, t) => xt.map((v) => fr(fr(0.5 * v) - fr(t))),
-            x,
-            schedule: rfSchedule({ steps, float32: true }),
-            noise,
-          });
-          expect(new Uint32Array(got.buffer)).toEqual(ref);
-        }
+      const { pingpongSampler } = await import('../samplers');
+      const { rfSchedule } = await import('../schedule');
+      for (const [seed, steps] of [
+        [99, 8],
+        [4294967000, 8],
+        [7, 5],
+      ] as const) {
+        const n = 4096;
+        const outBuf = execFileSync(bin, ['pingpong', String(seed), String(steps), String(n)]);
+        const ref = new Uint32Array(
+          outBuf.buffer.slice(outBuf.byteOffset, outBuf.byteOffset + outBuf.byteLength),
+        );
+        const noise = createNoiseSource(seed, { kind: 'arm-mt19937' });
+        const x = new Float32Array(n);
+        noise.stream('init').fillNormal(x);
+        const fr = Math.fround;
+        const got = await pingpongSampler().sample({
+          model: async (xt, t) => xt.map((v) => fr(fr(0.5 * v) - fr(t))),
+          x,
+          schedule: rfSchedule({ steps, float32: true }),
+          noise,
+        });
+        expect(new Uint32Array(got.buffer)).toEqual(ref);
       }
     });
   },
