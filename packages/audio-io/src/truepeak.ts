@@ -31,21 +31,26 @@ export function truePeak(clip: AudioClip): number {
   }
   const taps = design.taps;
   const d = taps / 2;
-  const phases: Float64Array[] = [];
-  for (let p = 1; p < r; p++) phases.push(design.phase(p));
+  // Phases 1..r−1 (phase 0 is the sample itself, up to the tiny per-phase normalisation), flat.
+  const coef = new Float64Array((r - 1) * taps);
+  for (let p = 1; p < r; p++) coef.set(design.phase(p), (p - 1) * taps);
+  const nph = r - 1;
   for (const ch of clip.channels) {
     const n = ch.length;
     const padded = new Float64Array(n + 2 * taps);
-    for (let i = 0; i < n; i++) padded[i + taps] = ch[i]!;
+    padded.set(ch, taps);
+    let max = peak;
     for (let i = 0; i < n; i++) {
       const base = i - d + 1 + taps;
-      for (const h of phases) {
+      for (let p = 0; p < nph; p++) {
+        const off = p * taps;
         let acc = 0;
-        for (let j = 0; j < taps; j++) acc += padded[base + j]! * h[j]!;
-        const a = Math.abs(acc);
-        if (a > peak) peak = a;
+        for (let j = 0; j < taps; j++) acc += padded[base + j]! * coef[off + j]!;
+        if (acc > max) max = acc;
+        else if (-acc > max) max = -acc;
       }
     }
+    peak = max;
   }
   return peak;
 }
