@@ -3,6 +3,7 @@ import { registerConvert } from './convert';
 import { registerDoctor } from './doctor';
 import { registerGenerate } from './generate';
 import { registerInspect } from './inspect';
+import { registerQuantize } from './quantize';
 import { registerRun } from './run';
 
 /** Each command lives in its own file and registers itself on the program. */
@@ -14,4 +15,5 @@ export const commands: RegisterCommand[] = [
   registerDoctor,
   registerRun,
   registerConvert,
+  registerQuantize,
 ];

@@ -1,0 +1,185 @@
+import { readFile } from 'node:fs/promises';
+import { AudiogenError, readNpz, type Tensor, writeFileAtomic } from '@audiogen/core';
+import { readTflite } from '@audiogen/core/tflite';
+import {
+  type ComparisonResult,
+  compare,
+  comparisonHtml,
+  listRecipes,
+  loadRecipe,
+  METRICS,
+  type MetricName,
+  modelExplorerOverlay,
+  type QuantizeReport,
+  quantizeFile,
+} from '@audiogen/quantize';
+import type { Command } from 'commander';
+
+export interface QuantizeCliOptions {
+  out?: string;
+  recipe?: string;
+  report?: string;
+  overlay?: string;
+  chart?: string;
+  metric?: string;
+  inputs?: string;
+  threads?: string;
+  listRecipes?: boolean;
+  json?: boolean;
+}
+
+export interface QuantizeCliResult {
+  report: QuantizeReport & { floatBytes: number; quantizedBytes: number; sizeRatio: number };
+  comparison?: ComparisonResult;
+}
+
+/** Runs `audiogen quantize`. */
+export async function runQuantize(
+  input: string | undefined,
+  opts: QuantizeCliOptions,
+  deps: { stdout?: (t: string) => void; stderr?: (t: string) => void } = {},
+): Promise<QuantizeCliResult | undefined> {
+  const out = deps.stdout ?? ((t: string) => process.stdout.write(`${t}\n`));
+  const err = deps.stderr ?? ((t: string) => process.stderr.write(`${t}\n`));
+  if (opts.listRecipes) {
+    for (const r of listRecipes()) out(`${r.name.padEnd(30)} ${r.description}`);
+    return undefined;
+  }
+  if (!input)
+    throw new AudiogenError(
+      'INVALID_ARGUMENT',
+      'give the input model: audiogen quantize in.tflite --out out.tflite --recipe NAME|recipe.json',
+    );
+  if (!opts.out) throw new AudiogenError('INVALID_ARGUMENT', '--out <file.tflite> is required');
+  if (!opts.recipe)
+    throw new AudiogenError(
+      'INVALID_ARGUMENT',
+      '--recipe <name|recipe.json> is required (see --list-recipes)',
+    );
+  const metric = (opts.metric ?? 'mse') as MetricName;
+  if (!(METRICS as readonly string[]).includes(metric)) {
+    throw new AudiogenError('INVALID_ARGUMENT', `--metric must be one of ${METRICS.join(', ')}`);
+  }
+  const threads = opts.threads === undefined ? undefined : Number(opts.threads);
+  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
+    throw new AudiogenError('INVALID_ARGUMENT', `--threads must be a positive integer (got ${opts.threads})`);
+  }
+  const recipe = await loadRecipe(opts.recipe);
+  const t0 = Date.now();
+  let lastPct = -1;
+  const onProgress = (m: string, f?: number) => {
+    const pct = f === undefined ? -1 : Math.floor(f * 10);
+    if (f !== undefined && pct === lastPct && f < 1) return;
+    lastPct = pct;
+    err(
+      `[${((Date.now() - t0) / 1000).toFixed(1)}s]${f === undefined ? '' : ` ${Math.round(f * 100)}%`} ${m}`,
+    );
+  };
+  const report = await quantizeFile(input, opts.out, recipe, { onProgress });
+  const result: QuantizeCliResult = { report };
+  const wantCompare = !!(opts.overlay || opts.chart || opts.inputs);
+  if (wantCompare) {
+    let samples: Record<string, Tensor>[] | 'random' = 'random';
+    if (opts.inputs && opts.inputs !== 'random') {
+      const bytes = new Uint8Array(
+        await readFile(opts.inputs).catch((e) => {
+          throw new AudiogenError(
+            'MISSING_FILE',
+            `cannot read --inputs ${opts.inputs}: ${(e as Error).message}`,
+            { cause: e },
+          );
+        }),
+      );
+      samples = [readNpz(bytes)];
+    }
+    err(
+      `[${((Date.now() - t0) / 1000).toFixed(1)}s] comparing with the float model (${samples === 'random' ? 'random inputs' : opts.inputs})`,
+    );
+    const { createNativeRuntime } = await import('@audiogen/runtime-native');
+    const floatGraph = readTflite(new Uint8Array(await readFile(input)));
+    const quantBytes = new Uint8Array(await readFile(opts.out));
+    result.comparison = await compare(floatGraph, quantBytes, samples, createNativeRuntime(), {
+      ...(threads ? { threads } : {}),
+    });
+    if (opts.overlay) {
+      await writeFileAtomic(
+        opts.overlay,
+        new TextEncoder().encode(JSON.stringify(modelExplorerOverlay(result.comparison, metric))),
+      );
+    }
+    if (opts.chart) {
+      await writeFileAtomic(
+        opts.chart,
+        new TextEncoder().encode(
+          comparisonHtml(result.comparison, { metric: opts.metric ? metric : 'cosine_similarity' }),
+        ),
+      );
+    }
+  }
+  if (opts.report) {
+    const doc = { ...(result.comparison ?? {}), quantization: report };
+    await writeFileAtomic(opts.report, new TextEncoder().encode(JSON.stringify(doc, null, 1)));
+  }
+  if (opts.json) {
+    out(
+      JSON.stringify(
+        {
+          ...report.summary,
+          floatBytes: report.floatBytes,
+          quantizedBytes: report.quantizedBytes,
+          sizeRatio: report.sizeRatio,
+          warnings: report.warnings,
+        },
+        null,
+        2,
+      ),
+    );
+  } else {
+    const s = report.summary;
+    out(
+      `wrote ${opts.out}: ${(report.floatBytes / 1e6).toFixed(2)} MB → ${(report.quantizedBytes / 1e6).toFixed(2)} MB (×${report.sizeRatio.toFixed(3)}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    );
+    out(
+      `  quantized ops: ${s.quantizedOps} (dynamic range ${s.quantizedByMode.dynamic_range}, weight-only ${s.quantizedByMode.weight_only}, fp16 ${s.quantizedByMode.float16}); DEQUANTIZE added: ${s.dequantizeOpsAdded}`,
+    );
+    const skipped = Object.entries(s.skippedByOp).map(([k, v]) => `${k}×${v}`);
+    if (skipped.length) out(`  skipped ops: ${skipped.join(', ')} (details with --report)`);
+    for (const w of report.warnings) out(`  warning: ${w}`);
+    if (result.comparison) {
+      for (const [k, v] of Object.entries(result.comparison)) {
+        if (typeof v !== 'object') continue;
+        for (const [name, m] of Object.entries(v.output_tensors)) {
+          out(
+            `  output ${k}/${name}: ${Object.entries(m)
+              .map(([a, b]) => `${a}=${b.toPrecision(4)}`)
+              .join(' ')}`,
+          );
+        }
+      }
+    }
+  }
+  return result;
+}
+
+export function registerQuantize(program: Command): void {
+  program
+    .command('quantize')
+    .description('Quantize a .tflite model with an AI Edge Quantizer recipe (built-in name or recipe.json)')
+    .argument('[input]', 'float .tflite model')
+    .option('-o, --out <file>', 'output .tflite (written atomically)')
+    .option('-r, --recipe <name|file>', 'built-in recipe name (see --list-recipes) or an AEQ recipe .json')
+    .option(
+      '--report <file>',
+      'JSON report: skipped ops and, with a comparison, AEQ-layout metrics per tensor',
+    )
+    .option('--overlay <file>', 'Model Explorer overlay JSON of --metric per tensor (runs the comparison)')
+    .option('--chart <file>', 'self-contained HTML chart of the error per tensor (runs the comparison)')
+    .option('--metric <name>', `metric for overlay/chart: ${METRICS.join(', ')}`)
+    .option('--inputs <file|random>', 'comparison inputs: .npz keyed by signature input name, or random')
+    .option('--threads <n>', 'threads for the comparison runs')
+    .option('--list-recipes', 'list built-in recipes and exit', false)
+    .option('--json', 'print the summary as JSON', false)
+    .action(async (input: string | undefined, opts: QuantizeCliOptions) => {
+      await runQuantize(input, opts);
+    });
+}
