@@ -198,7 +198,8 @@ describe.skipIf(!py)('ops under LiteRT', () => {
     close(o.conv!.data as Float32Array, conv);
     // full[j] = Σ x[i]·k[j − 2i]; PyTorch output = full[1 : 1 + 10].
     const full = new Array(12).fill(0);
-    xv.forEach((v, i) => [1, 10, 100, 1000].forEach((k, j) => (full[2 * i + j] += v * k)));
+    for (let i = 0; i < xv.length; i++)
+      for (let j = 0; j < 4; j++) full[2 * i + j] += xv[i]! * [1, 10, 100, 1000][j]!;
     close(o.tconv!.data as Float32Array, full.slice(1, 11));
   });
 });
