@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { applyOutputPolicy, readWav, type WavSampleFormat, writeWav } from '@audiogen/audio-io';
-import { AudiogenError, type ProgressEvent, type Runtime } from '@audiogen/core';
+import { AudiogenError, type ProgressEvent, type Runtime, randomSeed } from '@audiogen/core';
 import * as runtimeNative from '@audiogen/runtime-native';
 import { createStableAudioPipeline, type StableAudioResult } from '@audiogen/stable-audio';
 import cliProgress from 'cli-progress';
@@ -112,7 +112,7 @@ export async function runGenerate(
   let stageBar: cliProgress.SingleBar | undefined;
   const stage = (name: string, total = 1) => {
     stageBar?.stop();
-    stageBar = bars?.create(total, 0, { stage: name.padEnd(12), info: '' });
+    stageBar = bars?.create(total, 0, { stage: name.padEnd(17), info: '' });
   };
   const onProgress = (e: ProgressEvent) => {
     if (!bars) return;
@@ -128,7 +128,7 @@ export async function runGenerate(
       case 'step':
         if (e.step === 0) {
           stageBar?.stop();
-          stepBar = bars.create(e.steps, 0, { stage: `denoise ${e.variation + 1}`.padEnd(12), info: '' });
+          stepBar = bars.create(e.steps, 0, { stage: `denoise ${e.variation + 1}`.padEnd(17), info: '' });
         }
         stepBar?.update(e.step + 1, { info: `t=${e.tNext.toFixed(3)} ${ms(e.ms)}/step` });
         break;
@@ -152,6 +152,9 @@ export async function runGenerate(
     });
     try {
       const initAudio = o.initAudio ? await readWav(o.initAudio) : undefined;
+      // Pick (and show) the seed up front, so an interrupted run can still be repeated.
+      const seed = o.seed ?? randomSeed();
+      if (human) err(`seed ${seed}`);
       const result = await pipeline.generate({
         prompt,
         negativePrompt: o.negative,
@@ -159,7 +162,7 @@ export async function runGenerate(
         steps: o.steps,
         sampler: o.sampler,
         cfgScale: o.cfg,
-        seed: o.seed,
+        seed,
         variations: o.variations,
         initAudio,
         initNoiseLevel: o.initNoise,
