@@ -182,6 +182,10 @@ describe('applyOutputPolicy', () => {
     // The fade is TRIM_FADE_OUT long: the sample just before it is untouched.
     const n = Math.round(TRIM_FADE_OUT * 44100);
     expect(t.channels[0]![88200 - n - 1]).toBe(c.channels[0]![88200 - n - 1]);
+    expect(t.channels[0]![0]).toBe(c.channels[0]![0]); // start not cut: no fade-in
+    const late = applyOutputPolicy(c, { trim: { start: 0.5, duration: 1 } });
+    expect(late.channels[0]![0]).toBe(0); // start cut: 10 ms fade-in
+    expect(late.channels[0]![n + 1]).toBe(c.channels[0]![22050 + n + 1]);
     const whole = applyOutputPolicy(c, { trim: { duration: 5 } });
     expect(whole.channels[0]![whole.channels[0]!.length - 1]).toBe(c.channels[0]![c.channels[0]!.length - 1]);
     const faded = applyOutputPolicy(c, { fadeIn: 0.05, fadeOut: 0.05 });

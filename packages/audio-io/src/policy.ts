@@ -27,7 +27,7 @@ export interface OutputPolicy {
   loudnessLufs?: number;
   /** Keep [start, start + duration) seconds. */
   trim?: { start?: number; duration?: number };
-  /** Fade-in length, seconds (default 0). */
+  /** Fade-in length, seconds (default 0; 0.01 s when a trim cut the clip's start, to avoid a click). */
   fadeIn?: number;
   /** Fade-out length, seconds (default 0; 0.01 s when a trim cut the clip's end, to avoid a click). */
   fadeOut?: number;
@@ -49,7 +49,7 @@ export interface OutputPolicyReport {
   readonly limitedByCeiling: boolean;
 }
 
-/** Default fade-out after a trim that cut audio off, seconds. */
+/** Default fade (in or out) where a trim cut audio off, seconds. */
 export const TRIM_FADE_OUT = 0.01;
 
 /**
@@ -82,9 +82,11 @@ export function applyOutputPolicyDetailed(
 
   const frames = c.channels[0]!.length;
   let cutEnd = false;
+  let cutStart = false;
   if (p.trim !== undefined) {
     c = trimClip(c, p.trim);
     const start = Math.round((p.trim.start ?? 0) * c.sampleRate);
+    cutStart = start > 0 && c.channels[0]!.length > 0;
     cutEnd = start + c.channels[0]!.length < frames;
   }
   const peakOf = (x: AudioClip) => (p.truePeak ? truePeak(x) : samplePeak(x));
@@ -106,7 +108,7 @@ export function applyOutputPolicyDetailed(
   if (gain !== 1) c = applyGain(c, gain);
   const outputPeak = inputPeak * gain;
   const fadeOut = p.fadeOut ?? (cutEnd ? TRIM_FADE_OUT : 0);
-  const fadeIn = p.fadeIn ?? 0;
+  const fadeIn = p.fadeIn ?? (cutStart ? TRIM_FADE_OUT : 0);
   if (fadeIn > 0 || fadeOut > 0) c = fadeClip(c, { in: fadeIn, out: fadeOut });
   return {
     clip: c,
