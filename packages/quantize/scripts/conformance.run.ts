@@ -53,6 +53,14 @@ it('matches AI Edge Quantizer bit for bit and in LiteRT', async () => {
     writeFileSync(join(dir, `${name}.tflite`), writeTflite(make()));
     models.push(name);
   }
+  // The foundation's official litert-torch fixtures.
+  const coreFixtures = join(root, 'packages/core/fixtures');
+  for (const f of ['mlp', 'conv1d', 'attention']) {
+    if (existsSync(join(coreFixtures, `${f}.tflite`))) {
+      copyFileSync(join(coreFixtures, `${f}.tflite`), join(dir, `core_${f}.tflite`));
+      models.push(`core_${f}`);
+    }
+  }
   const rtFixtures = join(root, 'packages/runtime-native/fixtures');
   for (const f of ['add_fc', 'fc_probe', 'matmul_chain']) {
     if (existsSync(join(rtFixtures, `${f}.tflite`))) {
