@@ -140,6 +140,15 @@ describe('audiogen generate', () => {
       code: 'MISSING_FILE',
     });
     await expect(runGenerate('x', opts({ seconds: 300 }), quiet)).rejects.toThrow(/seconds must be in/);
+    const errs: string[] = [];
+    const long = 'warm ambient techno track with piano and drums '.repeat(30);
+    const r = await runGenerate(long, opts({ json: false, seed: 1, out: join(dir, 'long.wav') }), {
+      stdout: () => {},
+      stderr: (l) => errs.push(l),
+    });
+    expect(r.result.promptTruncated).toBe(true);
+    expect(errs.join('\n')).toMatch(/warning: the prompt is longer than 128 tokens and was truncated/);
+    expect(errs.join('\n')).toMatch(/^seed 1$/m);
     await expect(runGenerate('x', opts({ initAudio: join(dir, 'missing.wav') }), quiet)).rejects.toThrow(
       /missing\.wav/,
     );
