@@ -1,4 +1,5 @@
 export { scheduleFor } from './config';
+export { fmaf } from './f32';
 export { type CfgOptions, cfgGuidance } from './guidance';
 export {
   ArmNormalStream,

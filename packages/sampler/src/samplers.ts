@@ -7,6 +7,7 @@ import {
   type StepInfo,
   throwIfAborted,
 } from '@audiogen/core';
+import { fmaf } from './f32';
 import { validateSchedule } from './schedule';
 
 /**
@@ -151,10 +152,13 @@ function makeSampler(config: SamplerConfig, step: (ctx: StepContext) => Promise<
 
 /**
  * Ping-pong (stable-audio-tools sample_flow_pingpong, Arm sampler_ping_pong), in float32 arithmetic
- * exactly as the C++ (no FMA): x̂0 = x − t·v; x = (1 − t')·x̂0 + t'·ε with ε from stream('step', i).
+ * exactly as the C++: x̂0 = x − t·v; x = (1 − t')·x̂0 + t'·ε with ε from stream('step', i).
  * No noise is drawn when t' = 0 (the update is then x = x̂0).
+ * config.fma = true computes as the C++ compiled for aarch64 with FP contraction (GCC's default):
+ * x̂0 = fma(−t, v, x) and x = fma(1 − t', x̂0, t'·ε); the default (false) is x86-64 / torch.
  */
 export function pingpongSampler(config: SamplerConfig = { name: 'pingpong' }): Sampler {
+  const fused = config.fma === true;
   return makeSampler(
     { ...config, name: config.name ?? 'pingpong' },
     async ({ i, t, tNext, x, noise, model }) => {
@@ -164,13 +168,15 @@ export function pingpongSampler(config: SamplerConfig = { name: 'pingpong' }): S
       const tn = fr(tNext);
       const n = x.length;
       const den = new Float32Array(n);
-      for (let j = 0; j < n; j++) den[j] = fr(x[j]! - fr(tf * v[j]!));
+      if (fused) for (let j = 0; j < n; j++) den[j] = fmaf(-tf, v[j]!, x[j]!);
+      else for (let j = 0; j < n; j++) den[j] = fr(x[j]! - fr(tf * v[j]!));
       if (tn === 0) return { x: Float32Array.from(den), denoised: den };
       const eps = new Float32Array(n);
       noise.stream('step', i).fillNormal(eps);
       const a = fr(1 - tn);
       const out = new Float32Array(n);
-      for (let j = 0; j < n; j++) out[j] = fr(a * den[j]!) + fr(tn * eps[j]!);
+      if (fused) for (let j = 0; j < n; j++) out[j] = fmaf(a, den[j]!, fr(tn * eps[j]!));
+      else for (let j = 0; j < n; j++) out[j] = fr(a * den[j]!) + fr(tn * eps[j]!);
       return { x: out, denoised: den };
     },
   );

@@ -155,6 +155,60 @@ function detectFused(run: (...a: (string | number)[]) => Uint32Array): boolean {
   return fusedBad === 0;
 }
 
+// aarch64 (Arm's target): GCC contracts a·b + c into FMA by default. Needs a cross g++ and qemu-user
+// (apt-get install g++-aarch64-linux-gnu qemu-user); skipped otherwise.
+const a64 =
+  spawnSync('aarch64-linux-gnu-g++', ['--version']).status === 0 &&
+  spawnSync('qemu-aarch64', ['-version']).status === 0;
+if (!a64)
+  console.warn(
+    '[sampler] aarch64-linux-gnu-g++ or qemu-aarch64 missing: skipping the aarch64 bit-equality test',
+  );
+
+describe.skipIf(!a64)('Arm loop compiled for aarch64 (g++ default FP contraction, run under qemu)', () => {
+  it('pingpong({ fma: true }) + arm-mt19937 reproduces the aarch64 build bit for bit', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'audiogen-armref-a64-'));
+    try {
+      const bin = join(dir, 'armref');
+      execFileSync('aarch64-linux-gnu-g++', ['-O2', '-std=c++17', '-o', bin, SRC]);
+      const run = (...args: (string | number)[]) => {
+        const out = execFileSync('qemu-aarch64', ['-L', '/usr/aarch64-linux-gnu', bin, ...args.map(String)], {
+          maxBuffer: 64 << 20,
+        });
+        return new Uint32Array(out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength));
+      };
+      const { pingpongSampler } = await import('../samplers');
+      const { rfSchedule } = await import('../schedule');
+      const { fmaf } = await import('../f32');
+      // the noise stream itself is the same on aarch64 (libstdc++ does not contract there)
+      const noiseRef = run('normal', 99, 16384);
+      const ours = new Float32Array(16384);
+      createNoiseSource(99, { kind: 'arm-mt19937' }).stream('init').fillNormal(ours);
+      expect(new Uint32Array(ours.buffer)).toEqual(noiseRef);
+      for (const [seed, steps] of [
+        [99, 8],
+        [7, 5],
+      ] as const) {
+        const n = 4096;
+        const ref = run('pingpong', seed, steps, n);
+        const noise = createNoiseSource(seed, { kind: 'arm-mt19937' });
+        const x = new Float32Array(n);
+        noise.stream('init').fillNormal(x);
+        const got = await pingpongSampler({ name: 'pingpong', fma: true }).sample({
+          // the fake DiT 0.5f*x - t, contracted by the compiler too
+          model: async (xt, t) => xt.map((v) => fmaf(0.5, v, -Math.fround(t))),
+          x,
+          schedule: rfSchedule({ steps, float32: true }),
+          noise,
+        });
+        expect(new Uint32Array(got.buffer)).toEqual(ref);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('libstdc++ normal_distribution<float> model', () => {
   it('caches the second value of each polar pair', () => {
     const a = new LibstdcxxNormalFloat(new MT19937(1));
