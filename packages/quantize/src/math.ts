@@ -43,23 +43,32 @@ export function paramShape(layout: Layout): number[] {
   return [layout.shape[layout.dim]!];
 }
 
-/** Maps each element index to its parameter-group index. */
-function groupIndexer(layout: Layout): (i: number) => number {
+/**
+ * Visits the tensor in row-major order as (group of the first element of a run, run length, group
+ * stride within the run): the quantized dim splits the shape into outer × n × inner.
+ */
+function forEachRun(
+  layout: Layout,
+  fn: (start: number, length: number, group: number, groupStride: number) => void,
+): void {
   const { shape, dim, blockSize } = layout;
-  if (dim === undefined) return () => 0;
+  const total = shape.reduce((a, b) => a * b, 1);
+  if (dim === undefined) {
+    fn(0, total, 0, 0);
+    return;
+  }
   let inner = 1;
   for (let d = dim + 1; d < shape.length; d++) inner *= shape[d]!;
   const n = shape[dim]!;
-  if (blockSize === 0) return (i) => Math.floor(i / inner) % n;
-  // Blockwise: group = (outer, idx_dim / block, inner) flattened in paramShape order.
-  const nb = n / blockSize;
-  return (i) => {
-    const innerIdx = i % inner;
-    const rest = Math.floor(i / inner);
-    const d = rest % n;
-    const outer = Math.floor(rest / n);
-    return (outer * nb + Math.floor(d / blockSize)) * inner + innerIdx;
-  };
+  const outer = n * inner === 0 ? 0 : total / (n * inner);
+  const nb = blockSize > 0 ? n / blockSize : 0;
+  for (let o = 0; o < outer; o++) {
+    for (let d = 0; d < n; d++) {
+      const start = (o * n + d) * inner;
+      if (blockSize === 0) fn(start, inner, d, 0);
+      else fn(start, inner, (o * nb + Math.floor(d / blockSize)) * inner, 1);
+    }
+  }
 }
 
 export function layoutFor(
@@ -93,14 +102,28 @@ export function minMax(data: Float32Array, layout: Layout): { min: Float32Array;
   const count = paramShape(layout).reduce((a, b) => a * b, 1);
   const min = new Float32Array(count).fill(Number.POSITIVE_INFINITY);
   const max = new Float32Array(count).fill(Number.NEGATIVE_INFINITY);
-  const g = groupIndexer(layout);
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i]!;
-    const k = g(i);
-    // numpy propagates NaN through min/max.
-    if (v < min[k]! || Number.isNaN(v)) min[k] = v;
-    if (v > max[k]! || Number.isNaN(v)) max[k] = v;
-  }
+  forEachRun(layout, (start, length, group, stride) => {
+    if (stride === 0) {
+      let lo = min[group]!;
+      let hi = max[group]!;
+      for (let i = start, e = start + length; i < e; i++) {
+        const v = data[i]!;
+        // numpy propagates NaN through min/max.
+        if (v < lo || v !== v) lo = v;
+        if (v > hi || v !== v) hi = v;
+        if (lo !== lo) hi = lo;
+      }
+      min[group] = lo;
+      max[group] = hi;
+      return;
+    }
+    for (let j = 0; j < length; j++) {
+      const v = data[start + j]!;
+      const k = group + j;
+      if (v < min[k]! || Number.isNaN(v)) min[k] = v;
+      if (v > max[k]! || Number.isNaN(v)) max[k] = v;
+    }
+  });
   return { min, max };
 }
 
@@ -157,27 +180,36 @@ export function quantizeValues(data: Float32Array, p: QuantParams): Int32Array {
   const [qmin, qmax] = quantizedRange(p.numBits);
   const lo = p.symmetric && p.numBits >= 8 ? qmin + 1 : qmin;
   const out = new Int32Array(data.length);
-  const g = groupIndexer(p.layout);
-  for (let i = 0; i < data.length; i++) {
-    const k = g(i);
-    let v = f(data[i]! / p.scale[k]!);
-    const zp = p.zeroPoint[k]!;
-    if (zp !== 0) v = f(v + zp);
-    let r = rint(v);
-    if (Number.isNaN(r)) r = 0; // numpy: NaN cast to int is undefined; we choose 0
-    out[i] = r < lo ? lo : Math.min(r, qmax);
-  }
+  const one = (v: number, s: number, zp: number): number => {
+    let x = f(v / s);
+    if (zp !== 0) x = f(x + zp);
+    if (x !== x) return 0; // numpy: NaN cast to int is undefined; x86 gives 0 after int8 wrap
+    let r = Math.round(x);
+    if (r - x === 0.5 && r % 2 !== 0) r -= 1; // half to even
+    return r < lo ? lo : r > qmax ? qmax : r;
+  };
+  forEachRun(p.layout, (start, length, group, stride) => {
+    if (stride === 0) {
+      const s = p.scale[group]!;
+      const zp = p.zeroPoint[group]!;
+      for (let i = start, e = start + length; i < e; i++) out[i] = one(data[i]!, s, zp);
+      return;
+    }
+    for (let j = 0; j < length; j++)
+      out[start + j] = one(data[start + j]!, p.scale[group + j]!, p.zeroPoint[group + j]!);
+  });
   return out;
 }
 
 /** Dequantize (for error analysis and tests): (q - zp) * scale. */
 export function dequantizeValues(q: Int32Array, p: QuantParams): Float32Array {
   const out = new Float32Array(q.length);
-  const g = groupIndexer(p.layout);
-  for (let i = 0; i < q.length; i++) {
-    const k = g(i);
-    out[i] = f((q[i]! - p.zeroPoint[k]!) * p.scale[k]!);
-  }
+  forEachRun(p.layout, (start, length, group, stride) => {
+    for (let j = 0; j < length; j++) {
+      const k = group + j * stride;
+      out[start + j] = f((q[start + j]! - p.zeroPoint[k]!) * p.scale[k]!);
+    }
+  });
   return out;
 }
 
