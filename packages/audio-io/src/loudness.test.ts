@@ -153,6 +153,15 @@ describe('integrated loudness: EBU Tech 3341 test cases 1–6', () => {
     }
   }
 
+  it('BS.1770-4 §2.1 note: a 0 dBFS 997 Hz sine in one front channel reads −3.01 LKFS', () => {
+    for (const fs of [48000, 44100]) {
+      const x = sine(997, 0, 10, fs);
+      const z = new Float32Array(x.length);
+      expect(measureLoudness({ sampleRate: fs, channels: [x] })).toBeCloseTo(-3.01, 2);
+      expect(measureLoudness({ sampleRate: fs, channels: [z, z, x, z, z] })).toBeCloseTo(-3.01, 2); // centre
+    }
+  });
+
   it('case 1 reads −23.0 at other sample rates too (derived filters)', () => {
     for (const fs of [16000, 22050, 32000, 88200, 96000]) {
       const l = measureLoudness(stereo(sine(1000, -23, 20, fs), fs));

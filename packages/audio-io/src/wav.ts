@@ -333,6 +333,9 @@ export function encodeWav(clip: AudioClip, options: EncodeWavOptions = {}): Uint
   const bytesPer = props.bytes;
   const blockAlign = nch * bytesPer;
   if (blockAlign > 0xffff) throw new AudiogenError('UNSUPPORTED', 'block align does not fit a WAV header');
+  if (checked.sampleRate * blockAlign > 0xffffffff) {
+    throw new AudiogenError('UNSUPPORTED', 'byte rate (sample rate × block align) does not fit a WAV header');
+  }
   const dataBytes = frames * blockAlign;
   const fmtSize = extensible ? 40 : props.float ? 18 : 16;
   const hasFact = props.float;
