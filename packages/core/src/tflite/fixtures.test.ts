@@ -2,9 +2,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { readNpy } from '../npy';
 import { inspectTflite } from './inspect';
 import { readTflite, verifyTflite, verifyTfliteFile } from './read';
-import { FIXTURES, runLitert } from './testing';
+import { asFloat32, FIXTURES, runLitert } from './testing';
 import { writeTflite, writeTfliteFile } from './write';
 
 const dir = mkdtempSync(join(tmpdir(), 'audiogen-fixtures-'));
@@ -58,5 +59,15 @@ describe.each(CASES)('litert-torch fixture $name', ({ name, ops, input, output }
       // Same kernels on the same weights: bit-identical outputs.
       expect(Buffer.from(res.outputs[0]!.data).equals(Buffer.from(orig.outputs[0]!.data))).toBe(true);
     }
+    // The CompiledModel API (what the native runtime uses) also loads the offset layout.
+    const cm = runLitert(offsets, [{ npy: npy('input0') }], undefined, 'compiled');
+    const ref = readNpy(new Uint8Array(readFileSync(npy('output0'))));
+    expect(cm.outputs[0]!.shape).toEqual([...ref.shape]);
+    const got = asFloat32(cm.outputs[0]!);
+    const want = ref.data as Float32Array;
+    let max = 0;
+    for (let i = 0; i < want.length; i++)
+      max = Math.max(max, Math.abs((got[i] as number) - (want[i] as number)));
+    expect(max).toBeLessThan(1e-4);
   });
 });

@@ -22,9 +22,15 @@ export interface RunResult {
   max_abs_diff?: number[];
 }
 
-/** Runs a model file in LiteRT (Interpreter API, 1 thread). */
-export function runLitert(model: string, inputs: RunInput[], expected?: string[]): RunResult {
+/** Runs a model file in LiteRT (Interpreter API with 1 thread, or the CompiledModel API). */
+export function runLitert(
+  model: string,
+  inputs: RunInput[],
+  expected?: string[],
+  api: 'interpreter' | 'compiled' = 'interpreter',
+): RunResult {
   const req = {
+    api,
     model,
     inputs: inputs.map((x) =>
       'npy' in x
@@ -37,7 +43,11 @@ export function runLitert(model: string, inputs: RunInput[], expected?: string[]
     ),
     ...(expected ? { expected } : {}),
   };
-  const out = execFileSync(PYTHON, [RUNNER], { input: JSON.stringify(req), maxBuffer: 1 << 28 });
+  const out = execFileSync(PYTHON, [RUNNER], {
+    input: JSON.stringify(req),
+    maxBuffer: 1 << 28,
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
   const res = JSON.parse(out.toString()) as {
     outputs: { name: string; dtype: string; shape: number[]; b64: string }[];
     max_abs_diff?: number[];

@@ -638,7 +638,8 @@ export async function writeTfliteFile(
   const threshold = options.offsetThreshold ?? DEFAULT_OFFSET_THRESHOLD;
   let parts: Uint8Array[];
   try {
-    parts = p.constantBytes > threshold ? buildWithOffsets(graph, p) : [build(graph, p, null)];
+    const offsets = p.constantBytes > threshold || p.constantBytes > INLINE_LIMIT;
+    parts = offsets ? buildWithOffsets(graph, p) : [build(graph, p, null)];
   } catch (e) {
     if (e instanceof AudiogenError) throw e;
     throw new AudiogenError('INTERNAL', `writing .tflite failed: ${(e as Error).message}`, { cause: e });
