@@ -109,9 +109,9 @@ export function minMax(data: Float32Array, layout: Layout): { min: Float32Array;
       for (let i = start, e = start + length; i < e; i++) {
         const v = data[i]!;
         // numpy propagates NaN through min/max.
-        if (v < lo || v !== v) lo = v;
-        if (v > hi || v !== v) hi = v;
-        if (lo !== lo) hi = lo;
+        if (v < lo || Number.isNaN(v)) lo = v;
+        if (v > hi || Number.isNaN(v)) hi = v;
+        if (Number.isNaN(lo)) hi = lo;
       }
       min[group] = lo;
       max[group] = hi;
@@ -183,7 +183,7 @@ export function quantizeValues(data: Float32Array, p: QuantParams): Int32Array {
   const one = (v: number, s: number, zp: number): number => {
     let x = f(v / s);
     if (zp !== 0) x = f(x + zp);
-    if (x !== x) return 0; // numpy: NaN cast to int is undefined; x86 gives 0 after int8 wrap
+    if (Number.isNaN(x)) return 0; // numpy: NaN cast to int is undefined; x86 gives 0 after int8 wrap
     let r = Math.round(x);
     if (r - x === 0.5 && r % 2 !== 0) r -= 1; // half to even
     return r < lo ? lo : r > qmax ? qmax : r;
