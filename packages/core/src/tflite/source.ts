@@ -84,7 +84,9 @@ export class FileSource implements ByteSource {
   constructor(path: string) {
     this.fd = openSync(path, 'r');
     try {
-      this.length = fstatSync(this.fd).size;
+      const st = fstatSync(this.fd);
+      if (!st.isFile()) throw new Error('not a regular file');
+      this.length = st.size;
     } catch (e) {
       closeSync(this.fd);
       throw e;

@@ -261,5 +261,6 @@ describe('verifyTflite', () => {
     expect(() => verifyTfliteFile(join(dir, 'nope.tflite'))).toThrow(
       expect.objectContaining({ code: 'MISSING_FILE' }),
     );
+    expect(() => verifyTfliteFile(dir)).toThrow(expect.objectContaining({ code: 'MISSING_FILE' }));
   });
 });
