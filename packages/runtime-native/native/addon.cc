@@ -4,8 +4,9 @@
 //  - keeps one LiteRtEnvironment per process,
 //  - loads + compiles a model on a worker thread (from a file path, or from bytes kept alive by JS),
 //  - reports signatures (names, element types, shapes),
-//  - runs a signature on a worker thread with host-memory tensor buffers (zero-copy for 64-byte aligned
-//    inputs; outputs are allocated natively and handed to JS as external ArrayBuffers),
+//  - runs a signature on a worker thread with host-memory tensor buffers that stay bound across runs
+//    (inputs are copied into them on the worker thread; outputs are copied once into native blocks
+//    handed to JS as external ArrayBuffers -- never into the JS heap),
 //  - resizes inputs, cancels (LiteRT cancellation callback + flag) and disposes.
 // Errors are thrown as JS Errors whose `litertStatus`/`op` properties the TS layer maps to AudiogenError.
 #include <napi.h>
@@ -92,17 +93,67 @@ struct SignatureMeta {
   std::vector<TensorMeta> outputs;
 };
 
+// A host-memory tensor buffer we keep bound across runs: LiteRT sees the same buffers (same addresses)
+// every run, as the Python wrapper's reused buffers, so nothing is re-bound or re-prepared per run.
+struct Bound {
+  LiteRtTensorBuffer buffer = nullptr;
+  void* mem = nullptr;
+  size_t size = 0;
+  LiteRtRankedTensorType type;
+  void Reset() {
+    if (buffer) LiteRtDestroyTensorBuffer(buffer);
+    free(mem);
+    buffer = nullptr;
+    mem = nullptr;
+    size = 0;
+  }
+};
+
+bool SameType(const LiteRtRankedTensorType& a, const LiteRtRankedTensorType& b) {
+  if (a.element_type != b.element_type || a.layout.rank != b.layout.rank) return false;
+  for (unsigned i = 0; i < a.layout.rank; i++)
+    if (a.layout.dimensions[i] != b.layout.dimensions[i]) return false;
+  return true;
+}
+
+// Makes `b` a bound host buffer of exactly this type (reused when the type is unchanged).
+LiteRtStatus Bind(Bound& b, const LiteRtRankedTensorType& type, size_t bytes) {
+  if (b.buffer && SameType(b.type, type)) return kLiteRtStatusOk;
+  b.Reset();
+  size_t alloc = ((bytes + kAlign - 1) / kAlign) * kAlign + kAlign;
+  if (posix_memalign(&b.mem, kAlign, alloc) != 0) {
+    b.mem = nullptr;
+    return kLiteRtStatusErrorMemoryAllocationFailure;
+  }
+  std::memset(b.mem, 0, alloc);
+  b.type = type;
+  b.type.layout.has_strides = false;
+  b.size = bytes;
+  LiteRtStatus s = LiteRtCreateTensorBufferFromHostMemory(&b.type, b.mem, bytes == 0 ? kAlign : bytes, nullptr, &b.buffer);
+  if (s != kLiteRtStatusOk) {
+    b.buffer = nullptr;
+    b.Reset();
+  }
+  return s;
+}
+
 // Everything a loaded model owns natively. Shared between the JS wrapper and in-flight workers.
 struct ModelState {
   LiteRtModel model = nullptr;
   LiteRtCompiledModel compiled = nullptr;
   std::vector<SignatureMeta> signatures;
+  std::vector<std::vector<Bound>> bound_inputs, bound_outputs;  // per signature
   std::atomic<bool> cancel{false};
   std::atomic<int> busy{0};
   bool disposed = false;
   bool dispose_pending = false;
 
+  void ReleaseBuffers() {
+    for (auto& v : bound_inputs) for (auto& b : v) b.Reset();
+    for (auto& v : bound_outputs) for (auto& b : v) b.Reset();
+  }
   void Destroy() {
+    ReleaseBuffers();
     if (compiled) LiteRtDestroyCompiledModel(compiled);
     if (model) LiteRtDestroyModel(model);
     compiled = nullptr;
@@ -440,44 +491,59 @@ class RunWorker : public Napi::AsyncWorker {
 
   void Execute() override {
     const auto& meta = st_->signatures[sig_];
+    op_ = "run";
+    if (st_->cancel.load()) { status_ = kLiteRtStatusCancelled; return; }
+    if (st_->bound_inputs.size() < st_->signatures.size()) {
+      st_->bound_inputs.resize(st_->signatures.size());
+      st_->bound_outputs.resize(st_->signatures.size());
+    }
+    auto& bin = st_->bound_inputs[sig_];
+    auto& bout = st_->bound_outputs[sig_];
+    bin.resize(ins_.size());
     std::vector<LiteRtTensorBuffer> in_bufs, out_bufs;
-    auto cleanup = [&]() {
-      for (auto b : in_bufs) LiteRtDestroyTensorBuffer(b);
-      for (auto b : out_bufs) LiteRtDestroyTensorBuffer(b);
-    };
-    if (st_->cancel.load()) { status_ = kLiteRtStatusCancelled; op_ = "run"; return; }
-    for (auto& b : ins_) {
-      LiteRtTensorBuffer tb = nullptr;
-      status_ = LiteRtCreateTensorBufferFromHostMemory(&b.type, b.data, b.size, nullptr, &tb);
-      if (status_ != kLiteRtStatusOk) { op_ = "CreateTensorBufferFromHostMemory(input)"; cleanup(); return; }
-      in_bufs.push_back(tb);
+    for (size_t i = 0; i < ins_.size(); i++) {
+      status_ = Bind(bin[i], ins_[i].type, ins_[i].size);
+      if (status_ != kLiteRtStatusOk) { op_ = "bind input"; return; }
+      if (ins_[i].size) std::memcpy(bin[i].mem, ins_[i].data, ins_[i].size);
+      in_bufs.push_back(bin[i].buffer);
     }
     // Output shapes may depend on resized inputs: ask LiteRT for the current layouts.
     size_t nout = meta.outputs.size();
     std::vector<LiteRtLayout> layouts(nout);
     if (nout > 0) {
       status_ = LiteRtGetCompiledModelOutputTensorLayouts(st_->compiled, sig_, nout, layouts.data(), true);
-      if (status_ != kLiteRtStatusOk) { op_ = "GetCompiledModelOutputTensorLayouts"; cleanup(); return; }
+      if (status_ != kLiteRtStatusOk) { op_ = "GetCompiledModelOutputTensorLayouts"; return; }
     }
-    outs_.resize(nout);
+    bout.resize(nout);
     for (size_t i = 0; i < nout; i++) {
-      Binding& o = outs_[i];
-      o.type = meta.outputs[i].type;
-      o.type.layout = layouts[i];
-      o.type.layout.has_strides = false;
-      o.size = ByteSize(o.type);
-      size_t alloc = ((o.size + kAlign - 1) / kAlign) * kAlign + kAlign;
-      if (posix_memalign(&o.owned, kAlign, alloc) != 0) { status_ = kLiteRtStatusErrorMemoryAllocationFailure; op_ = "alloc"; cleanup(); return; }
-      o.data = o.owned;
-      LiteRtTensorBuffer tb = nullptr;
-      status_ = LiteRtCreateTensorBufferFromHostMemory(&o.type, o.data, o.size == 0 ? kAlign : o.size, nullptr, &tb);
-      if (status_ != kLiteRtStatusOk) { op_ = "CreateTensorBufferFromHostMemory(output)"; cleanup(); return; }
-      out_bufs.push_back(tb);
+      LiteRtRankedTensorType t = meta.outputs[i].type;
+      t.layout = layouts[i];
+      t.layout.has_strides = false;
+      status_ = Bind(bout[i], t, ByteSize(t));
+      if (status_ != kLiteRtStatusOk) { op_ = "bind output"; return; }
+      out_bufs.push_back(bout[i].buffer);
     }
     status_ = LiteRtRunCompiledModel(st_->compiled, sig_, in_bufs.size(), in_bufs.data(), out_bufs.size(), out_bufs.data());
     op_ = "RunCompiledModel";
-    if (status_ == kLiteRtStatusOk && st_->cancel.load()) status_ = kLiteRtStatusCancelled;
-    cleanup();
+    // LiteRT reports an interrupted invoke as a runtime failure; a run that completed after the cancel
+    // request is reported as cancelled too (the caller asked for it to be dropped).
+    if (st_->cancel.load()) status_ = kLiteRtStatusCancelled;
+    if (status_ != kLiteRtStatusOk) return;
+    // Hand each output to JS in its own allocation (an external ArrayBuffer; one copy, no JS-heap copy).
+    outs_.resize(nout);
+    for (size_t i = 0; i < nout; i++) {
+      Binding& o = outs_[i];
+      o.type = bout[i].type;
+      o.size = bout[i].size;
+      if (posix_memalign(&o.owned, kAlign, o.size == 0 ? kAlign : o.size) != 0) {
+        o.owned = nullptr;
+        status_ = kLiteRtStatusErrorMemoryAllocationFailure;
+        op_ = "alloc output";
+        return;
+      }
+      if (o.size) std::memcpy(o.owned, bout[i].mem, o.size);
+    }
+    if (getenv("AUDIOGEN_LITERT_FRESH_BUFFERS")) st_->ReleaseBuffers();  // A/B switch for the benchmark
   }
 
   void Finish() {
@@ -575,22 +641,9 @@ Napi::Value NativeModel::Run(const Napi::CallbackInfo& info) {
           .ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    uint8_t* p = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+    b.data = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
     b.size = need;
-    if (need > 0 && reinterpret_cast<uintptr_t>(p) % kAlign == 0) {
-      b.data = p;  // zero-copy: the typed array stays referenced until the run ends
-      keep.push_back(Napi::Persistent(ta.As<Napi::Object>()));
-    } else {
-      size_t alloc = ((need + kAlign - 1) / kAlign) * kAlign + kAlign;
-      if (posix_memalign(&b.owned, kAlign, alloc) != 0) {
-        for (auto& x : ins) free(x.owned);
-        Napi::Error::New(env, "out of memory").ThrowAsJavaScriptException();
-        return env.Undefined();
-      }
-      if (need > 0) std::memcpy(b.owned, p, need);
-      b.data = b.owned;
-      if (need == 0) b.size = kAlign;
-    }
+    keep.push_back(Napi::Persistent(ta.As<Napi::Object>()));  // alive until the worker has copied it
   }
   state_->cancel = false;
   auto* w = new RunWorker(env, Value(), state_, si, std::move(ins), std::move(keep));

@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// npm run leakcheck -w @audiogen/runtime-native
+// 500 load/run/dispose cycles (file and bytes sources alternating, plus a run aborted before start and a
+// dispose during a run every 50 cycles); RSS must stay flat after warm-up. Exit code 1 on growth > LIMIT_MB.
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createNativeRuntime } from '../dist/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const fx = (n) => join(here, '..', 'fixtures', n);
+const CYCLES = Number(process.env.CYCLES ?? 500);
+const LIMIT_MB = Number(process.env.LIMIT_MB ?? 8);
+const rt = createNativeRuntime({ threads: 1 });
+const bytes = new Uint8Array(readFileSync(fx('fc_probe.tflite')));
+const x = { dtype: 'float32', shape: [1, 512], data: new Float32Array(512).fill(1) };
+const rss = () => process.memoryUsage().rss / 2 ** 20;
+const samples = [];
+let base = 0;
+for (let i = 1; i <= CYCLES; i++) {
+  const m = await rt.load(i % 2 ? fx('fc_probe.tflite') : bytes, { threads: 1 });
+  const out = await m.run({ x });
+  if (out.y.data.length !== 64) throw new Error('bad output');
+  if (i % 50 === 0) {
+    const ac = new AbortController();
+    ac.abort();
+    await m.run({ x }, { signal: ac.signal }).catch(() => {});
+    const p = m.run({ x }).catch(() => {});
+    m.dispose();
+    await p;
+  } else m.dispose();
+  if (i % 50 === 0) {
+    globalThis.gc?.();
+    await new Promise((r) => setTimeout(r, 10));
+    globalThis.gc?.();
+    const r = rss();
+    samples.push([i, +r.toFixed(1)]);
+    if (i === 100) base = r;
+    console.error(`cycle ${i}: rss ${r.toFixed(1)} MB`);
+  }
+}
+const last = samples.at(-1)[1];
+const growth = last - base;
+console.log(
+  JSON.stringify({
+    cycles: CYCLES,
+    rssAfter100MB: +base.toFixed(1),
+    rssEndMB: last,
+    growthMB: +growth.toFixed(1),
+    samples,
+  }),
+);
+if (growth > LIMIT_MB) {
+  console.error(`RSS grew ${growth.toFixed(1)} MB after warm-up (limit ${LIMIT_MB} MB)`);
+  process.exit(1);
+}
