@@ -9,10 +9,12 @@ export {
 } from './inspect';
 export {
   type BufferLayout,
+  DEFAULT_MAX_TENSOR_BYTES,
   MAX_RANK,
   MAX_SUBGRAPHS,
   readTflite,
   readTfliteStructure,
+  type VerifyTfliteOptions,
   verifyTflite,
   verifyTfliteFile,
 } from './read';

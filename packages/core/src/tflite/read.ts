@@ -28,6 +28,40 @@ import { type ByteSource, FileSource, MemorySource } from './source';
 export const MAX_RANK = 64;
 /** Largest number of subgraphs accepted. */
 export const MAX_SUBGRAPHS = 100_000;
+/** Default cap on the bytes any one tensor (constant or activation) may need. */
+export const DEFAULT_MAX_TENSOR_BYTES = 2 ** 31;
+
+export interface VerifyTfliteOptions {
+  /**
+   * Largest size one tensor may need, from its type and shape (default 2 GiB). Guards the runtime
+   * against files that declare absurd activation shapes, which LiteRT would try to allocate.
+   */
+  maxTensorBytes?: number;
+}
+
+/**
+ * Ops whose inputs may be omitted (-1) at any position: the recurrent families with their many
+ * optional gates, custom ops and ops this schema version does not know.
+ */
+const ANY_OPTIONAL_INPUT = new Set([
+  'LSTM',
+  'RNN',
+  'SVDF',
+  'UNIDIRECTIONAL_SEQUENCE_RNN',
+  'UNIDIRECTIONAL_SEQUENCE_LSTM',
+  'BIDIRECTIONAL_SEQUENCE_RNN',
+  'BIDIRECTIONAL_SEQUENCE_LSTM',
+  'CUSTOM',
+]);
+/** Ops with a trailing optional input: the first N inputs are required (bias may be -1). */
+const REQUIRED_INPUTS: Record<string, number> = {
+  FULLY_CONNECTED: 2,
+  CONV_2D: 2,
+  DEPTHWISE_CONV_2D: 2,
+  CONV_3D: 2,
+  TRANSPOSE_CONV: 3,
+  CONV_3D_TRANSPOSE: 3,
+};
 
 interface Tab {
   pos: number;
@@ -438,8 +472,14 @@ export interface BufferLayout {
   bufferSizes: number[];
 }
 
-function decodeModel(s: ByteSource, materialize: boolean, layout?: BufferLayout): Graph {
+function decodeModel(
+  s: ByteSource,
+  materialize: boolean,
+  layout?: BufferLayout,
+  options: VerifyTfliteOptions = {},
+): Graph {
   const d = new Decoder(s);
+  const maxTensorBytes = options.maxTensorBytes ?? DEFAULT_MAX_TENSOR_BYTES;
   if (s.length < 8) d.fail(`file is ${s.length} bytes, too short for a flatbuffer`);
   const ident = String.fromCharCode(s.u8(4), s.u8(5), s.u8(6), s.u8(7));
   if (ident !== 'TFL3') d.fail(`file identifier is ${JSON.stringify(ident)}, expected "TFL3"`);
@@ -536,6 +576,16 @@ function decodeModel(s: ByteSource, materialize: boolean, layout?: BufferLayout)
       }
       for (const dim of shape) if (dim < -1) d.fail(`${tw}: invalid dimension ${dim}`);
       if (sig) for (const dim of sig) if (dim < -1) d.fail(`${tw}: invalid signature dimension ${dim}`);
+      {
+        let known = 1;
+        for (const dim of shape) if (dim > 0) known *= dim;
+        const need = tensorTypeByteSize(type as TensorTypeName, known) ?? known;
+        if (need > maxTensorBytes) {
+          d.fail(
+            `${tw} (${name}): shape [${shape.join(',')}] needs ${need} bytes, over the ${maxTensorBytes}-byte limit`,
+          );
+        }
+      }
       const out: GraphTensor = { name, type: type as TensorTypeName, shape };
       if (sig && (sig.length !== shape.length || sig.some((x, k) => x !== shape[k])))
         out.shape_signature = sig;
@@ -587,8 +637,15 @@ function decodeModel(s: ByteSource, materialize: boolean, layout?: BufferLayout)
       if (!oc) return d.fail(`${ow}: opcode_index ${ci} out of range (${opcodes.length} operator codes)`);
       const ins = idx(d.nums(ot, 1, 'int32', `${ow}.inputs`), `${ow}.inputs`, true);
       const outs = idx(d.nums(ot, 2, 'int32', `${ow}.outputs`), `${ow}.outputs`, true);
+      const opName = builtinOperatorName(oc.code);
+      if (!ANY_OPTIONAL_INPUT.has(opName) && !opName.startsWith('UNKNOWN_')) {
+        const required = REQUIRED_INPUTS[opName] ?? ins.length;
+        for (let k = 0; k < Math.min(required, ins.length); k++) {
+          if (ins[k] === -1) d.fail(`${ow}: ${opName} input ${k} is required but omitted (-1)`);
+        }
+      }
       const o: Operator = {
-        op: builtinOperatorName(oc.code),
+        op: opName,
         builtin_code: oc.code,
         version: oc.version,
         inputs: ins,
@@ -763,16 +820,16 @@ function checkBytes(bytes: unknown): asserts bytes is Uint8Array {
  * Checks untrusted bytes: identifier, every offset/length/vtable in bounds, strings UTF-8, buffer
  * sizes consistent with dtype × shape, indices in range, no cycles. Throws INVALID_TFLITE.
  */
-export function verifyTflite(bytes: Uint8Array): void {
+export function verifyTflite(bytes: Uint8Array, options: VerifyTfliteOptions = {}): void {
   checkBytes(bytes);
-  guard(() => decodeModel(new MemorySource(bytes), false));
+  guard(() => decodeModel(new MemorySource(bytes), false, undefined, options));
 }
 
 /**
  * Verifies a .tflite file on disk without loading it: only the flatbuffer's tables are read (in
  * 1 MiB pages), never the constant data, so it is cheap even on a multi-GB model.
  */
-export function verifyTfliteFile(path: string): void {
+export function verifyTfliteFile(path: string, options: VerifyTfliteOptions = {}): void {
   let src: FileSource;
   try {
     src = new FileSource(path);
@@ -780,7 +837,7 @@ export function verifyTfliteFile(path: string): void {
     throw new AudiogenError('MISSING_FILE', `cannot open ${path}: ${(e as Error).message}`, { cause: e });
   }
   try {
-    guard(() => decodeModel(src, false));
+    guard(() => decodeModel(src, false, undefined, options));
   } finally {
     src.close();
   }
@@ -790,7 +847,10 @@ export function verifyTfliteFile(path: string): void {
  * Reads the structure of a .tflite file on disk without its constant data (tensors have no `data`),
  * plus where the data are. Used to inspect multi-GB models cheaply.
  */
-export function readTfliteStructure(path: string): { graph: Graph; layout: BufferLayout } {
+export function readTfliteStructure(
+  path: string,
+  options: VerifyTfliteOptions = {},
+): { graph: Graph; layout: BufferLayout } {
   let src: FileSource;
   try {
     src = new FileSource(path);
@@ -799,7 +859,7 @@ export function readTfliteStructure(path: string): { graph: Graph; layout: Buffe
   }
   try {
     const layout: BufferLayout = { tensorBuffers: [], bufferSizes: [] };
-    const graph = guard(() => decodeModel(src, false, layout));
+    const graph = guard(() => decodeModel(src, false, layout, options));
     return { graph, layout };
   } finally {
     src.close();
@@ -810,7 +870,7 @@ export function readTfliteStructure(path: string): { graph: Graph; layout: Buffe
  * Verifies then reads a .tflite model. Constant data are views into `bytes` (no copy): tensors that
  * share a buffer share one Uint8Array.
  */
-export function readTflite(bytes: Uint8Array): Graph {
+export function readTflite(bytes: Uint8Array, options: VerifyTfliteOptions = {}): Graph {
   checkBytes(bytes);
-  return guard(() => decodeModel(new MemorySource(bytes), true));
+  return guard(() => decodeModel(new MemorySource(bytes), true, undefined, options));
 }

@@ -217,6 +217,29 @@ describe('verifyTflite', () => {
     rejects(raw(w), /refers back to subgraph 1/);
   });
 
+  it('rejects tensors whose shape needs more than maxTensorBytes (LiteRT would try to allocate them)', () => {
+    const m = base();
+    m.tensors[2] = { shape: [268435456, 8] };
+    rejects(raw(m), /needs 8589934592 bytes, over the 2147483648-byte limit/);
+    m.tensors[2] = { shape: [2] };
+    expect(() => verifyTflite(raw(m), { maxTensorBytes: 4 })).toThrow(/over the 4-byte limit/);
+  });
+
+  it('rejects a required input omitted with -1 (LiteRT crashes on an FC without weights)', () => {
+    const m = base();
+    m.opcodes = [{ code: 9 }];
+    m.tensors.push({ shape: [2, 2], buffer: 2 });
+    m.buffers!.push({ data: 16 });
+    m.ops = [{ opcode: 0, inputs: [0, -1, 1], outputs: [2] }];
+    rejects(raw(m), /FULLY_CONNECTED input 1 is required but omitted/);
+    m.ops = [{ opcode: 0, inputs: [0, 3, -1], outputs: [2] }];
+    expect(() => verifyTflite(raw(m))).not.toThrow();
+    rejects(
+      raw({ ...base(), ops: [{ opcode: 0, inputs: [0, -1], outputs: [2] }] }),
+      /ADD input 1 is required/,
+    );
+  });
+
   it('checks the Buffer.offset/size form against the file length', () => {
     const m = base();
     m.buffers = [{ offset: 1_000_000, size: 8 }];
