@@ -56,8 +56,10 @@ const target = process.argv[2];
 const frames = 1_500_000;
 const a = { sampleRate: 44100, channels: [noise(frames, 1, 0.5), noise(frames, 2, 0.5)] };
 const b = { sampleRate: 44100, channels: [noise(frames, 3, 0.5), noise(frames, 4, 0.5)] };
-process.stdout.write('ready\\n');
-for (let i = 0; ; i++) await writeWav(target, i % 2 ? a : b, { format: 'f32' });
+for (let i = 0; ; i++) {
+  await writeWav(target, i % 2 ? a : b, { format: 'f32' });
+  process.stdout.write('wrote\\n');
+}
 `,
     );
     await build({
@@ -76,8 +78,11 @@ for (let i = 0; ; i++) await writeWav(target, i % 2 ? a : b, { format: 'f32' });
       const child: ChildProcess = spawn(process.execPath, [bundle, target], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
+      // Wait for one complete write (timed), then kill at a moment spread over the next write.
+      const t0 = performance.now();
       await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
-      await new Promise((r) => setTimeout(r, 150 + round * 97));
+      const writeMs = performance.now() - t0;
+      await new Promise((r) => setTimeout(r, ((round % 4) + 0.5) * 0.25 * writeMs));
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGKILL');
       await exited;
