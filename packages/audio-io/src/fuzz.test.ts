@@ -53,6 +53,13 @@ function seeds(): Uint8Array[] {
   const withChunks = new Uint8Array([...base.subarray(0, 36), ...list, ...base.subarray(36), ...tail]);
   new DataView(withChunks.buffer).setUint32(4, withChunks.length - 8, true);
   out.push(withChunks);
+  // And one with LIST/INFO tags.
+  out.push(
+    encodeWav(
+      { sampleRate: 22050, channels: [noise(21, 99, 0.5), noise(21, 98, 0.5)] },
+      { format: 'pcm24', tags: { title: 'fuzz', comment: 'seed 1', ISFT: 'audiogen' } },
+    ),
+  );
   return out;
 }
 

@@ -290,6 +290,45 @@ describe('wavefile (independent JS implementation)', () => {
   });
 });
 
+describe('LIST/INFO text tags', () => {
+  it('round-trip (UTF-8, friendly names and INFO ids) and are read by wavefile', () => {
+    const clip = clipOf(2, 101, 44100, 4);
+    const bytes = encodeWav(clip, {
+      format: 'pcm16',
+      tags: { title: 'rain on a tin roof', comment: 'seed=1234 steps=8 prompt="café ☂"', ISFT: 'audiogen' },
+    });
+    const info = inspectWav(bytes);
+    expect(info.tags).toEqual({
+      INAM: 'rain on a tin roof',
+      ICMT: 'seed=1234 steps=8 prompt="café ☂"',
+      ISFT: 'audiogen',
+    });
+    // The audio is unaffected by the extra chunk.
+    expect(Array.from(decodeWav(bytes).channels[1]!)).toEqual(
+      Array.from(decodeWav(encodeWav(clip)).channels[1]!),
+    );
+    const wf = new WaveFile(bytes);
+    expect(wf.getTag('ISFT')).toBe('audiogen');
+    expect(wf.getTag('INAM')).toBe('rain on a tin roof');
+    // Tags written by wavefile are read back by us.
+    const other = new WaveFile();
+    other.fromScratch(1, 8000, '16', [0, 1, 2, 3]);
+    other.setTag('ICMT', 'written by wavefile');
+    expect(inspectWav(other.toBuffer()).tags.ICMT).toBe('written by wavefile');
+  });
+
+  it('reject bad tag names/values; malformed INFO lists are ignored, not fatal', () => {
+    expectCode(() => encodeWav(clipOf(1, 4), { tags: { mood: 'x' } }), 'INVALID_ARGUMENT');
+    expectCode(() => encodeWav(clipOf(1, 4), { tags: { ICMT: 5 as unknown as string } }), 'INVALID_ARGUMENT');
+    const bytes = encodeWav(clipOf(1, 4), { tags: { comment: 'hello' } });
+    // The INFO sub-chunk size (LIST at 36: 'LIST' size 'INFO' then 'ICMT' size) now lies: 1000 bytes.
+    new DataView(bytes.buffer).setUint32(36 + 16, 1000, true);
+    const info = inspectWav(bytes);
+    expect(info.tags).toEqual({});
+    expect(info.frames).toBe(4);
+  });
+});
+
 // ---- bad input ---------------------------------------------------------------------------------
 
 function setU32(b: Uint8Array, off: number, v: number) {

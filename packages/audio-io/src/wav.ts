@@ -32,6 +32,8 @@ export interface WavInfo {
   readonly truncated: boolean;
   /** Bytes the data chunk declared. */
   readonly declaredDataBytes: number;
+  /** Text tags of a LIST/INFO chunk (e.g. { INAM: 'title', ICMT: 'comment' }); {} when absent. */
+  readonly tags: Readonly<Record<string, string>>;
 }
 
 export interface DecodeWavOptions {
@@ -55,6 +57,84 @@ export interface EncodeWavOptions {
   extensible?: boolean | 'auto';
   /** dwChannelMask for extensible headers; default: the usual speaker layout for 1–8 channels, else 0. */
   channelMask?: number;
+  /**
+   * Text tags written as a RIFF LIST/INFO chunk before the data, keyed by INFO id (four characters,
+   * e.g. INAM title, ICMT comment, ISFT software, ICRD date, IKEY keywords) or by the friendly names
+   * title, artist, comment, software, date, genre, copyright, keywords. UTF-8, at most 64 KiB each.
+   */
+  tags?: Readonly<Record<string, string>>;
+}
+
+const TAG_NAMES: Record<string, string> = {
+  title: 'INAM',
+  artist: 'IART',
+  comment: 'ICMT',
+  software: 'ISFT',
+  date: 'ICRD',
+  genre: 'IGNR',
+  copyright: 'ICOP',
+  keywords: 'IKEY',
+};
+
+function encodeTags(tags: Readonly<Record<string, string>> | undefined): Uint8Array | undefined {
+  if (tags === undefined) return undefined;
+  if (tags === null || typeof tags !== 'object') {
+    throw new AudiogenError('INVALID_ARGUMENT', 'WAV tags must be an object of strings');
+  }
+  const parts: Uint8Array[] = [];
+  for (const [key, value] of Object.entries(tags)) {
+    const id = TAG_NAMES[key] ?? key;
+    if (!/^[A-Z0-9]{4}$/.test(id)) {
+      throw new AudiogenError(
+        'INVALID_ARGUMENT',
+        `WAV tag ${JSON.stringify(key)} is neither a four-character INFO id nor one of ${Object.keys(TAG_NAMES).join(', ')}`,
+      );
+    }
+    if (typeof value !== 'string')
+      throw new AudiogenError('INVALID_ARGUMENT', `WAV tag ${key} must be a string`);
+    const text = new TextEncoder().encode(value.replaceAll('\0', ''));
+    if (text.length > 65536) throw new AudiogenError('INVALID_ARGUMENT', `WAV tag ${key} is over 64 KiB`);
+    const size = text.length + 1; // NUL-terminated
+    const chunk = new Uint8Array(8 + size + (size % 2));
+    for (let i = 0; i < 4; i++) chunk[i] = id.charCodeAt(i);
+    new DataView(chunk.buffer).setUint32(4, size, true);
+    chunk.set(text, 8);
+    parts.push(chunk);
+  }
+  if (parts.length === 0) return undefined;
+  const bodyLen = 4 + parts.reduce((a, p) => a + p.length, 0);
+  const list = new Uint8Array(8 + bodyLen);
+  list.set([0x4c, 0x49, 0x53, 0x54], 0); // LIST
+  new DataView(list.buffer).setUint32(4, bodyLen, true);
+  list.set([0x49, 0x4e, 0x46, 0x4f], 8); // INFO
+  let off = 12;
+  for (const p of parts) {
+    list.set(p, off);
+    off += p.length;
+  }
+  return list;
+}
+
+/** Reads the sub-chunks of a LIST/INFO body, within bounds; malformed entries end the list quietly. */
+function parseInfo(
+  bytes: Uint8Array,
+  dv: DataView,
+  start: number,
+  end: number,
+  into: Record<string, string>,
+) {
+  let off = start;
+  const dec = new TextDecoder('utf-8', { fatal: false });
+  while (off + 8 <= end) {
+    const id = fourcc(bytes, off);
+    const size = dv.getUint32(off + 4, true);
+    if (!/^[\x20-\x7e]{4}$/.test(id) || off + 8 + size > end) break;
+    let text = bytes.subarray(off + 8, off + 8 + size);
+    const nul = text.indexOf(0);
+    if (nul >= 0) text = text.subarray(0, nul);
+    if (!(id in into)) into[id] = dec.decode(text);
+    off += 8 + size + (size % 2);
+  }
 }
 
 const MAX_CHANNELS = 1024;
@@ -121,10 +201,11 @@ export function inspectWav(bytes: Uint8Array): WavInfo {
   const is64 = riff !== 'RIFF';
 
   let fmt:
-    | Omit<WavInfo, 'frames' | 'dataOffset' | 'dataBytes' | 'truncated' | 'declaredDataBytes'>
+    | Omit<WavInfo, 'frames' | 'dataOffset' | 'dataBytes' | 'truncated' | 'declaredDataBytes' | 'tags'>
     | undefined;
   let ds64DataSize: number | undefined;
   let data: { offset: number; declared: number; available: number } | undefined;
+  const tags: Record<string, string> = {};
 
   let off = 12;
   while (off + 8 <= len) {
@@ -141,6 +222,8 @@ export function inspectWav(bytes: Uint8Array): WavInfo {
       const lo = dv.getUint32(body + 8, true);
       const hi = dv.getUint32(body + 12, true);
       ds64DataSize = hi * 2 ** 32 + lo;
+    } else if (id === 'LIST' && size >= 4 && body + size <= len && fourcc(bytes, body) === 'INFO') {
+      parseInfo(bytes, dv, body + 4, body + size, tags);
     } else if (id === 'data' && data === undefined) {
       let declared = size;
       if (is64 && size === 0xffffffff) {
@@ -170,6 +253,7 @@ export function inspectWav(bytes: Uint8Array): WavInfo {
     dataBytes: frames * blockAlign,
     truncated,
     declaredDataBytes: data.declared,
+    tags,
   };
 }
 
@@ -179,7 +263,7 @@ function parseFmt(
   body: number,
   size: number,
   container: 'RIFF' | 'RF64',
-): Omit<WavInfo, 'frames' | 'dataOffset' | 'dataBytes' | 'truncated' | 'declaredDataBytes'> {
+): Omit<WavInfo, 'frames' | 'dataOffset' | 'dataBytes' | 'truncated' | 'declaredDataBytes' | 'tags'> {
   const tag = dv.getUint16(body, true);
   const channels = dv.getUint16(body + 2, true);
   const sampleRate = dv.getUint32(body + 4, true);
@@ -339,7 +423,8 @@ export function encodeWav(clip: AudioClip, options: EncodeWavOptions = {}): Uint
   const dataBytes = frames * blockAlign;
   const fmtSize = extensible ? 40 : props.float ? 18 : 16;
   const hasFact = props.float;
-  const headerBytes = 12 + 8 + fmtSize + (hasFact ? 12 : 0) + 8;
+  const list = encodeTags(options.tags);
+  const headerBytes = 12 + 8 + fmtSize + (hasFact ? 12 : 0) + (list?.length ?? 0) + 8;
   const pad = dataBytes % 2;
   const total = headerBytes + dataBytes + pad;
   if (total - 8 > 0xffffffff) {
@@ -382,6 +467,10 @@ export function encodeWav(clip: AudioClip, options: EncodeWavOptions = {}): Uint
     dv.setUint32(off + 4, 4, true);
     dv.setUint32(off + 8, frames, true);
     off += 12;
+  }
+  if (list) {
+    out.set(list, off);
+    off += list.length;
   }
   ascii(off, 'data');
   dv.setUint32(off + 4, dataBytes, true);
