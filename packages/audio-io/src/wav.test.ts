@@ -290,6 +290,41 @@ describe('wavefile (independent JS implementation)', () => {
   });
 });
 
+describe('TPDF dither', () => {
+  it('linearises sub-LSB signals and gives 1/4 LSB² error, reproducibly', () => {
+    const n = 200_000;
+    const level = 0.3 / 32768; // 0.3 LSB of PCM16: plain rounding turns it into silence
+    const clip = { sampleRate: 48000, channels: [new Float32Array(n).fill(level)] };
+    const plain = decodeWav(encodeWav(clip)).channels[0]!;
+    expect(plain.every((v) => v === 0)).toBe(true);
+    const bytes = encodeWav(clip, { dither: 'tpdf' });
+    const d = decodeWav(bytes).channels[0]!;
+    let mean = 0;
+    let err2 = 0;
+    for (const v of d) {
+      mean += v * 32768;
+      err2 += (v * 32768 - 0.3) ** 2;
+    }
+    mean /= n;
+    err2 /= n;
+    expect(mean).toBeCloseTo(0.3, 2); // unbiased: the average keeps the sub-LSB level
+    // Total error (dither + rounding) has variance 1/6 + 1/12 = 1/4 LSB², whatever the signal level.
+    expect(err2).toBeGreaterThan(0.23);
+    expect(err2).toBeLessThan(0.27);
+    expect(Buffer.from(encodeWav(clip, { dither: 'tpdf' })).equals(Buffer.from(bytes))).toBe(true);
+    expect(Buffer.from(encodeWav(clip, { dither: 'tpdf', ditherSeed: 2 })).equals(Buffer.from(bytes))).toBe(
+      false,
+    );
+    // Float formats ignore dither.
+    expect(
+      Buffer.from(encodeWav(clip, { format: 'f32', dither: 'tpdf' })).equals(
+        Buffer.from(encodeWav(clip, { format: 'f32' })),
+      ),
+    ).toBe(true);
+    expectCode(() => encodeWav(clip, { dither: 'rpdf' as 'tpdf' }), 'INVALID_ARGUMENT');
+  });
+});
+
 describe('LIST/INFO text tags', () => {
   it('round-trip (UTF-8, friendly names and INFO ids) and are read by wavefile', () => {
     const clip = clipOf(2, 101, 44100, 4);

@@ -63,6 +63,13 @@ export interface EncodeWavOptions {
    * title, artist, comment, software, date, genre, copyright, keywords. UTF-8, at most 64 KiB each.
    */
   tags?: Readonly<Record<string, string>>;
+  /**
+   * PCM only: 'tpdf' adds triangular dither of ±1 LSB before rounding (error becomes signal-independent
+   * noise at 1/4 LSB² instead of distortion); 'none' (default) rounds, so decode∘encode is exact.
+   * The dither noise comes from a fixed-seed generator (ditherSeed, default 1): same input, same bytes.
+   */
+  dither?: 'none' | 'tpdf';
+  ditherSeed?: number;
 }
 
 const TAG_NAMES: Record<string, string> = {
@@ -475,26 +482,44 @@ export function encodeWav(clip: AudioClip, options: EncodeWavOptions = {}): Uint
   ascii(off, 'data');
   dv.setUint32(off + 4, dataBytes, true);
   off += 8;
+  const dither = options.dither ?? 'none';
+  if (dither !== 'none' && dither !== 'tpdf') {
+    throw new AudiogenError('INVALID_ARGUMENT', `dither must be 'none' or 'tpdf', got ${String(dither)}`);
+  }
+  let rng = (options.ditherSeed ?? 1) >>> 0 || 1;
+  const uniform = (): number => {
+    // xorshift32: a fixed, documented generator so dithered output is reproducible.
+    rng ^= rng << 13;
+    rng >>>= 0;
+    rng ^= rng >>> 17;
+    rng ^= rng << 5;
+    rng >>>= 0;
+    return rng / 4294967296;
+  };
+  const q =
+    dither === 'tpdf' && !props.float
+      ? (x: number, scale: number) => quantize(x + (uniform() - uniform()) / scale, scale)
+      : quantize;
   for (let c = 0; c < nch; c++) {
     const ch = checked.channels[c]!;
     let p = off + c * bytesPer;
     switch (format) {
       case 'pcm8':
-        for (let i = 0; i < frames; i++, p += blockAlign) out[p] = quantize(ch[i]!, 128) + 128;
+        for (let i = 0; i < frames; i++, p += blockAlign) out[p] = q(ch[i]!, 128) + 128;
         break;
       case 'pcm16':
-        for (let i = 0; i < frames; i++, p += blockAlign) dv.setInt16(p, quantize(ch[i]!, 32768), true);
+        for (let i = 0; i < frames; i++, p += blockAlign) dv.setInt16(p, q(ch[i]!, 32768), true);
         break;
       case 'pcm24':
         for (let i = 0; i < frames; i++, p += blockAlign) {
-          const v = quantize(ch[i]!, 8388608);
+          const v = q(ch[i]!, 8388608);
           out[p] = v & 0xff;
           out[p + 1] = (v >> 8) & 0xff;
           out[p + 2] = (v >> 16) & 0xff;
         }
         break;
       case 'pcm32':
-        for (let i = 0; i < frames; i++, p += blockAlign) dv.setInt32(p, quantize(ch[i]!, 2147483648), true);
+        for (let i = 0; i < frames; i++, p += blockAlign) dv.setInt32(p, q(ch[i]!, 2147483648), true);
         break;
       case 'f32':
         for (let i = 0; i < frames; i++, p += blockAlign) dv.setFloat32(p, ch[i]!, true);
