@@ -1,9 +1,12 @@
 import {
+  convertOnnxFile,
   convertStableAudioCheckpoint,
   type FolderResult,
+  opReport,
   writeRandomStableAudioFolder,
 } from '@audiogen/convert';
 import { AudiogenError } from '@audiogen/core';
+import { writeTfliteFile } from '@audiogen/core/tflite';
 import type { Command } from 'commander';
 
 export interface ConvertOptions {
@@ -20,6 +23,7 @@ export interface ConvertOptions {
   ignoreExtraKeys?: boolean;
   spiece?: string;
   json?: boolean;
+  shape?: string[];
 }
 
 export interface ConvertDeps {
@@ -29,6 +33,41 @@ export interface ConvertDeps {
 
 const FAMILIES = ['stable-audio-open-small', 'stable-audio-open'];
 
+/** Parses `--shape name=1x64x256` options. */
+export function parseShapes(list: string[] = []): Record<string, number[]> {
+  const shapes: Record<string, number[]> = {};
+  for (const s of list) {
+    const m = /^([^=]+)=(\d+(?:x\d+)*)$/.exec(s);
+    if (!m)
+      throw new AudiogenError('INVALID_ARGUMENT', `--shape ${s}: expected name=DxDxD (e.g. x=1x64x256)`);
+    shapes[m[1]!] = m[2]!.split('x').map(Number);
+  }
+  return shapes;
+}
+
+async function runOnnx(
+  source: string,
+  opts: ConvertOptions,
+  out: (t: string) => void,
+  err: (t: string) => void,
+): Promise<FolderResult> {
+  const target = opts.out ?? source.replace(/\.onnx$/i, '.tflite');
+  const t0 = Date.now();
+  const graph = convertOnnxFile(source, {
+    shapes: parseShapes(opts.shape),
+    onProgress: (m) => err(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`),
+  });
+  const rep = opReport(graph);
+  await writeTfliteFile(target, graph);
+  const info = { path: target, bytes: rep.constantBytes, ops: rep.operators, builtinOps: rep.builtin };
+  if (opts.json) out(JSON.stringify(info, null, 2));
+  else {
+    out(`wrote ${target}: ${rep.operators} ops, ${(rep.constantBytes / 1e6).toFixed(1)} MB of constants`);
+    if (Object.keys(rep.builtin).length) out(`  not on XNNPACK: ${JSON.stringify(rep.builtin)}`);
+  }
+  return { dir: target, files: { model: info }, config: undefined as never };
+}
+
 /** Runs `audiogen convert`. */
 export async function runConvert(
   source: string,
@@ -37,9 +76,7 @@ export async function runConvert(
 ): Promise<FolderResult> {
   const out = deps.stdout ?? ((t: string) => process.stdout.write(`${t}\n`));
   const err = deps.stderr ?? ((t: string) => process.stderr.write(`${t}\n`));
-  if (source.toLowerCase().endsWith('.onnx')) {
-    throw new AudiogenError('UNSUPPORTED', 'ONNX → .tflite conversion is not available yet in this version');
-  }
+  if (source.toLowerCase().endsWith('.onnx')) return runOnnx(source, opts, out, err);
   if (!FAMILIES.includes(source)) {
     throw new AudiogenError(
       'INVALID_ARGUMENT',
@@ -99,9 +136,9 @@ export function registerConvert(program: Command): void {
   program
     .command('convert')
     .description(
-      'Build .tflite models: `stable-audio-open-small --random-weights [--tiny] --out DIR` or from a checkpoint',
+      'Build .tflite models: `stable-audio-open-small --random-weights [--tiny] --out DIR`, from a checkpoint, or `model.onnx --out model.tflite`',
     )
-    .argument('<source>', 'stable-audio-open-small (model family)')
+    .argument('<source>', 'stable-audio-open-small (model family), or a model.onnx file')
     .option('-o, --out <dir>', 'output model folder')
     .option('--random-weights', 'seeded random weights (noise: a smoke test and benchmark model)', false)
     .option('--tiny', 'tiny configuration (same structure, small widths), with --random-weights', false)
@@ -115,6 +152,12 @@ export function registerConvert(program: Command): void {
     .option('--ignore-extra-keys', 'do not fail on checkpoint keys no model uses', false)
     .option('--spiece <file>', 'SentencePiece model to copy into the folder')
     .option('--json', 'print the result as JSON', false)
+    .option(
+      '--shape <name=DxD...>',
+      'ONNX: fix an input shape (repeatable)',
+      (v: string, acc: string[]) => [...acc, v],
+      [],
+    )
     .action(async (source: string, opts: ConvertOptions) => {
       await runConvert(source, opts);
     });
