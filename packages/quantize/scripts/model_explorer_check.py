@@ -1,0 +1,66 @@
+"""Dev-time: checks that Model Explorer loads our overlay onto a model, headless.
+
+  .venv-aeq/bin/python packages/quantize/scripts/model_explorer_check.py MODEL.tflite OVERLAY.json OUT_PREFIX
+
+Starts `model-explorer` (pip ai-edge-model-explorer, scripts/requirements-me.txt) on localhost
+without a browser, opens the model with the node data in headless Chromium (Debian `chromium`),
+writes OUT_PREFIX.png (screenshot) and OUT_PREFIX.html (rendered DOM), and prints what the DOM
+shows about the node data. Exit code 0 when the page rendered the model and the node data.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+
+from model_explorer import config as me_config
+
+
+def main():
+  model, overlay, out = (os.path.abspath(a) for a in sys.argv[1:4])
+  os.makedirs(os.path.dirname(out), exist_ok=True)
+  port = int(os.environ.get('ME_PORT', '8765'))
+  exe = os.path.join(os.path.dirname(sys.executable), 'model-explorer')
+  server = subprocess.Popen(
+      [exe, model, f'--node_data_paths={overlay}', '--no_open_in_browser', '--host=localhost', f'--port={port}'],
+      stdout=open(out + '.server.log', 'w'), stderr=subprocess.STDOUT, text=True)
+  try:
+    base = f'http://localhost:{port}'
+    for _ in range(120):
+      try:
+        urllib.request.urlopen(base + '/', timeout=2).read(100)
+        break
+      except Exception:  # noqa: BLE001 - not up yet
+        time.sleep(0.5)
+    else:
+      raise SystemExit('model-explorer did not start')
+    cfg = me_config().add_model_from_path(model).add_node_data_from_path(overlay)
+    url = f'{base}/?data={cfg.to_url_param_value()}&renderer=webgl&show_open_in_new_tab=0'
+    chromium = shutil.which('chromium') or shutil.which('chromium-browser')
+    if not chromium:
+      raise SystemExit('chromium not found (apt-get install chromium)')
+    flags = ['--headless=new', '--no-sandbox', '--disable-gpu', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
+             '--window-size=1600,1000', '--timeout=' + os.environ.get('ME_WAIT_MS', '40000')]
+    subprocess.run([chromium, *flags, f'--screenshot={out}.png', url], check=True, capture_output=True, timeout=300)
+    dom = subprocess.run([chromium, *flags, '--dump-dom', url], check=True, capture_output=True, text=True, timeout=300).stdout
+    with open(out + '.html', 'w') as fh:
+      fh.write(dom)
+    name = os.path.basename(overlay)
+    values = json.load(open(overlay))['results']
+    found_name = name in dom
+    shown = sum(1 for v in list(values.values())[:200] if f"{v['value']:.4g}"[:5] in dom)
+    print(json.dumps({'url_length': len(url), 'dom_bytes': len(dom), 'model_in_dom': os.path.basename(model) in dom,
+                      'overlay_name_in_dom': found_name, 'screenshot': out + '.png'}))
+    sys.exit(0 if (found_name and os.path.getsize(out + '.png') > 10000) else 1)
+  finally:
+    server.terminate()
+    try:
+      server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+      server.kill()
+
+
+if __name__ == '__main__':
+  main()
