@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 from model_explorer import config as me_config
@@ -36,6 +37,26 @@ def main():
         time.sleep(0.5)
     else:
       raise SystemExit('model-explorer did not start')
+    # 1. The graph Model Explorer's own TFLite adapter builds: every overlay key must name an op
+    #    node's output tensor (that is how the UI maps results onto nodes).
+    cmd = {'extensionId': 'builtin_tflite_flatbuffer', 'cmdId': 'convert', 'modelPath': model, 'settings': {},
+           'deleteAfterConversion': False}
+    graphs = json.loads(urllib.request.urlopen(
+        base + '/api/v1/send_command?json=' + urllib.parse.quote(json.dumps(cmd)), timeout=600).read())
+    tensor_names = set()
+    node_ids = set()
+    for coll in graphs.get('graphCollections', []):
+      for g in coll['graphs']:
+        for n in g['nodes']:
+          node_ids.add(n['id'])
+          for om in n.get('outputsMetadata', []):
+            for a in om.get('attrs', []):
+              if a['key'] == 'tensor_name':
+                tensor_names.add(a['value'])
+    keys = list(json.load(open(overlay))['results'].keys())
+    mapped = [k for k in keys if k in tensor_names or k in node_ids]
+    print(json.dumps({'me_nodes': len(node_ids), 'overlay_keys': len(keys), 'keys_on_graph': len(mapped),
+                      'unmapped_examples': [k for k in keys if k not in mapped][:5]}))
     cfg = me_config().add_model_from_path(model).add_node_data_from_path(overlay)
     url = f'{base}/?data={cfg.to_url_param_value()}&renderer=webgl&show_open_in_new_tab=0'
     chromium = shutil.which('chromium') or shutil.which('chromium-browser')
