@@ -11,4 +11,9 @@ $V/bin/pip install --disable-pip-version-check -q -r scripts/requirements-confor
 $V/bin/pip install --disable-pip-version-check -q --no-deps stable-audio-tools==0.0.19
 $V/bin/pip install --disable-pip-version-check -q einops alias-free-torch k-diffusion==0.1.1.post1 \
   einops-exts x-transformers==1.27.19 || true
+# For @audiogen/convert's conformance scripts: stable_audio_tools.data.utils imports torchaudio (only its
+# pure-Python transforms are touched, so no version pin to torch); k_diffusion → clip imports pkg_resources,
+# which setuptools >= 81 no longer ships; torch.onnx.export needs onnx, the ONNX fixtures use onnxruntime.
+$V/bin/pip install --disable-pip-version-check -q --no-deps torchaudio || true
+$V/bin/pip install --disable-pip-version-check -q "setuptools<81" onnx onnxruntime || true
 touch $V/.ready
