@@ -55,6 +55,17 @@ if (process.argv[2] === '--child') {
   process.exit(0);
 }
 
+if (process.argv[2] === '--quantize') {
+  // Separate process, so the quantizer's memory is gone before the timed children run.
+  const [, , , input, output] = process.argv;
+  const { quantizeFile } = await import('@audiogen/quantize');
+  const rep = await quantizeFile(input, output, 'sao-dit-int8');
+  process.stdout.write(
+    `${JSON.stringify({ quantizedBytes: rep.quantizedBytes, sizeRatio: rep.sizeRatio })}\n`,
+  );
+  process.exit(0);
+}
+
 const threadsList = arg('threads', '1,2').split(',').map(Number);
 const variants = arg('variants', 'fp32,int8').split(',');
 const runs = Number(arg('runs', '1'));
@@ -96,11 +107,18 @@ if (variants.includes('int8')) {
       }
       log('quantizing the DiT (sao-dit-int8: dynamic int8 per-channel)…');
       const t0 = performance.now();
-      const rep = await quantizeFile(
-        join(base, 'dit_model.tflite'),
-        join(int8, 'dit_model.tflite'),
-        'sao-dit-int8',
+      const q = spawnSync(
+        process.execPath,
+        [
+          fileURLToPath(import.meta.url),
+          '--quantize',
+          join(base, 'dit_model.tflite'),
+          join(int8, 'dit_model.tflite'),
+        ],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
       );
+      if (q.status !== 0) throw new Error(`quantizing the DiT failed (exit ${q.status}, signal ${q.signal})`);
+      const rep = JSON.parse(q.stdout.trim().split('\n').at(-1));
       log(
         `int8 DiT: ${(rep.quantizedBytes / 1e6).toFixed(0)} MB (${(rep.sizeRatio * 100).toFixed(0)}% of fp32) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
       );
@@ -124,7 +142,9 @@ for (const v of variants) {
       },
     );
     if (r.status !== 0) {
-      log(`${v}/${threads} failed (exit ${r.status})`);
+      log(
+        `${v}/${threads} failed (exit ${r.status}, signal ${r.signal}${r.error ? `, ${r.error.message}` : ''})`,
+      );
       continue;
     }
     const out = JSON.parse(r.stdout.trim().split('\n').at(-1));
