@@ -96,3 +96,54 @@ export class AeqQuantizer implements Quantizer<Recipe | string | unknown, Quanti
     return { model: bytes, report };
   }
 }
+
+/**
+ * Quantizes a Stable Audio model folder with a per-component preset (see STABLE_AUDIO_PRESETS):
+ * every model file the preset names is quantized into `outDir`; other files are copied as they are.
+ */
+export async function quantizeModelFolder(
+  dir: string,
+  outDir: string,
+  preset: string | Record<string, string> = 'default',
+  options: QuantizeGraphOptions = {},
+): Promise<
+  Record<string, QuantizeReport & { floatBytes: number; quantizedBytes: number; sizeRatio: number }>
+> {
+  const { STABLE_AUDIO_PRESETS } = await import('./recipes');
+  const map = typeof preset === 'string' ? STABLE_AUDIO_PRESETS[preset] : preset;
+  if (!map) {
+    throw new AudiogenError(
+      'INVALID_ARGUMENT',
+      `unknown preset "${String(preset)}" (known: ${Object.keys(STABLE_AUDIO_PRESETS).join(', ')})`,
+    );
+  }
+  const { join, resolve } = await import('node:path');
+  if (resolve(dir) === resolve(outDir))
+    throw new AudiogenError('INVALID_ARGUMENT', 'the output folder must differ from the input folder');
+  let entries: string[];
+  try {
+    entries = await fs.readdir(dir);
+  } catch (e) {
+    throw new AudiogenError('MISSING_FILE', `cannot read model folder ${dir}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+  await fs.mkdir(outDir, { recursive: true });
+  const reports: Record<
+    string,
+    QuantizeReport & { floatBytes: number; quantizedBytes: number; sizeRatio: number }
+  > = {};
+  for (const name of entries) {
+    const src = join(dir, name);
+    if (!(await fs.stat(src)).isFile()) continue;
+    const recipe =
+      map[name] ?? (name === 'conditioners_float32.tflite' ? map['conditioners.tflite'] : undefined);
+    if (recipe) {
+      options.onProgress?.(`${name}: ${recipe}`);
+      reports[name] = await quantizeFile(src, join(outDir, name), recipe, options);
+    } else {
+      await fs.copyFile(src, join(outDir, name));
+    }
+  }
+  return reports;
+}

@@ -12,6 +12,8 @@ import {
   modelExplorerOverlay,
   type QuantizeReport,
   quantizeFile,
+  quantizeModelFolder,
+  STABLE_AUDIO_PRESETS,
 } from '@audiogen/quantize';
 import type { Command } from 'commander';
 
@@ -25,6 +27,7 @@ export interface QuantizeCliOptions {
   inputs?: string;
   threads?: string;
   listRecipes?: boolean;
+  preset?: string;
   json?: boolean;
 }
 
@@ -51,6 +54,16 @@ export async function runQuantize(
       'give the input model: audiogen quantize in.tflite --out out.tflite --recipe NAME|recipe.json',
     );
   if (!opts.out) throw new AudiogenError('INVALID_ARGUMENT', '--out <file.tflite> is required');
+  if (opts.preset) {
+    // A Stable Audio model folder with a per-component preset.
+    const reports = await quantizeModelFolder(input, opts.out, opts.preset, { onProgress: (m) => err(m) });
+    for (const [name, r] of Object.entries(reports)) {
+      out(
+        `${name}: ${(r.floatBytes / 1e6).toFixed(1)} MB → ${(r.quantizedBytes / 1e6).toFixed(1)} MB (×${r.sizeRatio.toFixed(3)}), ${r.summary.quantizedOps} ops quantized`,
+      );
+    }
+    return undefined;
+  }
   if (!opts.recipe)
     throw new AudiogenError(
       'INVALID_ARGUMENT',
@@ -177,6 +190,10 @@ export function registerQuantize(program: Command): void {
     .option('--metric <name>', `metric for overlay/chart: ${METRICS.join(', ')}`)
     .option('--inputs <file|random>', 'comparison inputs: .npz keyed by signature input name, or random')
     .option('--threads <n>', 'threads for the comparison runs')
+    .option(
+      '--preset <name>',
+      `quantize a Stable Audio model folder (input and --out are folders): ${Object.keys(STABLE_AUDIO_PRESETS).join(', ')}`,
+    )
     .option('--list-recipes', 'list built-in recipes and exit', false)
     .option('--json', 'print the summary as JSON', false)
     .action(async (input: string | undefined, opts: QuantizeCliOptions) => {

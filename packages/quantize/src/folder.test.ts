@@ -1,0 +1,30 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readTflite, writeTflite } from '@audiogen/core/tflite';
+import { afterAll, describe, expect, it } from 'vitest';
+import { quantizeModelFolder } from './model';
+import { convModel, mlpModel } from './test-models';
+
+const root = mkdtempSync(join(tmpdir(), 'audiogen-qfolder-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('quantizeModelFolder', () => {
+  it('applies the per-component preset and copies the other files', async () => {
+    const src = join(root, 'in');
+    const out = join(root, 'out');
+    mkdirSync(src);
+    writeFileSync(join(src, 'dit_model.tflite'), writeTflite(mlpModel()));
+    writeFileSync(join(src, 'autoencoder_model.tflite'), writeTflite(convModel()));
+    writeFileSync(join(src, 'audiogen.json'), '{"family":"stable-audio-open-small"}');
+    const reports = await quantizeModelFolder(src, out, 'balanced');
+    expect(Object.keys(reports).sort()).toEqual(['autoencoder_model.tflite', 'dit_model.tflite']);
+    const dit = readTflite(new Uint8Array(readFileSync(join(out, 'dit_model.tflite'))));
+    expect(dit.subgraphs[0]!.tensors.find((t) => t.name === 'dense1/kernel')!.type).toBe('INT8');
+    const dec = readTflite(new Uint8Array(readFileSync(join(out, 'autoencoder_model.tflite'))));
+    expect(dec.subgraphs[0]!.tensors.find((t) => t.name === 'conv/kernel')!.type).toBe('FLOAT16');
+    expect(readFileSync(join(out, 'audiogen.json'), 'utf8')).toContain('stable-audio');
+    await expect(quantizeModelFolder(src, src)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(quantizeModelFolder(src, out, 'nope')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+});
