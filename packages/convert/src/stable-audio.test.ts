@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,8 +6,13 @@ import { isAudiogenError } from '@audiogen/core';
 import { readTflite, writeTflite, writeTfliteFile } from '@audiogen/core/tflite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { opReport } from './builder';
-import { STABLE_AUDIO_TINY } from './config';
-import { randomStableAudioWeights, writeRandomStableAudioFolder } from './folder';
+import { STABLE_AUDIO_TINY, toModelConfigJson, toT5HfConfig } from './config';
+import {
+  convertStableAudioCheckpoint,
+  randomStableAudioWeights,
+  writeRandomStableAudioFolder,
+} from './folder';
+import { writeSafetensors } from './safetensors';
 import { buildConditioners, buildDecoder, buildDit, buildEncoder, foldWeightNorm } from './stable-audio';
 import { cosine, litertPython, maxAbsDiff, readNpy, runLitert } from './testing';
 import { randomWeights, t5Spec } from './weights';
@@ -206,3 +211,61 @@ describe('writeRandomStableAudioFolder', () => {
     });
   });
 });
+
+describe('convertStableAudioCheckpoint', () => {
+  async function writeCheckpoint(dir: string, extra: Record<string, number[]> = {}, drop: string[] = []) {
+    mkdirSync(join(dir, 't5'), { recursive: true });
+    const tensors: Record<string, { shape: number[]; data: () => Float32Array }> = {};
+    for (const [prefix, src] of Object.entries(w.checkpoint)) {
+      for (const k of src.keys()) {
+        if (!drop.includes(prefix + k))
+          tensors[prefix + k] = { shape: src.shape(k)!, data: () => src.get(k) };
+      }
+    }
+    for (const [k, shape] of Object.entries(extra))
+      tensors[k] = { shape, data: () => new Float32Array(shape.reduce((a, b) => a * b, 1)) };
+    await writeSafetensors(join(dir, 'model.safetensors'), tensors);
+    const t5: Record<string, { shape: number[]; data: () => Float32Array }> = {};
+    for (const k of w.t5.keys()) t5[k] = { shape: w.t5.shape(k)!, data: () => w.t5.get(k) };
+    await writeSafetensors(join(dir, 't5', 'model.safetensors'), t5);
+    writeFileSync(join(dir, 't5', 'config.json'), JSON.stringify(toT5HfConfig(cfg.t5)));
+    writeFileSync(join(dir, 'model_config.json'), JSON.stringify(toModelConfigJson(cfg)));
+  }
+
+  it('gives the same models from safetensors files as from the weights directly', async () => {
+    const dir = join(tmp, 'ckpt');
+    await writeCheckpoint(dir);
+    const r = await convertStableAudioCheckpoint({
+      checkpoint: join(dir, 'model.safetensors'),
+      config: join(dir, 'model_config.json'),
+      t5: join(dir, 't5'),
+      out: join(dir, 'out'),
+    });
+    expect({ ...r.config, name: cfg.name }).toEqual(cfg);
+    expect(readFileSync(join(dir, 'out', 'dit_model.tflite')).equals(Buffer.from(writeTflite(dit0())))).toBe(
+      true,
+    );
+  });
+
+  it('fails before writing anything on a checkpoint with missing and extra keys', async () => {
+    const dir = join(tmp, 'ckpt-bad');
+    await writeCheckpoint(dir, { 'model.model.extra.weight': [2] }, [
+      'pretransform.model.decoder.layers.0.bias',
+    ]);
+    await expect(
+      convertStableAudioCheckpoint({
+        checkpoint: join(dir, 'model.safetensors'),
+        config: join(dir, 'model_config.json'),
+        t5: join(dir, 't5'),
+        out: join(dir, 'out'),
+      }),
+    ).rejects.toMatchObject({
+      code: 'INVALID_CHECKPOINT',
+      details: { missing: ['pretransform.model.decoder.layers.0.bias'], extra: ['model.model.extra.weight'] },
+    });
+  });
+});
+
+function dit0() {
+  return buildDit(cfg, w.checkpoint['model.model.']!);
+}
