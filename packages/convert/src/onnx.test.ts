@@ -107,6 +107,10 @@ describe('ONNX conversion errors', () => {
   it('fuses the erf GELU pattern: the MLP has no unsupported ops and one GELU', () => {
     const g = convertOnnx(readFileSync(join(dir, 'mlp.onnx')));
     expect(opReport(g).counts.GELU).toBe(1);
+    // Linear biases are fused into FULLY_CONNECTED (3 inputs), not separate ADDs.
+    const fcs = g.subgraphs[0]!.operators.filter((o) => o.op === 'FULLY_CONNECTED');
+    expect(fcs.length).toBe(2);
+    expect(fcs.every((o) => o.inputs.length === 3 && o.inputs[2]! >= 0)).toBe(true);
     expect(opReport(g).builtin).toEqual({});
   });
 });

@@ -327,7 +327,14 @@ export function convertOnnx(bytes: Uint8Array, opts: OnnxConvertOptions = {}): G
       : T_(emit(tens(v)));
 
   const total = nodes.length;
+  // Consumers of each value, for fusing a bias Add into the MatMul before it.
+  const consumers = new Map<string, O.INodeProto[]>();
+  for (const n of nodes) for (const i of n.input ?? []) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  const graphOutputs = new Set((g.output ?? []).map((o) => o.name!));
+  const fused = new Set<O.INodeProto>();
+
   const convertNode = (node: O.INodeProto, ni: number) => {
+    if (fused.has(node)) return;
     if (ni % 50 === 0) opts.onProgress?.(`onnx: node ${ni + 1}/${total}`, ni / total);
     const a = attrs(node);
     const ai = (k: string, d: number) => (a[k] ? num(a[k]!.i) : d);
@@ -617,8 +624,32 @@ export function convertOnnx(bytes: Uint8Array, opts: OnnxConvertOptions = {}): G
         const qs = shapeOf(q);
         if (q.kind === 'c' && qs.length === 2) {
           const w = transposeArray(Float32Array.from(q.data), qs, [1, 0]);
-          const y = b.fullyConnected(b.reshape(tens(p), [-1, qs[0]!]), b.f32('weight', [qs[1]!, qs[0]!], w));
-          return set(T_(b.reshape(y, [...ps.slice(0, -1), qs[1]!])));
+          // MatMul → Add(const [N]) becomes one FULLY_CONNECTED with a fused bias.
+          const out = node.output![0]!;
+          const cs = consumers.get(out) ?? [];
+          let bias: T | null = null;
+          let target = out;
+          if (cs.length === 1 && cs[0]!.opType === 'Add' && !graphOutputs.has(out)) {
+            const other = cs[0]!.input!.find((n) => n !== out);
+            const bv = get(other);
+            if (
+              bv?.kind === 'c' &&
+              !bv.int &&
+              prod(bv.shape) === qs[1] &&
+              bv.shape[bv.shape.length - 1] === qs[1]
+            ) {
+              bias = b.f32('bias', [qs[1]!], Float32Array.from(bv.data));
+              target = cs[0]!.output![0]!;
+              fused.add(cs[0]!);
+            }
+          }
+          const y = b.fullyConnected(
+            b.reshape(tens(p), [-1, qs[0]!]),
+            b.f32('weight', [qs[1]!, qs[0]!], w),
+            bias,
+          );
+          vals.set(target, T_(b.reshape(y, [...ps.slice(0, -1), qs[1]!])));
+          return;
         }
         return set(T_(b.batchMatmul(tens(p), tens(q))));
       }
