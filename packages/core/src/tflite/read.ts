@@ -53,6 +53,68 @@ const ANY_OPTIONAL_INPUT = new Set([
   'BIDIRECTIONAL_SEQUENCE_LSTM',
   'CUSTOM',
 ]);
+/**
+ * Fewest inputs each common builtin op needs: LiteRT's kernels read their operands by position,
+ * some before checking the count (an op without inputs or outputs made BATCH_MATMUL segfault in
+ * the cross-check). Other builtin ops need at least one input and one output unless listed in
+ * NO_INPUT_OPS / NO_OUTPUT_OPS.
+ */
+const MIN_INPUTS: Record<string, number> = {
+  ADD: 2,
+  SUB: 2,
+  MUL: 2,
+  DIV: 2,
+  POW: 2,
+  MAXIMUM: 2,
+  MINIMUM: 2,
+  SQUARED_DIFFERENCE: 2,
+  FLOOR_DIV: 2,
+  FLOOR_MOD: 2,
+  BATCH_MATMUL: 2,
+  FULLY_CONNECTED: 2,
+  CONV_2D: 2,
+  DEPTHWISE_CONV_2D: 2,
+  TRANSPOSE_CONV: 3,
+  RESHAPE: 1,
+  TRANSPOSE: 2,
+  GATHER: 2,
+  GATHER_ND: 2,
+  EMBEDDING_LOOKUP: 2,
+  MEAN: 2,
+  SUM: 2,
+  REDUCE_MAX: 2,
+  REDUCE_MIN: 2,
+  REDUCE_PROD: 2,
+  SLICE: 3,
+  STRIDED_SLICE: 4,
+  PAD: 2,
+  PADV2: 3,
+  MIRROR_PAD: 2,
+  SELECT: 3,
+  SELECT_V2: 3,
+  BROADCAST_TO: 2,
+  TILE: 2,
+  SPLIT: 2,
+  SPLIT_V: 3,
+  EXPAND_DIMS: 2,
+  DYNAMIC_UPDATE_SLICE: 3,
+  CUMSUM: 2,
+  RANGE: 3,
+  FILL: 2,
+  EQUAL: 2,
+  NOT_EQUAL: 2,
+  LESS: 2,
+  LESS_EQUAL: 2,
+  GREATER: 2,
+  GREATER_EQUAL: 2,
+  LOGICAL_AND: 2,
+  LOGICAL_OR: 2,
+  ARG_MAX: 2,
+  ARG_MIN: 2,
+};
+const NO_INPUT_OPS = new Set(['VAR_HANDLE', 'CALL_ONCE', 'WHILE', 'IF']);
+const NO_OUTPUT_OPS = new Set(['CALL_ONCE', 'ASSIGN_VARIABLE', 'WHILE', 'IF']);
+
 /** Ops with a trailing optional input: the first N inputs are required (bias may be -1). */
 const REQUIRED_INPUTS: Record<string, number> = {
   FULLY_CONNECTED: 2,
@@ -638,6 +700,12 @@ function decodeModel(
       const ins = idx(d.nums(ot, 1, 'int32', `${ow}.inputs`), `${ow}.inputs`, true);
       const outs = idx(d.nums(ot, 2, 'int32', `${ow}.outputs`), `${ow}.outputs`, true);
       const opName = builtinOperatorName(oc.code);
+      const builtin = opName !== 'CUSTOM' && !opName.startsWith('UNKNOWN_');
+      if (builtin) {
+        const min = MIN_INPUTS[opName] ?? (NO_INPUT_OPS.has(opName) ? 0 : 1);
+        if (ins.length < min) d.fail(`${ow}: ${opName} needs at least ${min} inputs, has ${ins.length}`);
+        if (outs.length < 1 && !NO_OUTPUT_OPS.has(opName)) d.fail(`${ow}: ${opName} has no outputs`);
+      }
       if (!ANY_OPTIONAL_INPUT.has(opName) && !opName.startsWith('UNKNOWN_')) {
         const required = REQUIRED_INPUTS[opName] ?? ins.length;
         for (let k = 0; k < Math.min(required, ins.length); k++) {

@@ -240,6 +240,18 @@ describe('verifyTflite', () => {
     );
   });
 
+  it('rejects builtin ops with too few inputs or no outputs (LiteRT reads operands by position)', () => {
+    rejects(
+      raw({ ...base(), ops: [{ opcode: 0, inputs: [0], outputs: [2] }] }),
+      /ADD needs at least 2 inputs, has 1/,
+    );
+    rejects(raw({ ...base(), ops: [{ opcode: 0, inputs: [0, 1], outputs: [] }] }), /ADD has no outputs/);
+    const m = base();
+    m.opcodes = [{ code: 126 }];
+    m.ops = [{ opcode: 0, inputs: [], outputs: [2] }];
+    rejects(raw(m), /BATCH_MATMUL needs at least 2 inputs, has 0/);
+  });
+
   it('checks the Buffer.offset/size form against the file length', () => {
     const m = base();
     m.buffers = [{ offset: 1_000_000, size: 8 }];
