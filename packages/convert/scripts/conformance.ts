@@ -4,7 +4,9 @@
  * (stable-audio-tools 0.0.19, transformers T5EncoderModel) and LiteRT on the same inputs and prints
  * cosine / max abs error. Usage (from the repo root, after scripts/setup-conformance.sh):
  *
- *   npm run conformance -w @audiogen/convert -- [--full] [--seed N] [--work DIR] [--reference DIR]
+ *   npm run conformance -w @audiogen/convert -- [--full] [--fp16] [--seed N] [--work DIR] [--reference DIR]
+ *
+ * --fp16 stores the weights as fp16 (compute fp32): expect lower similarity than the fp32 target.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -31,6 +33,7 @@ const opt = (n: string, d: string) => {
   return i >= 0 && argv[i + 1] ? argv[i + 1]! : d;
 };
 const full = flag('--full');
+const fp16 = flag('--fp16');
 const seed = Number(opt('--seed', '7'));
 const work = resolve(
   opt('--work', full ? '/tmp/audiogen-conformance-full' : '/tmp/audiogen-conformance-tiny'),
@@ -65,6 +68,7 @@ async function main(): Promise<void> {
     config: join(work, 'model_config.json'),
     t5: join(work, 't5'),
     out: join(work, 'out'),
+    fp16Weights: fp16,
     onProgress: (m) => log(m),
   });
   log(`converted in ${Date.now() - t1} ms`);
@@ -74,7 +78,7 @@ async function main(): Promise<void> {
   const ck = readSafetensors(join(work, 'model.safetensors'));
   await writeTfliteFile(
     join(work, 'out_arm', 'dit_model.tflite'),
-    buildDit(cfg, withPrefix(ck, 'model.model.'), { armCompatible: true }),
+    buildDit(cfg, withPrefix(ck, 'model.model.'), { armCompatible: true, fp16Weights: fp16 }),
   );
   ck.close();
 
