@@ -327,8 +327,10 @@ export function comparisonHtml(
         if (metric in m) rows.push({ name, kind, value: m[metric]! });
     }
   }
-  const logScale = metric !== 'cosine_similarity';
-  const tr = (x: number) => (logScale ? Math.log10(Math.max(x, 1e-12)) : x);
+  // Bars grow with the error: cosine similarity is drawn as 1 − cosine; all on a log scale.
+  const isCos = metric === 'cosine_similarity';
+  const logScale = true;
+  const tr = (x: number) => Math.log10(Math.max(isCos ? 1 - x : x, 1e-12));
   const vals = rows.map((r) => tr(r.value)).filter(Number.isFinite);
   const lo = vals.length ? Math.min(...vals) : 0;
   const hi = vals.length ? Math.max(...vals) : 1;
@@ -347,11 +349,11 @@ export function comparisonHtml(
       const v = tr(r.value);
       const w = Number.isFinite(v) ? Math.max(1, ((v - lo) / span) * (width - labelW - 90)) : 0;
       const y = 30 + i * (barH + 2);
-      return `<g><title>${esc(r.name)} (${r.kind.replace('_tensors', '')}): ${metric} = ${r.value}</title><text x="${labelW - 6}" y="${y + barH - 3}" text-anchor="end">${esc(r.name.length > 55 ? `…${r.name.slice(-54)}` : r.name)}</text><rect x="${labelW}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${colors[r.kind]}"/><text x="${labelW + w + 4}" y="${y + barH - 3}">${r.value.toPrecision(4)}</text></g>`;
+      return `<g><title>${esc(r.name)} (${r.kind.replace('_tensors', '')}): ${metric} = ${r.value}</title><text x="${labelW - 6}" y="${y + barH - 3}" text-anchor="end">${esc(r.name.length > 55 ? `…${r.name.slice(-54)}` : r.name)}</text><rect x="${labelW}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${colors[r.kind]}"/><text x="${labelW + w + 4}" y="${y + barH - 3}">${isCos ? r.value.toFixed(6) : r.value.toPrecision(4)}</text></g>`;
     })
     .join('\n');
   const h = 40 + rows.length * (barH + 2);
-  const title = options.title ?? `Quantization error per tensor: ${metric}`;
+  const title = options.title ?? `Quantization error per tensor: ${isCos ? '1 − cosine similarity' : metric}`;
   const summary = `reduced size: ${result.reduced_size_bytes} bytes (${Number(result.reduced_size_percentage).toFixed(1)}%)`;
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>${esc(title)}</title>
