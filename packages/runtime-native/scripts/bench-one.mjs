@@ -3,7 +3,7 @@
 //   node bench-one.mjs <model.tflite> <threads> <runs> [xnnpack_flags]
 import { createNativeRuntime } from '../dist/index.js';
 
-const [path, threadsArg, runsArg, flagsArg] = process.argv.slice(2);
+const [path, threadsArg, runsArg, flagsArg] = process.argv.slice(2).filter((a) => a !== '--serve');
 const threads = Number(threadsArg);
 const runs = Number(runsArg);
 const rt = createNativeRuntime();
@@ -21,6 +21,20 @@ for (const info of model.inputs) {
   inputs[info.name] = { dtype: 'float32', shape: info.shape, data };
 }
 await model.run(inputs); // warm-up
+if (process.argv.includes('--serve')) {
+  // paired mode (bench.mjs): one timed run per "run" line on stdin, answering with its ms
+  console.log(JSON.stringify({ ready: true, load_ms: loadMs }));
+  const { createInterface } = await import('node:readline');
+  for await (const line of createInterface({ input: process.stdin })) {
+    if (line.trim() !== 'run') break;
+    const t = performance.now();
+    await model.run(inputs);
+    console.log(JSON.stringify({ ms: performance.now() - t }));
+  }
+  console.log(JSON.stringify({ peak_rss_mb: process.resourceUsage().maxRSS / 1024 }));
+  model.dispose();
+  process.exit(0);
+}
 const times = [];
 let out;
 for (let i = 0; i < runs; i++) {

@@ -48,7 +48,7 @@ if (newer(out, src) && newer(out, header) && !process.argv.includes('--force')) 
 const cross = arch !== process.arch;
 const cxx = process.env.CXX || (cross ? 'clang++-19' : 'g++');
 const targetFlags =
-  cross && arch === 'arm64'
+  cross && arch === 'arm64' && /clang/.test(cxx) // aarch64-linux-gnu-g++ needs no extra flags
     ? ['--target=aarch64-linux-gnu', '-fuse-ld=lld', '--sysroot=/usr/aarch64-linux-gnu']
     : [];
 const args = [

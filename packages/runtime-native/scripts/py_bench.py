@@ -14,8 +14,10 @@ from ai_edge_litert.compiled_model import CompiledModel
 from ai_edge_litert.hardware_accelerator import HardwareAccelerator
 from ai_edge_litert.options import CpuOptions, Options
 
-path, threads, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-flags = int(sys.argv[4]) if len(sys.argv) > 4 else None
+serve = "--serve" in sys.argv
+argv = [a for a in sys.argv if a != "--serve"]
+path, threads, runs = argv[1], int(argv[2]), int(argv[3])
+flags = int(argv[4]) if len(argv) > 4 else None
 opts = Options(hardware_accelerators=HardwareAccelerator.CPU, cpu_options=CpuOptions(num_threads=threads, xnnpack_flags=flags))
 t0 = time.perf_counter()
 cm = CompiledModel.from_file(path, options=opts)
@@ -28,6 +30,16 @@ for name, buf in zip(cm.get_signature_list()[key]["inputs"], ins):
     n = int(np.prod(details[name]["shape"]))
     buf.write(np.sin(0.001 * np.arange(n, dtype=np.float64)).astype(np.float32))
 cm.run_by_index(0, ins, outs)  # warm-up
+if serve:  # paired mode (bench.mjs): one timed run per "run" line on stdin
+    print(json.dumps({"ready": True, "load_ms": load_ms}), flush=True)
+    for line in sys.stdin:
+        if line.strip() != "run":
+            break
+        t = time.perf_counter()
+        cm.run_by_index(0, ins, outs)
+        print(json.dumps({"ms": (time.perf_counter() - t) * 1000}), flush=True)
+    print(json.dumps({"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}), flush=True)
+    sys.exit(0)
 times = []
 for _ in range(runs):
     t = time.perf_counter()
