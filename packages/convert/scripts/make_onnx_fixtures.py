@@ -59,8 +59,20 @@ class ConvNet(torch.nn.Module):
         return self.c3(h).flatten(1)
 
 
+class Einsums(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.randn(6, 5))
+
+    def forward(self, q, k):
+        s = torch.einsum("bhid,bhjd->bhij", q, k).softmax(-1)
+        o = torch.einsum("bhij,bhjd->bihd", s, k)
+        return torch.einsum("bihd,de->bhie", o, self.w).sum(1)
+
+
 def main():
     export("mlp", MLP(), [torch.randn(2, 5, 16)], ["x"])
+    export("einsum", Einsums(), [torch.randn(2, 3, 4, 6), torch.randn(2, 3, 7, 6)], ["q", "k"])
     export("convnet", ConvNet(), [torch.randn(1, 3, 16)], ["x"])
     try:
         from stable_audio_tools.models.transformer import TransformerBlock

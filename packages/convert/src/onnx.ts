@@ -50,6 +50,7 @@ export const ONNX_SUPPORTED_OPS = [
   'Cos',
   'Div',
   'Dropout',
+  'Einsum',
   'Equal',
   'Greater',
   'GreaterOrEqual',
@@ -875,6 +876,11 @@ export function convertOnnx(bytes: Uint8Array, opts: OnnxConvertOptions = {}): G
         });
         return set(T_(b.pad(t, pp)));
       }
+      case 'Einsum': {
+        const eq = a.equation?.s ? new TextDecoder().decode(a.equation.s).replace(/\s/g, '') : '';
+        const operands = (node.input ?? []).map((n) => tens(req(n, node)));
+        return set(T_(einsum(b, eq, operands, node.name ?? '')));
+      }
       case 'Conv':
       case 'ConvTranspose':
         return set(T_(conv(b, node, op, tens(x()), req(node.input![1], node), ins[2], a)));
@@ -997,6 +1003,70 @@ function conv(
   }
   const [, oh, ow, oc] = y.shape as [number, number, number, number];
   return r === 3 ? b.transpose(b.reshape(y, [n, ow, oc]), [0, 2, 1]) : b.transpose(y, [0, 3, 1, 2]);
+}
+
+/**
+ * Two-operand Einsum without ellipsis or repeated indices in one operand, as one BATCH_MATMUL
+ * between transposes/reshapes: batch indices (in both and the output), contracted (in both only),
+ * and free indices of each side. Indices of one operand absent from the output are summed first.
+ */
+export function einsum(b: GraphBuilder, eq: string, ops: T[], name = ''): T {
+  const m = /^([a-zA-Z]+),([a-zA-Z]+)->([a-zA-Z]*)$/.exec(eq);
+  const unsupported = () =>
+    new AudiogenError('UNSUPPORTED', `Einsum ${name}: equation "${eq}" is not supported`);
+  if (!m || ops.length !== 2) {
+    const one = /^([a-zA-Z]+)->([a-zA-Z]*)$/.exec(eq);
+    if (one && ops.length === 1) {
+      const [, i, o] = one;
+      const summed = [...i!].map((c, k) => (o!.includes(c) ? -1 : k)).filter((k) => k >= 0);
+      const t = summed.length ? b.sum(ops[0]!, summed, false) : ops[0]!;
+      const rest = [...i!].filter((c) => o!.includes(c));
+      return b.transpose(
+        t,
+        [...o!].map((c) => rest.indexOf(c)),
+      );
+    }
+    throw unsupported();
+  }
+  let [, ia, ib, io] = m as unknown as [string, string, string, string];
+  if (new Set(ia).size !== ia.length || new Set(ib).size !== ib.length) throw unsupported();
+  let [x, y] = ops as [T, T];
+  // Sum indices that appear in one operand only and not in the output.
+  const reduceLone = (t: T, idx: string, other: string): [T, string] => {
+    const lone = [...idx]
+      .map((c, k) => (!other.includes(c) && !io.includes(c) ? k : -1))
+      .filter((k) => k >= 0);
+    if (!lone.length) return [t, idx];
+    return [b.sum(t, lone, false), [...idx].filter((_, k) => !lone.includes(k)).join('')];
+  };
+  [x, ia] = reduceLone(x, ia, ib);
+  [y, ib] = reduceLone(y, ib, ia);
+  const dim = (t: T, idx: string, c: string) => t.shape[idx.indexOf(c)]!;
+  const batch = [...io].filter((c) => ia.includes(c) && ib.includes(c));
+  const contract = [...ia].filter((c) => ib.includes(c) && !io.includes(c));
+  const left = [...ia].filter((c) => !ib.includes(c));
+  const right = [...ib].filter((c) => !ia.includes(c));
+  const size = (t: T, idx: string, cs: string[]) => cs.reduce((p, c) => p * dim(t, idx, c), 1);
+  const xt = b.transpose(
+    x,
+    [...batch, ...left, ...contract].map((c) => ia.indexOf(c)),
+  );
+  const yt = b.transpose(
+    y,
+    [...batch, ...contract, ...right].map((c) => ib.indexOf(c)),
+  );
+  const B = size(x, ia, batch);
+  const x3 = b.reshape(xt, [B, size(x, ia, left), size(x, ia, contract)]);
+  const y3 = b.reshape(yt, [B, size(y, ib, contract), size(y, ib, right)]);
+  const z = b.batchMatmul(x3, y3);
+  const zIdx = [...batch, ...left, ...right];
+  const zShape = zIdx.map((c) => (ia.includes(c) ? dim(x, ia, c) : dim(y, ib, c)));
+  const zr = b.reshape(z, zShape);
+  if ([...io].some((c) => !zIdx.includes(c)) || zIdx.length !== io.length) throw unsupported();
+  return b.transpose(
+    zr,
+    [...io].map((c) => zIdx.indexOf(c)),
+  );
 }
 
 /** Reads an .onnx file (external data relative to it) and converts it. */
