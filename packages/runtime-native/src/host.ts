@@ -100,7 +100,7 @@ function kernelNotes(arch: string, f: Record<string, boolean>): string[] {
   if (arch === 'arm64') {
     if (f.sme2)
       return [
-        'dynamic-range int8 and f32 GEMM: KleidiAI SME2 kernels (qp8 *_sme2_mopa / *_sme2_dot, pf32 *_sme2_mopa)',
+        'dynamic-range int8 and f32 GEMM: KleidiAI SME2 kernels (qp8 *_sme2_mopa / *_sme2_dot; pf32 *_sme2_mopa, M=1 *_1x16vl_sme2_mla)',
       ];
     if (f.sme) return ['dynamic-range int8 and f32 GEMM: KleidiAI SME kernels (*_sme_mopa / *_sme_dot)'];
     if (f.i8mm)
