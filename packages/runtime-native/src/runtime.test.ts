@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type AudiogenErrorCode, isAudiogenError, type Tensor, tensor } from '@audiogen/core';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -99,6 +99,22 @@ describe('LiteRT native runtime: results match the official Python LiteRT on the
     // fp16 arithmetic is visibly coarser than fp32 on these ~512-valued sums
     expect(maxAbsDiff(y32, y16)).toBeGreaterThan(5e-3);
   });
+
+  it.skipIf(process.platform !== 'linux')(
+    'threads reach XNNPACK: threads=4 starts 3 pool workers, dispose stops them',
+    async () => {
+      const tasks = () => readdirSync('/proc/self/task').length;
+      const x = tensor('float32', [1, 512]);
+      const one = await load('fc_probe.tflite', { threads: 1 });
+      await one.run({ x });
+      const before = tasks();
+      const four = await rt.load(fixture('fc_probe.tflite'), { threads: 4 });
+      await four.run({ x });
+      expect(tasks() - before).toBe(3);
+      four.dispose();
+      expect(tasks()).toBe(before);
+    },
+  );
 
   it('builds the CPU options payload LiteRT parses (TOML, identifier "xnnpack")', () => {
     expect(cpuOptionsFor({ threads: 3 }).toml).toBe('num_threads = 3\n');
