@@ -4,7 +4,7 @@
  * (stable-audio-tools 0.0.19, transformers T5EncoderModel) and LiteRT on the same inputs and prints
  * cosine / max abs error. Usage (from the repo root, after scripts/setup-conformance.sh):
  *
- *   npm run conformance -w @audiogen/convert -- [--full] [--fp16] [--seed N] [--work DIR] [--reference DIR]
+ *   npm run conformance -w @audiogen/convert -- [--full] [--fp16] [--t5-gated] [--seed N] [--work DIR] [--reference DIR]
  *
  * --fp16 stores the weights as fp16 (compute fp32): expect lower similarity than the fp32 target.
  */
@@ -42,7 +42,9 @@ const reference = argv.includes('--reference') ? resolve(opt('--reference', ''))
 // The bundle runs from packages/convert/build/: the repo root is three levels up.
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const python = opt('--python', join(root, '.venv-torch', 'bin', 'python'));
-const cfg = full ? STABLE_AUDIO_OPEN_SMALL : STABLE_AUDIO_TINY;
+const base = full ? STABLE_AUDIO_OPEN_SMALL : STABLE_AUDIO_TINY;
+// --t5-gated: a T5 v1.1-style gated-GELU feed-forward instead of t5-base's ReLU.
+const cfg = flag('--t5-gated') ? { ...base, t5: { ...base.t5, ffProj: 'gated-gelu' as const } } : base;
 const log = (m: string) => console.error(`[conformance] ${m}`);
 
 async function main(): Promise<void> {
