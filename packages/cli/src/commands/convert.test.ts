@@ -1,0 +1,74 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readTflite } from '@audiogen/core/tflite';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseShapes, runConvert } from './convert';
+
+const tmp = mkdtempSync(join(tmpdir(), 'audiogen-cli-convert-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const quiet = { stdout: () => {}, stderr: () => {} };
+
+describe('audiogen convert', () => {
+  it('writes a tiny random-weight folder and says it is noise', async () => {
+    const err: string[] = [];
+    const out = join(tmp, 'tiny');
+    await runConvert(
+      'stable-audio-open-small',
+      { randomWeights: true, tiny: true, seed: '2', out },
+      {
+        stdout: () => {},
+        stderr: (t) => err.push(t),
+      },
+    );
+    for (const f of [
+      'conditioners.tflite',
+      'dit_model.tflite',
+      'autoencoder_model.tflite',
+      'autoencoder_encoder.tflite',
+      'audiogen.json',
+      'spiece.model',
+    ]) {
+      expect(existsSync(join(out, f))).toBe(true);
+    }
+    expect(err.join('\n')).toMatch(/noise, not music/);
+  });
+
+  it('converts an ONNX file with a fixed input shape', async () => {
+    const src = join(
+      dirname(fileURLToPath(import.meta.url)),
+      '..',
+      '..',
+      '..',
+      'convert',
+      'fixtures',
+      'onnx',
+      'mlp.onnx',
+    );
+    const out = join(tmp, 'mlp.tflite');
+    await runConvert(src, { out, shape: ['x=2x5x16'] }, quiet);
+    const { readFileSync } = await import('node:fs');
+    const g = readTflite(new Uint8Array(readFileSync(out)));
+    expect(g.signatures[0]!.inputs.map((i) => i.name)).toEqual(['x']);
+  });
+
+  it('rejects bad arguments with typed errors', async () => {
+    await expect(
+      runConvert('stable-audio-open-small', { tiny: true, out: tmp }, quiet),
+    ).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    await expect(runConvert('other-model', { randomWeights: true, out: tmp }, quiet)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    await expect(
+      runConvert('stable-audio-open-small', { randomWeights: true, seed: '-3', out: tmp }, quiet),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(
+      runConvert('stable-audio-open-small', { checkpoint: join(tmp, 'none.safetensors'), out: tmp }, quiet),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(() => parseShapes(['x=1x2', 'bad'])).toThrow(/expected name=DxDxD/);
+    expect(parseShapes(['x=1x64x256'])).toEqual({ x: [1, 64, 256] });
+  });
+});
