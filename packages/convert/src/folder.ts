@@ -32,6 +32,7 @@ import {
   ENCODER_PREFIX,
   encoderSpec,
   NUMBER_PREFIX,
+  normalizeKeys,
   numberSpec,
   randomWeights,
   t5Spec,
@@ -254,8 +255,10 @@ export async function convertStableAudioCheckpoint(opts: CheckpointOptions): Pro
   if (!t5File) {
     throw new AudiogenError('MISSING_FILE', `no model.safetensors in the T5 folder ${opts.t5}`);
   }
-  const ckpt = readSafetensors(opts.checkpoint);
-  const t5 = readSafetensors(t5File);
+  const ckptFile = readSafetensors(opts.checkpoint);
+  const t5File_ = readSafetensors(t5File);
+  const ckpt = normalizeKeys(ckptFile);
+  const t5 = normalizeKeys(t5File_);
   try {
     // Check the whole checkpoint up front: one error listing every problem.
     const withEncoder = opts.encoder !== false;
@@ -309,7 +312,7 @@ export async function convertStableAudioCheckpoint(opts: CheckpointOptions): Pro
     );
     return result;
   } finally {
-    ckpt.close();
-    t5.close();
+    ckptFile.close();
+    t5File_.close();
   }
 }

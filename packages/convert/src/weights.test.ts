@@ -11,6 +11,7 @@ import {
   decoderSpec,
   ditSpec,
   encoderSpec,
+  normalizeKeys,
   numberSpec,
   randomWeights,
   t5Spec,
@@ -98,5 +99,20 @@ describe('randomWeights', () => {
     const inv = a.get('transformer.rotary_pos_emb.inv_freq');
     expect(inv[0]).toBe(1);
     expect(inv[1]).toBeCloseTo(10000 ** (-2 / 32), 6);
+  });
+});
+
+describe('normalizeKeys', () => {
+  it('maps parametrized weight norm, a state_dict. prefix and embed_tokens to the canonical names', () => {
+    const spec = new Map<string, number[]>([
+      ['state_dict.a.parametrizations.weight.original0', [2, 1, 1]],
+      ['a.parametrizations.weight.original1', [2, 3, 1]],
+      ['encoder.embed_tokens.weight', [4, 2]],
+    ]);
+    const src = randomWeights(spec, 1);
+    const n = normalizeKeys(src);
+    expect(n.keys().sort()).toEqual(['a.weight_g', 'a.weight_v', 'shared.weight']);
+    expect(n.shape('a.weight_v')).toEqual([2, 3, 1]);
+    expect(n.get('shared.weight')).toEqual(src.get('encoder.embed_tokens.weight'));
   });
 });

@@ -315,3 +315,36 @@ export function randomWeights(spec: WeightSpec, seed: number): WeightSource {
     },
   };
 }
+
+/**
+ * Accepts common variants of checkpoint key names: a Lightning `state_dict.` prefix, and weight norm
+ * saved by newer PyTorch (`….parametrizations.weight.original0/1` for `weight_g/weight_v`). For T5,
+ * `encoder.embed_tokens.weight` stands in for a missing `shared.weight`.
+ */
+export function normalizeKeys(src: WeightSource): WeightSource {
+  const map = new Map<string, string>();
+  for (const k of src.keys()) {
+    let n = k.startsWith('state_dict.') ? k.slice('state_dict.'.length) : k;
+    n = n
+      .replace(/\.parametrizations\.weight\.original0$/, '.weight_g')
+      .replace(/\.parametrizations\.weight\.original1$/, '.weight_v');
+    map.set(n, k);
+  }
+  if (!map.has('shared.weight') && map.has('encoder.embed_tokens.weight')) {
+    map.set('shared.weight', map.get('encoder.embed_tokens.weight')!);
+    map.delete('encoder.embed_tokens.weight');
+  }
+  if ([...map].every(([n, k]) => n === k)) return src;
+  return {
+    keys: () => [...map.keys()],
+    shape: (k) => {
+      const o = map.get(k);
+      return o === undefined ? undefined : src.shape(o);
+    },
+    get: (k) => {
+      const o = map.get(k);
+      if (o === undefined) throw new AudiogenError('NOT_FOUND', `weight ${k} not found`);
+      return src.get(o);
+    },
+  };
+}
