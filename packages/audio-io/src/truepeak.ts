@@ -1,5 +1,5 @@
 import type { AudioClip } from '@audiogen/core';
-import { designResampler, type ResamplerDesign } from './resample';
+import { designResampler, dot, type ResamplerDesign } from './resample';
 
 const designs = new Map<number, ResamplerDesign>();
 
@@ -43,9 +43,7 @@ export function truePeak(clip: AudioClip): number {
     for (let i = 0; i < n; i++) {
       const base = i - d + 1 + taps;
       for (let p = 0; p < nph; p++) {
-        const off = p * taps;
-        let acc = 0;
-        for (let j = 0; j < taps; j++) acc += padded[base + j]! * coef[off + j]!;
+        const acc = dot(padded, base, coef, p * taps, taps);
         if (acc > max) max = acc;
         else if (-acc > max) max = -acc;
       }

@@ -70,6 +70,19 @@ describe('WAV round trips', () => {
     }
   }
 
+  it('decodes views at odd byte offsets inside larger buffers (e.g. pooled Buffers)', () => {
+    const clip = clipOf(2, 333, 44100, 8);
+    for (const format of ['pcm16', 'pcm24', 'f32', 'f64'] as const) {
+      const bytes = encodeWav(clip, { format });
+      const big = new Uint8Array(bytes.length + 20);
+      big.set(bytes, 7);
+      const view = big.subarray(7, 7 + bytes.length);
+      const a = decodeWav(view);
+      const b = decodeWav(bytes);
+      expect(Array.from(a.channels[1]!)).toEqual(Array.from(b.channels[1]!));
+    }
+  });
+
   it('writes the canonical 44-byte header for PCM16 stereo, byte for byte', () => {
     const bytes = encodeWav({
       sampleRate: 44100,
