@@ -59,22 +59,18 @@ def main():
                       'unmapped_examples': [k for k in keys if k not in mapped][:5]}))
     cfg = me_config().add_model_from_path(model).add_node_data_from_path(overlay)
     url = f'{base}/?data={cfg.to_url_param_value()}&renderer=webgl&show_open_in_new_tab=0'
-    chromium = shutil.which('chromium') or shutil.which('chromium-browser')
-    if not chromium:
+    if not (shutil.which('chromium') or shutil.which('chromium-browser')):
       raise SystemExit('chromium not found (apt-get install chromium)')
-    flags = ['--headless=new', '--no-sandbox', '--disable-gpu', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
-             '--window-size=1600,1000', '--timeout=' + os.environ.get('ME_WAIT_MS', '40000')]
-    subprocess.run([chromium, *flags, f'--screenshot={out}.png', url], check=True, capture_output=True, timeout=300)
-    dom = subprocess.run([chromium, *flags, '--dump-dom', url], check=True, capture_output=True, text=True, timeout=300).stdout
-    with open(out + '.html', 'w') as fh:
-      fh.write(dom)
-    name = os.path.basename(overlay)
-    values = json.load(open(overlay))['results']
-    found_name = name in dom
-    shown = sum(1 for v in list(values.values())[:200] if f"{v['value']:.4g}"[:5] in dom)
-    print(json.dumps({'url_length': len(url), 'dom_bytes': len(dom), 'model_in_dom': os.path.basename(model) in dom,
-                      'overlay_name_in_dom': found_name, 'screenshot': out + '.png'}))
-    sys.exit(0 if (found_name and os.path.getsize(out + '.png') > 10000) else 1)
+    # 2. The web app in headless Chromium, driven over the DevTools protocol (plain --screenshot
+    #    stops the page before the conversion finishes).
+    cdp = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'me_cdp.mjs')
+    res = subprocess.run(['node', '--experimental-websocket', cdp, url, out + '.png', os.environ.get('ME_WAIT_MS', '120000')],
+                         check=True, capture_output=True, text=True, timeout=600)
+    page = json.loads(res.stdout[res.stdout.index('{'):])
+    state = page['state']
+    loaded = os.path.basename(overlay) in state and 'Converting' not in state
+    print(json.dumps({'overlay_loaded_in_ui': loaded, 'page': state[:200], 'screenshot': out + '.png'}))
+    sys.exit(0 if loaded and len(mapped) == len(keys) else 1)
   finally:
     server.terminate()
     try:
