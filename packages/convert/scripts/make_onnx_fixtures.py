@@ -70,10 +70,21 @@ class Einsums(torch.nn.Module):
         return torch.einsum("bihd,de->bhie", o, self.w).sum(1)
 
 
+class MaskPool(torch.nn.Module):
+    """Dynamic comparisons/Where (attention-mask style) and pooling."""
+
+    def forward(self, x, m):
+        y = torch.where(m > 0.5, x, torch.zeros_like(x) - 1.0)
+        y = torch.where(x < y, y * 2.0, y)
+        p = torch.nn.functional.max_pool1d(y, 2)[..., :3] + torch.nn.functional.avg_pool1d(y, 4, 2)
+        return p + y.mean(dim=-1, keepdim=True)
+
+
 def main():
     export("mlp", MLP(), [torch.randn(2, 5, 16)], ["x"])
     export("einsum", Einsums(), [torch.randn(2, 3, 4, 6), torch.randn(2, 3, 7, 6)], ["q", "k"])
     export("convnet", ConvNet(), [torch.randn(1, 3, 16)], ["x"])
+    export("mask_pool", MaskPool(), [torch.randn(1, 3, 8), torch.rand(1, 3, 8)], ["x", "m"])
     try:
         from stable_audio_tools.models.transformer import TransformerBlock
         from stable_audio_tools.models.autoencoders import DecoderBlock

@@ -48,6 +48,19 @@ export const OP_CODES = {
   COS: 108,
   GELU: 150,
   BATCH_MATMUL: 126,
+  AVERAGE_POOL_2D: 1,
+  FLOOR: 8,
+  MAX_POOL_2D: 17,
+  LESS: 58,
+  GREATER: 61,
+  GREATER_EQUAL: 62,
+  LESS_EQUAL: 63,
+  EQUAL: 71,
+  NOT_EQUAL: 72,
+  LOGICAL_OR: 84,
+  LOGICAL_AND: 86,
+  LOGICAL_NOT: 87,
+  SELECT_V2: 123,
 } as const;
 export type OpName = keyof typeof OP_CODES;
 
@@ -645,6 +658,67 @@ export class GraphBuilder {
       { type: 'CastOptions', in_data_type: inCode, out_data_type: outCode },
       to,
     );
+  }
+
+  /** Elementwise comparison → BOOL (builtin kernels; not on the XNNPACK path). */
+  compare(name: 'LESS' | 'LESS_EQUAL' | 'GREATER' | 'GREATER_EQUAL' | 'EQUAL' | 'NOT_EQUAL', a: T, b: T): T {
+    if (a.type !== b.type) fail(`${name}: operand types ${a.type} and ${b.type} differ`);
+    const table = {
+      LESS: 'LessOptions',
+      LESS_EQUAL: 'LessEqualOptions',
+      GREATER: 'GreaterOptions',
+      GREATER_EQUAL: 'GreaterEqualOptions',
+      EQUAL: 'EqualOptions',
+      NOT_EQUAL: 'NotEqualOptions',
+    }[name];
+    return this.one(name, [a, b], broadcastShapes(a.shape, b.shape), { type: table }, 'BOOL');
+  }
+
+  logical(name: 'LOGICAL_AND' | 'LOGICAL_OR', a: T, b: T): T {
+    if (a.type !== 'BOOL' || b.type !== 'BOOL') fail(`${name} needs BOOL operands`);
+    const table = name === 'LOGICAL_AND' ? 'LogicalAndOptions' : 'LogicalOrOptions';
+    return this.one(name, [a, b], broadcastShapes(a.shape, b.shape), { type: table }, 'BOOL');
+  }
+
+  logicalNot(a: T): T {
+    if (a.type !== 'BOOL') fail('LOGICAL_NOT needs a BOOL operand');
+    return this.one('LOGICAL_NOT', [a], a.shape, { type: 'LogicalNotOptions' }, 'BOOL');
+  }
+
+  /** SELECT_V2: cond ? a : b with broadcasting. */
+  select(cond: T, a: T, b: T): T {
+    if (cond.type !== 'BOOL') fail('SELECT_V2 condition must be BOOL');
+    if (a.type !== b.type) fail(`SELECT_V2: operand types ${a.type} and ${b.type} differ`);
+    const shape = broadcastShapes(cond.shape, broadcastShapes(a.shape, b.shape));
+    return this.one('SELECT_V2', [cond, a, b], shape, { type: 'SelectV2Options' }, a.type);
+  }
+
+  floor(x: T): T {
+    this.requireFloat(x, 'FLOOR');
+    return this.one('FLOOR', [x], x.shape);
+  }
+
+  /** MAX_POOL_2D / AVERAGE_POOL_2D on NHWC input. */
+  pool2d(
+    kind: 'MAX' | 'AVERAGE',
+    x: T,
+    opts: { filter: [number, number]; stride?: [number, number]; padding?: 'SAME' | 'VALID' },
+  ): T {
+    if (x.shape.length !== 4) fail('pooling needs NHWC input');
+    const [n, h, w, c] = x.shape as [number, number, number, number];
+    const [fh, fw] = opts.filter;
+    const [sh, sw] = opts.stride ?? opts.filter;
+    const pad = opts.padding ?? 'VALID';
+    const shape = [n, this.convOut(h, fh, sh, 1, pad), this.convOut(w, fw, sw, 1, pad), c];
+    return this.one(kind === 'MAX' ? 'MAX_POOL_2D' : 'AVERAGE_POOL_2D', [x], shape, {
+      type: 'Pool2DOptions',
+      padding: pad === 'SAME' ? 0 : 1,
+      stride_w: sw,
+      stride_h: sh,
+      filter_width: fw,
+      filter_height: fh,
+      fused_activation_function: 0,
+    });
   }
 
   // ------------------------------------------------------------------ reductions

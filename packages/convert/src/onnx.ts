@@ -51,6 +51,9 @@ export const ONNX_SUPPORTED_OPS = [
   'Div',
   'Dropout',
   'Einsum',
+  'MaxPool',
+  'AveragePool',
+  'GlobalAveragePool',
   'Equal',
   'Greater',
   'GreaterOrEqual',
@@ -592,20 +595,21 @@ export function convertOnnx(bytes: Uint8Array, opts: OnnxConvertOptions = {}): G
         const p = req(node.input![0], node);
         const q = req(node.input![1], node);
         if (p.kind === 'c' && q.kind === 'c') return set(foldBin(p, q, f[op]!, true));
-        throw new AudiogenError(
-          'UNSUPPORTED',
-          `${op} node ${node.name}: only constant operands are supported`,
-        );
+        if (op === 'And' || op === 'Or') {
+          return set(T_(b.logical(op === 'And' ? 'LOGICAL_AND' : 'LOGICAL_OR', tens(p), tens(q)), true));
+        }
+        const cmp = {
+          Less: 'LESS',
+          LessOrEqual: 'LESS_EQUAL',
+          Greater: 'GREATER',
+          GreaterOrEqual: 'GREATER_EQUAL',
+        } as const;
+        return set(T_(b.compare(cmp[op as keyof typeof cmp], tens(p), tens(q)), true));
       }
       case 'Equal':
         return binary(
           (m, n) => (m === n ? 1 : 0),
-          () => {
-            throw new AudiogenError(
-              'UNSUPPORTED',
-              `Equal node ${node.name}: only constant operands are supported`,
-            );
-          },
+          (m, n) => b.compare('EQUAL', m, n),
         );
       case 'Where': {
         const [c, p, q] = [0, 1, 2].map((i) => req(node.input![i], node));
@@ -613,10 +617,26 @@ export function convertOnnx(bytes: Uint8Array, opts: OnnxConvertOptions = {}): G
           const t1 = foldBin(c!, p!, (cc, pp) => (cc ? pp : Number.NaN), p!.int) as V & { kind: 'c' };
           return set(foldBin(t1, q!, (tt, qq) => (Number.isNaN(tt) ? qq : tt), p!.int));
         }
-        throw new AudiogenError(
-          'UNSUPPORTED',
-          `Where node ${node.name}: only constant operands are supported`,
-        );
+        let cond: T;
+        if (c!.kind === 'c')
+          cond = b.constant(
+            'cond',
+            'BOOL',
+            c!.shape,
+            Uint8Array.from(c!.data, (v) => (v ? 1 : 0)),
+          );
+        else {
+          cond = tens(c!);
+          if (cond.type !== 'BOOL')
+            cond = b.compare(
+              'NOT_EQUAL',
+              cond,
+              cond.type === 'FLOAT32' ? b.scalar(0) : b.i32('zero', [], [0]),
+            );
+        }
+        const pt = tens(p!);
+        const qt = tens(q!);
+        return set(T_(b.select(cond, pt, qt), pt.type !== 'FLOAT32'));
       }
       case 'MatMul': {
         const p = req(node.input![0], node);
@@ -880,6 +900,42 @@ export function convertOnnx(bytes: Uint8Array, opts: OnnxConvertOptions = {}): G
         const eq = a.equation?.s ? new TextDecoder().decode(a.equation.s).replace(/\s/g, '') : '';
         const operands = (node.input ?? []).map((n) => tens(req(n, node)));
         return set(T_(einsum(b, eq, operands, node.name ?? '')));
+      }
+      case 'MaxPool':
+      case 'AveragePool':
+      case 'GlobalAveragePool': {
+        const t = tens(x());
+        const r = t.shape.length;
+        if (r !== 3 && r !== 4)
+          throw new AudiogenError('UNSUPPORTED', `${op} ${node.name}: only 1-D and 2-D pooling`);
+        if (op === 'GlobalAveragePool') return set(T_(b.mean(t, r === 3 ? [2] : [2, 3], true)));
+        const ks = aints('kernel_shape') ?? [];
+        const st = aints('strides') ?? ks.map(() => 1);
+        const pads = aints('pads') ?? [0, 0, 0, 0];
+        if (
+          pads.some((q) => q !== 0) ||
+          ai('ceil_mode', 0) ||
+          (aints('dilations') ?? []).some((d) => d !== 1)
+        ) {
+          throw new AudiogenError(
+            'UNSUPPORTED',
+            `${op} ${node.name}: only unpadded, undilated, floor-mode pooling`,
+          );
+        }
+        const [n, c] = t.shape as [number, number];
+        const hw = r === 3 ? [1, t.shape[2]!] : [t.shape[2]!, t.shape[3]!];
+        const h = b.reshape(b.transpose(t, r === 3 ? [0, 2, 1] : [0, 2, 3, 1]), [n, hw[0]!, hw[1]!, c]);
+        const f: [number, number] = r === 3 ? [1, ks[0]!] : [ks[0]!, ks[1]!];
+        const s2: [number, number] = r === 3 ? [1, st[0]!] : [st[0]!, st[1]!];
+        const y = b.pool2d(op === 'MaxPool' ? 'MAX' : 'AVERAGE', h, {
+          filter: f,
+          stride: s2,
+          padding: 'VALID',
+        });
+        const [, , ow, oc] = y.shape as [number, number, number, number];
+        return set(
+          T_(r === 3 ? b.transpose(b.reshape(y, [n, ow, oc]), [0, 2, 1]) : b.transpose(y, [0, 3, 1, 2])),
+        );
       }
       case 'Conv':
       case 'ConvTranspose':
