@@ -151,7 +151,8 @@ function candidateInputs(
 ): { positions: number[]; weightPos?: number } {
   const all = op.inputs.map((_, i) => i);
   if (algorithm === 'float_casting') {
-    return name === 'CONV_2D_TRANSPOSE' ? { positions: [1], weightPos: 1 } : { positions: [1], weightPos: 1 };
+    // float_casting only touches the weight operand (input 1 for all five ops).
+    return { positions: [1], weightPos: 1 };
   }
   switch (name) {
     case 'FULLY_CONNECTED':
