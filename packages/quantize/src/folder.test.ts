@@ -28,3 +28,27 @@ describe('quantizeModelFolder', () => {
     await expect(quantizeModelFolder(src, out, 'nope')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 });
+
+describe('bad input', () => {
+  it('raises typed errors', async () => {
+    const { quantizeModel, quantizeFile, loadRecipe } = await import('./model');
+    expect(() => quantizeModel(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]), [])).toThrow(
+      expect.objectContaining({ code: 'INVALID_TFLITE' }),
+    );
+    await expect(
+      quantizeFile(join(root, 'missing.tflite'), join(root, 'o.tflite'), 'float16'),
+    ).rejects.toMatchObject({ code: 'MISSING_FILE' });
+    await expect(loadRecipe(join(root, 'missing.json'))).rejects.toMatchObject({ code: 'INVALID_RECIPE' });
+    // a constant whose byte length does not match its shape
+    const g = mlpModel();
+    const w = g.subgraphs[0]!.tensors.find((t) => t.name === 'dense1/kernel')!;
+    w.data = w.data!.slice(0, 64);
+    expect(() => quantizeModel(g, 'x' as unknown)).toThrow(
+      expect.objectContaining({ code: 'INVALID_RECIPE' }),
+    );
+    const { namedRecipe } = await import('./recipes');
+    expect(() => quantizeModel(g, namedRecipe('dynamic_wi8_afp32'))).toThrow(
+      expect.objectContaining({ code: 'INVALID_MODEL' }),
+    );
+  });
+});
