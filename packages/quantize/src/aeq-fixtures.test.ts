@@ -54,6 +54,30 @@ function opSequence(g: Graph) {
   return sg.operators.map((o) => `${o.op}(${o.inputs.map(n).join(',')})->${o.outputs.map(n).join(',')}`);
 }
 
+const coreFixtures = new URL('../../core/fixtures/', import.meta.url).pathname;
+
+describe.skipIf(!recipes.length)('bit-identical to AI Edge Quantizer on core litert-torch fixtures', () => {
+  for (const model of ['mlp', 'conv1d', 'attention']) {
+    for (const recipe of recipes) {
+      const aeqPath = join(dir, `core_${model}.${recipe}.aeq.tflite`);
+      it.skipIf(!existsSync(aeqPath) || !existsSync(join(coreFixtures, `${model}.tflite`)))(
+        `core ${model} × ${recipe}`,
+        () => {
+          const floatBytes = new Uint8Array(readFileSync(join(coreFixtures, `${model}.tflite`)));
+          const json = JSON.parse(readFileSync(join(dir, `${recipe}.recipe.json`), 'utf8'));
+          const ours = readTflite(quantizeModel(floatBytes, json).model);
+          const aeq = readTflite(new Uint8Array(readFileSync(aeqPath)));
+          const a = byName(aeq);
+          const o = byName(ours);
+          expect([...o.keys()].sort()).toEqual([...a.keys()].sort());
+          for (const [name, want] of a) expect({ name, ...o.get(name) }).toEqual({ name, ...want });
+          expect(opSequence(ours)).toEqual(opSequence(aeq));
+        },
+      );
+    }
+  }
+});
+
 describe.skipIf(!recipes.length)('bit-identical to AI Edge Quantizer (committed outputs)', () => {
   for (const model of Object.keys(TEST_MODELS)) {
     for (const recipe of recipes) {
