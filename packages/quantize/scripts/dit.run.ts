@@ -97,11 +97,16 @@ it('benchmarks step time and latent similarity', async () => {
     inputs.t = { dtype: 'float32', shape: [1], data: new Float32Array([0.7]) };
     for (const m of Object.values(models)) await m.run(inputs); // warm-up
     const ms: Record<string, number[]> = { fp32: [], int8: [] };
+    // CPU time of this process per run (user + system): less sensitive to other jobs than wall time.
+    const cpu: Record<string, number[]> = { fp32: [], int8: [] };
     for (let i = 0; i < runs; i++) {
       for (const label of ['fp32', 'int8']) {
         const s = performance.now();
+        const c = process.cpuUsage();
         await models[label]!.run(inputs);
+        const dc = process.cpuUsage(c);
         ms[label]!.push(Math.round(performance.now() - s));
+        cpu[label]!.push(Math.round((dc.user + dc.system) / 1000));
       }
     }
     for (const label of ['fp32', 'int8']) {
@@ -120,6 +125,9 @@ it('benchmarks step time and latent similarity', async () => {
   for (const t of [1, 2]) {
     timing[`speedup_t${t}_min`] = get(`fp32_t${t}`, 'minMs') / get(`int8_t${t}`, 'minMs');
     timing[`speedup_t${t}_median`] = get(`fp32_t${t}`, 'medianMs') / get(`int8_t${t}`, 'medianMs');
+    timing[`speedup_t${t}_cpu_median`] =
+      (timing[`fp32_t${t}`] as Record<string, number>).cpuMedianMs! /
+      (timing[`int8_t${t}`] as Record<string, number>).cpuMedianMs!;
   }
   timing.loadAverage = (await import('node:os')).loadavg();
 
