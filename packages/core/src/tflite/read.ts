@@ -112,7 +112,7 @@ const MIN_INPUTS: Record<string, number> = {
   ARG_MAX: 2,
   ARG_MIN: 2,
 };
-const NO_INPUT_OPS = new Set(['VAR_HANDLE', 'CALL_ONCE', 'WHILE', 'IF']);
+const NO_INPUT_OPS = new Set(['VAR_HANDLE', 'CALL_ONCE', 'WHILE', 'IF', 'STABLEHLO_IOTA']);
 const NO_OUTPUT_OPS = new Set(['CALL_ONCE', 'ASSIGN_VARIABLE', 'WHILE', 'IF']);
 
 /** Ops with a trailing optional input: the first N inputs are required (bias may be -1). */
