@@ -110,7 +110,7 @@ function tensorData(
   const shape = (t.dims ?? []).map(num);
   const n = prod(shape);
   const dt = t.dataType ?? 0;
-  let raw: Uint8Array | undefined = t.rawData && t.rawData.length ? t.rawData : undefined;
+  let raw: Uint8Array | undefined = t.rawData?.length ? t.rawData : undefined;
   if (t.dataLocation === 1) {
     const kv = Object.fromEntries((t.externalData ?? []).map((e) => [e.key, e.value]));
     if (!baseDir) throw bad(`initializer ${t.name} uses external data: give baseDir`);
@@ -1057,7 +1057,7 @@ function conv(
     ];
     y = b.slice(y, [0, pb[0]!, pb[1]!, 0], size);
   }
-  const [, oh, ow, oc] = y.shape as [number, number, number, number];
+  const [, , ow, oc] = y.shape as [number, number, number, number];
   return r === 3 ? b.transpose(b.reshape(y, [n, ow, oc]), [0, 2, 1]) : b.transpose(y, [0, 3, 1, 2]);
 }
 
