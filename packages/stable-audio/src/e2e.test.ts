@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeWav, encodeWav, inspectWav } from '@audiogen/audio-io';
@@ -61,6 +61,32 @@ describe('stable-audio end to end (tiny random-weight folder, runtime-native)', 
 
     const r4 = await p1.generate({ prompt: 'birds singing in the morning', seconds, seed: 1235 });
     expect(Buffer.from(encodeWav(r4.clips[0]!.clip, { format: 'f32' })).equals(Buffer.from(wav))).toBe(false);
+  });
+
+  it("runs an Arm-layout folder: conditioners_float32.tflite, no manifest, Arm-compatible DiT, Arm's noise", async () => {
+    const arm = mkdtempSync(join(tmpdir(), 'audiogen-e2e-arm-'));
+    try {
+      await writeRandomStableAudioFolder({
+        out: arm,
+        tiny: true,
+        seed: 3,
+        armCompatible: true,
+        encoder: false,
+      });
+      renameSync(join(arm, 'conditioners.tflite'), join(arm, 'conditioners_float32.tflite'));
+      rmSync(join(arm, 'audiogen.json'));
+      const p = await createStableAudioPipeline({ models: arm, runtime: createNativeRuntime(), threads: 1 });
+      pipelines.push(p);
+      expect(p.folder.manifest).toBeUndefined();
+      expect(p.encoder).toBeUndefined();
+      const a = await p.generate({ prompt: 'rain', seed: 99, noise: 'arm-mt19937' });
+      const b = await p.generate({ prompt: 'rain', seed: 99, noise: 'arm-mt19937' });
+      expect(a.steps).toBe(8);
+      expect(a.clips[0]!.clip.channels[0]).toEqual(b.clips[0]!.clip.channels[0]);
+      expect(a.clips[0]!.clip.channels[0]!.length).toBe(p.decoder.frames);
+    } finally {
+      rmSync(arm, { recursive: true, force: true });
+    }
   });
 
   it('abort stops the run with ABORTED', async () => {
