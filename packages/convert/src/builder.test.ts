@@ -108,6 +108,24 @@ describe('GraphBuilder shape inference', () => {
     expect(r.constantBytes).toBe(80);
   });
 
+  it('fuses a RELU that alone consumes an op with a fused-activation field, also through a RESHAPE', () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'FLOAT32', [2, 3]);
+    const fc = b.fullyConnected(x, b.f32('w', [4, 3], new Float32Array(12)));
+    const y = b.relu(b.reshape(fc, [8]));
+    const z = b.add(x, x);
+    b.output(y, 'y');
+    b.output(b.relu(z), 'z');
+    b.output(z, 'z_raw'); // z has two consumers: its RELU must stay
+    const g = b.build();
+    const ops = g.subgraphs[0]!.operators;
+    expect(ops.map((o) => o.op)).toEqual(['FULLY_CONNECTED', 'RESHAPE', 'ADD', 'RELU']);
+    expect(ops[0]!.options!.fused_activation_function).toBe(1);
+    expect(ops[2]!.options!.fused_activation_function).toBe(0);
+    const sg = g.subgraphs[0]!;
+    expect(sg.tensors[ops[1]!.outputs[0]!]!.name).toBe('y');
+  });
+
   it('stores fp16 weights behind a DEQUANTIZE', () => {
     const b = new GraphBuilder();
     const x = b.input('x', 'FLOAT32', [1, 2]);

@@ -893,9 +893,67 @@ export class GraphBuilder {
 
   // ------------------------------------------------------------------ output
 
+  /**
+   * Folds a RELU / RELU6 / TANH that is the only consumer of an op with a fused-activation field
+   * (FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV, ADD, SUB, MUL, DIV) into that op,
+   * also through one RESHAPE in between (the activation is elementwise).
+   */
+  private fuseActivations(): void {
+    const ACTS: Record<string, number> = { RELU: 1, TANH: 4 };
+    const FUSABLE = new Set([
+      'FULLY_CONNECTED',
+      'CONV_2D',
+      'DEPTHWISE_CONV_2D',
+      'TRANSPOSE_CONV',
+      'ADD',
+      'SUB',
+      'MUL',
+      'DIV',
+    ]);
+    const outs = new Set(this.outputs.map((o) => o.id));
+    const consumers = () => {
+      const m = new Map<number, Operator[]>();
+      for (const op of this.operators)
+        for (const i of op.inputs) if (i >= 0) m.set(i, [...(m.get(i) ?? []), op]);
+      return m;
+    };
+    const producer = new Map<number, Operator>();
+    for (const op of this.operators) for (const o of op.outputs) producer.set(o, op);
+    let cons = consumers();
+    const dead = new Set<Operator>();
+    for (const act of this.operators) {
+      const code = ACTS[act.op];
+      if (code === undefined || dead.has(act)) continue;
+      let src = act.inputs[0]!;
+      let reshape: Operator | undefined;
+      let p = producer.get(src);
+      if (p?.op === 'RESHAPE' && (cons.get(src) ?? []).length === 1 && !outs.has(src)) {
+        reshape = p;
+        src = p.inputs[0]!;
+        p = producer.get(src);
+      }
+      if (!p || !FUSABLE.has(p.op) || !p.options || p.options.fused_activation_function !== 0) continue;
+      if ((cons.get(src) ?? []).length !== 1 || outs.has(src)) continue;
+      p.options.fused_activation_function = code;
+      // The activation's output is now produced by the reshape (or the op itself).
+      const last = reshape ?? p;
+      const oldOut = last.outputs[0]!;
+      last.outputs[0] = act.outputs[0]!;
+      producer.set(act.outputs[0]!, last);
+      const t = this.tensors[act.outputs[0]!]!;
+      const o = this.tensors[oldOut]!;
+      if (o.shape.join() !== t.shape.join()) fail('internal: activation fusion shape mismatch');
+      dead.add(act);
+      cons = consumers();
+    }
+    if (dead.size)
+      this.operators.splice(0, this.operators.length, ...this.operators.filter((op) => !dead.has(op)));
+  }
+
   /** Graph with one subgraph and a `serving_default` signature over the named inputs/outputs. */
   build(signatureKey = 'serving_default'): Graph {
     if (this.outputs.length === 0) fail('graph has no outputs');
+    this.fuseActivations();
     // Drop tensors nothing refers to (e.g. constants replaced by folding) and renumber.
     const used = new Set<number>([...this.inputs.map((i) => i.id), ...this.outputs.map((o) => o.id)]);
     for (const op of this.operators) for (const i of [...op.inputs, ...op.outputs]) if (i >= 0) used.add(i);
