@@ -1,8 +1,11 @@
-"""Makes the .tflite test fixtures with Google's own converter (litert-torch).
+"""Makes the .tflite test fixtures with Google's own tools (litert-torch, AI Edge Quantizer).
 
 Converts three small PyTorch modules (an MLP, a conv1d stack with a transposed conv, an attention
 block) to .tflite, and saves for each the sample inputs and reference outputs (from PyTorch) as
-.npy files under packages/core/fixtures/. Needs the conformance venv (scripts/setup-conformance.sh):
+.npy files under packages/core/fixtures/. Then quantizes the attention block with AI Edge
+Quantizer (per-channel int8, per-channel int4, blockwise int4 dynamic-range recipes) so the
+reader meets real quantization parameters. Needs the conformance venv
+(scripts/setup-conformance.sh) and the overlay venv of setup-fixtures-venv.sh:
 
     .venv-torch/bin/python packages/core/scripts/make-fixtures.py
 """
@@ -84,7 +87,25 @@ def make(name, module, inputs):
     print(f"{name}: {os.path.getsize(path)} bytes, max |litert - torch| = {err:.3g}")
 
 
+def quantize(src, name, num_bits, granularity):
+    from ai_edge_quantizer import qtyping, quantizer, recipe_manager
+
+    rm = recipe_manager.RecipeManager()
+    rm.add_dynamic_config(regex=".*", operation_name=qtyping.TFLOperationName.ALL_SUPPORTED,
+                          num_bits=num_bits, granularity=granularity)
+    qt = quantizer.Quantizer(os.path.join(OUT, f"{src}.tflite"))
+    qt.load_quantization_recipe(rm.get_quantization_recipe())
+    res = qt.quantize()
+    path = os.path.join(OUT, f"{name}.tflite")
+    if os.path.exists(path):
+        os.remove(path)
+    res.export_model(path)
+    print(f"{name}: {os.path.getsize(path)} bytes")
+
+
 def main():
+    from ai_edge_quantizer import qtyping
+
     os.makedirs(OUT, exist_ok=True)
     torch.manual_seed(0)
     make("mlp", MLP(), [torch.randn(4, 16)])
@@ -92,6 +113,10 @@ def main():
     make("conv1d", ConvStack(), [torch.randn(1, 2, 64)])
     torch.manual_seed(2)
     make("attention", Attention(), [torch.randn(1, 10, 32)])
+    G = qtyping.QuantGranularity
+    quantize("attention", "attention_int8", 8, G.CHANNELWISE)
+    quantize("attention", "attention_int4", 4, G.CHANNELWISE)
+    quantize("attention", "attention_int4_block32", 4, G.BLOCKWISE_32)
 
 
 main()

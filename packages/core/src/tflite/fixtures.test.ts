@@ -71,3 +71,50 @@ describe.each(CASES)('litert-torch fixture $name', ({ name, ops, input, output }
     expect(max).toBeLessThan(1e-4);
   });
 });
+
+// AI Edge Quantizer (dynamic-range recipes) applied to the attention fixture by make-fixtures.py.
+const QUANTIZED = [
+  { name: 'attention_int8', type: 'INT8', blockwise: false },
+  { name: 'attention_int4', type: 'INT4', blockwise: false },
+  { name: 'attention_int4_block32', type: 'INT4', blockwise: true },
+] as const;
+
+describe.each(QUANTIZED)('AI Edge Quantizer fixture $name', ({ name, type, blockwise }) => {
+  const path = join(FIXTURES, `${name}.tflite`);
+  const bytes = new Uint8Array(readFileSync(path));
+  const npy = (k: string) => join(FIXTURES, `attention.${k}.npy`);
+
+  it('reads its quantization parameters, round-trips, and runs bit-identically after a rewrite', () => {
+    verifyTflite(bytes);
+    const g = readTflite(bytes);
+    const weights = g.subgraphs[0]!.tensors.filter((t) => t.type === type && t.data);
+    expect(weights.length).toBeGreaterThan(0);
+    for (const w of weights) {
+      const q = w.quantization!;
+      if (blockwise) {
+        expect(q.details?.type).toBe('BlockwiseQuantization');
+        const det = q.details as { scales: number; block_size: number };
+        expect(det.block_size).toBe(32);
+        const scales = g.subgraphs[0]!.tensors[det.scales]!;
+        // One scale per (output channel, block of 32 inputs).
+        expect(scales.shape).toEqual([w.shape[0], (w.shape[1] as number) / 32]);
+      } else {
+        // Per-channel along the output dimension, symmetric.
+        expect(q.quantized_dimension).toBe(0);
+        expect(q.scale?.length).toBe(w.shape[0]);
+        expect(q.zero_point?.every((z) => z === 0)).toBe(true);
+      }
+      if (type === 'INT4') expect(w.data!.length).toBe(Math.ceil((w.shape[0]! * w.shape[1]!) / 2));
+    }
+    const ins = inspectTflite(g);
+    expect(ins.parameters.byType[type]!.count).toBeGreaterThan(0);
+    expect(readTflite(writeTflite(g))).toEqual(g);
+    const out = join(dir, `${name}.rewritten.tflite`);
+    writeFileSync(out, writeTflite(g));
+    const orig = runLitert(path, [{ npy: npy('input0') }], [npy('output0')]);
+    const res = runLitert(out, [{ npy: npy('input0') }], [npy('output0')]);
+    expect(Buffer.from(res.outputs[0]!.data).equals(Buffer.from(orig.outputs[0]!.data))).toBe(true);
+    // Still close to the float PyTorch output.
+    expect(res.max_abs_diff![0]).toBeLessThan(0.2);
+  });
+});

@@ -18,7 +18,7 @@ const LOADER = fileURLToPath(new URL('../../scripts/litert_load_many.py', import
 
 describe.skipIf(!N)('verifier vs LiteRT on mutated files', () => {
   it(`${N} mutants`, () => {
-    const corpus = ['mlp', 'conv1d', 'attention'].map(
+    const corpus = ['mlp', 'conv1d', 'attention', 'attention_int8', 'attention_int4_block32'].map(
       (n) => new Uint8Array(readFileSync(join(FIXTURES, `${n}.tflite`))),
     );
     const dir = mkdtempSync(join(tmpdir(), 'audiogen-fuzz-litert-'));

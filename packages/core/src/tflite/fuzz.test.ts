@@ -11,7 +11,7 @@ const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 3000);
 const SEED = Number(process.env.FUZZ_SEED ?? 1);
 
 function corpus(): Uint8Array[] {
-  const files = ['mlp', 'conv1d', 'attention'].map(
+  const files = ['mlp', 'conv1d', 'attention', 'attention_int8', 'attention_int4_block32'].map(
     (n) => new Uint8Array(readFileSync(join(FIXTURES, `${n}.tflite`))),
   );
   // Writer outputs too (inline and offset/size layouts).
