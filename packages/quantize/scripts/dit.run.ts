@@ -111,11 +111,14 @@ it('benchmarks step time and latent similarity', async () => {
     }
     for (const label of ['fp32', 'int8']) {
       const sorted = [...ms[label]!].sort((a, b) => a - b);
+      const cs = [...cpu[label]!].sort((a, b) => a - b);
       timing[`${label}_t${threads}`] = {
         loadMs: loadMs[label],
         stepMs: ms[label],
         minMs: sorted[0],
         medianMs: sorted[Math.floor(sorted.length / 2)],
+        cpuMs: cpu[label],
+        cpuMedianMs: cs[Math.floor(cs.length / 2)],
       };
       console.log(label, threads, timing[`${label}_t${threads}`]);
       models[label]!.dispose();
