@@ -186,9 +186,8 @@ export async function runGenerate(
       const loadMs = Object.values(pipeline.loadMs).reduce((a, b) => a + b, 0);
       if (human) {
         for (const w of result.warnings) err(`warning: ${w}`);
-        err(
-          `seed ${result.seed}${result.clips.length > 1 ? ` (variations use ${result.clips.map((c) => c.seed).join(', ')})` : ''}`,
-        );
+        if (result.clips.length > 1)
+          err(`variations use seeds ${result.clips.map((c) => c.seed).join(', ')}`);
         err(
           `timings: load ${ms(loadMs)}, T5 ${ms(t.encodeMs)}, DiT ${ms(t.denoiseMs)} (${ms(perStep)}/step), ` +
             `decoder ${ms(t.decodeMs)}, total ${ms(t.totalMs)}`,
