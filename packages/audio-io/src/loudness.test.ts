@@ -162,6 +162,26 @@ describe('integrated loudness: EBU Tech 3341 test cases 1–6', () => {
     }
   });
 
+  it('reads the same at every sample rate where the high-pass matters (50 Hz and 200 Hz tones)', () => {
+    // With the raw 1, −2, 1 high-pass numerator at every rate (as libebur128 does) this spread is
+    // ≈ 0.1 LU between 16 and 96 kHz; keeping the analog passband gain makes it < 0.005 LU.
+    const read = (fs: number) => {
+      const x = sineSequence(
+        [
+          [-10, 3],
+          [-14, 3],
+        ],
+        fs,
+        50,
+      );
+      const y = sine(200, -12, 6, fs);
+      for (let i = 0; i < x.length; i++) x[i] = x[i]! + y[i]!;
+      return measureLoudness(stereo(x, fs));
+    };
+    const values = [16000, 22050, 44100, 48000, 96000].map(read);
+    expect(Math.max(...values) - Math.min(...values)).toBeLessThan(0.005);
+  });
+
   it('case 1 reads −23.0 at other sample rates too (derived filters)', () => {
     for (const fs of [16000, 22050, 32000, 88200, 96000]) {
       const l = measureLoudness(stereo(sine(1000, -23, 20, fs), fs));

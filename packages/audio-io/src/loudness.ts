@@ -68,8 +68,11 @@ function highpass(p: AnalogPrototype, fs: number): Biquad {
   const k = Math.tan((Math.PI * p.f0) / fs);
   const kq = k / p.q;
   const a0 = 1 + kq + k * k;
-  // BS.1770 keeps the un-normalised numerator 1, −2, 1 for this stage; we do the same at every rate.
-  return { b0: 1, b1: -2, b2: 1, a1: (2 * (k * k - 1)) / a0, a2: (1 - kq + k * k) / a0 };
+  // Numerator Vh·(z − 1)²: BS.1770 publishes it as 1, −2, 1 at 48 kHz, i.e. a passband gain Vh ≈ 1.005
+  // (+0.043 dB) that its −0.691 offset was calibrated with. Keeping Vh (not the raw 1, −2, 1) keeps
+  // that gain, and so the meter's reading, the same at every sample rate.
+  const g = p.vh / a0;
+  return { b0: g, b1: -2 * g, b2: g, a1: (2 * (k * k - 1)) / a0, a2: (1 - kq + k * k) / a0 };
 }
 
 const SHELF_PROTO = analogPrototype(BS1770_48K[0], 48000);
