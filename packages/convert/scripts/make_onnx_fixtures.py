@@ -17,11 +17,17 @@ OUT = os.path.join(os.path.dirname(__file__), "..", "fixtures", "onnx")
 os.makedirs(OUT, exist_ok=True)
 
 
-def export(name, module, inputs, input_names, opset=17):
+def export(name, module, inputs, input_names, opset=17, external=False):
     module = module.eval()
     path = os.path.join(OUT, f"{name}.onnx")
     torch.onnx.export(module, tuple(inputs), path, input_names=input_names, output_names=["out"],
                       opset_version=opset, dynamo=False, do_constant_folding=True)
+    if external:  # initializers in a side file (ONNX external data)
+        import onnx
+
+        m = onnx.load(path)
+        onnx.save(m, path, save_as_external_data=True, all_tensors_to_one_file=True,
+                  location=f"{name}.onnx.data", size_threshold=0)
     sess = ort.InferenceSession(path)
     feed = {n: i.numpy() for n, i in zip(input_names, inputs)}
     (ort_out,) = sess.run(["out"], feed)
@@ -82,6 +88,8 @@ class MaskPool(torch.nn.Module):
 
 def main():
     export("mlp", MLP(), [torch.randn(2, 5, 16)], ["x"])
+    export("mlp_opset13_external", MLP(), [torch.randn(2, 5, 16)], ["x"], opset=13, external=True)
+    export("mlp_opset20", MLP(), [torch.randn(2, 5, 16)], ["x"], opset=20)
     export("einsum", Einsums(), [torch.randn(2, 3, 4, 6), torch.randn(2, 3, 7, 6)], ["q", "k"])
     export("convnet", ConvNet(), [torch.randn(1, 3, 16)], ["x"])
     export("mask_pool", MaskPool(), [torch.randn(1, 3, 8), torch.rand(1, 3, 8)], ["x", "m"])
