@@ -138,6 +138,7 @@ describe('applyOutputPolicy', () => {
     const c = stereo(sine(440, -20, 1, 44100), 44100);
     const out = applyOutputPolicy(c);
     expect(Array.from(out.channels[0]!)).toEqual(Array.from(c.channels[0]!));
+    expect(out.channels[0]).not.toBe(c.channels[0]); // a copy, not the caller's array
   });
 
   it("'raw' changes nothing (but still refuses NaN)", () => {

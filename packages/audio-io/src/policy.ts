@@ -105,7 +105,8 @@ export function applyOutputPolicyDetailed(
       limited = true;
     }
   }
-  if (gain !== 1) c = applyGain(c, gain);
+  // Always hand back fresh sample arrays (gain 1 copies), never the caller's.
+  if (gain !== 1 || c.channels[0] === clip.channels[0]) c = applyGain(c, gain);
   const outputPeak = inputPeak * gain;
   const fadeOut = p.fadeOut ?? (cutEnd ? TRIM_FADE_OUT : 0);
   const fadeIn = p.fadeIn ?? (cutStart ? TRIM_FADE_OUT : 0);
