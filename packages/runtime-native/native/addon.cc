@@ -40,7 +40,9 @@ LiteRtStatus GetEnv(LiteRtEnvironment* out) {
     opts[1].tag = kLiteRtEnvOptionTagMinLoggerSeverity;
     opts[1].value.type = kLiteRtAnyTypeInt;
     opts[1].value.int_value = g_log_severity;
-    LiteRtStatus s = LiteRtCreateEnvironment(2, opts, &g_env);
+    // AUDIOGEN_LITERT_ALL_ACCELERATORS=1 keeps LiteRT's default registration (A/B benchmarks).
+    bool all = getenv("AUDIOGEN_LITERT_ALL_ACCELERATORS") != nullptr;
+    LiteRtStatus s = all ? LiteRtCreateEnvironment(1, opts + 1, &g_env) : LiteRtCreateEnvironment(2, opts, &g_env);
     if (s != kLiteRtStatusOk) return s;
   }
   *out = g_env;
@@ -116,25 +118,59 @@ bool SameType(const LiteRtRankedTensorType& a, const LiteRtRankedTensorType& b) 
   return true;
 }
 
-// Makes `b` a bound host buffer of exactly this type (reused when the type is unchanged).
-LiteRtStatus Bind(Bound& b, const LiteRtRankedTensorType& type, size_t bytes) {
+// Makes `b` a buffer of exactly this type (reused while the type is unchanged). By default it is a
+// LiteRT-managed buffer created from the compiled model's requirements for that tensor -- the same kind
+// the Python API creates -- else (AUDIOGEN_LITERT_HOST_BUFFERS=1, kept for A/B benchmarks) a host-memory
+// buffer over our own aligned block.
+LiteRtStatus Bind(Bound& b, const LiteRtRankedTensorType& type, size_t bytes, LiteRtCompiledModel cm, size_t sig,
+                  size_t index, bool is_input) {
   if (b.buffer && SameType(b.type, type)) return kLiteRtStatusOk;
   b.Reset();
+  b.type = type;
+  b.type.layout.has_strides = false;
+  b.size = bytes;
+  static const bool host = getenv("AUDIOGEN_LITERT_HOST_BUFFERS") != nullptr;
+  LiteRtStatus s;
+  if (!host) {
+    LiteRtEnvironment env = nullptr;
+    LiteRtTensorBufferRequirements req = nullptr;
+    if ((s = GetEnv(&env)) != kLiteRtStatusOk) return s;
+    s = is_input ? LiteRtGetCompiledModelInputBufferRequirements(cm, sig, index, &req)
+                 : LiteRtGetCompiledModelOutputBufferRequirements(cm, sig, index, &req);
+    if (s == kLiteRtStatusOk) s = LiteRtCreateManagedTensorBufferFromRequirements(env, &b.type, req, &b.buffer);
+    if (s != kLiteRtStatusOk) b.buffer = nullptr;
+    return s;
+  }
   size_t alloc = ((bytes + kAlign - 1) / kAlign) * kAlign + kAlign;
   if (posix_memalign(&b.mem, kAlign, alloc) != 0) {
     b.mem = nullptr;
     return kLiteRtStatusErrorMemoryAllocationFailure;
   }
   std::memset(b.mem, 0, alloc);
-  b.type = type;
-  b.type.layout.has_strides = false;
-  b.size = bytes;
-  LiteRtStatus s = LiteRtCreateTensorBufferFromHostMemory(&b.type, b.mem, bytes == 0 ? kAlign : bytes, nullptr, &b.buffer);
+  s = LiteRtCreateTensorBufferFromHostMemory(&b.type, b.mem, bytes == 0 ? kAlign : bytes, nullptr, &b.buffer);
   if (s != kLiteRtStatusOk) {
     b.buffer = nullptr;
     b.Reset();
   }
   return s;
+}
+
+// Copies into (write) or out of (read) a bound buffer through LiteRT's lock API.
+LiteRtStatus CopyIn(Bound& b, const void* src, size_t n) {
+  if (n == 0) return kLiteRtStatusOk;
+  void* p = nullptr;
+  LiteRtStatus s = LiteRtLockTensorBuffer(b.buffer, &p, kLiteRtTensorBufferLockModeWrite);
+  if (s != kLiteRtStatusOk) return s;
+  std::memcpy(p, src, n);
+  return LiteRtUnlockTensorBuffer(b.buffer);
+}
+LiteRtStatus CopyOut(Bound& b, void* dst, size_t n) {
+  if (n == 0) return kLiteRtStatusOk;
+  void* p = nullptr;
+  LiteRtStatus s = LiteRtLockTensorBuffer(b.buffer, &p, kLiteRtTensorBufferLockModeRead);
+  if (s != kLiteRtStatusOk) return s;
+  std::memcpy(dst, p, n);
+  return LiteRtUnlockTensorBuffer(b.buffer);
 }
 
 // Everything a loaded model owns natively. Shared between the JS wrapper and in-flight workers.
@@ -472,7 +508,13 @@ struct Binding {
   void* owned = nullptr;  // aligned copy we allocated (inputs) or output memory
 };
 
-void FreeAligned(Napi::Env, void* p) { free(p); }
+// Output blocks are external to V8: report their size so that GC pressure reflects them (else a loop of
+// runs could pile up unreferenced outputs until an unrelated GC).
+void FreeOutput(Napi::Env env, void* p, size_t* size) {
+  free(p);
+  Napi::MemoryManagement::AdjustExternalMemory(env, -static_cast<int64_t>(*size));
+  delete size;
+}
 
 class RunWorker : public Napi::AsyncWorker {
  public:
@@ -502,9 +544,10 @@ class RunWorker : public Napi::AsyncWorker {
     bin.resize(ins_.size());
     std::vector<LiteRtTensorBuffer> in_bufs, out_bufs;
     for (size_t i = 0; i < ins_.size(); i++) {
-      status_ = Bind(bin[i], ins_[i].type, ins_[i].size);
+      status_ = Bind(bin[i], ins_[i].type, ins_[i].size, st_->compiled, sig_, i, true);
       if (status_ != kLiteRtStatusOk) { op_ = "bind input"; return; }
-      if (ins_[i].size) std::memcpy(bin[i].mem, ins_[i].data, ins_[i].size);
+      status_ = CopyIn(bin[i], ins_[i].data, ins_[i].size);
+      if (status_ != kLiteRtStatusOk) { op_ = "write input"; return; }
       in_bufs.push_back(bin[i].buffer);
     }
     // Output shapes may depend on resized inputs: ask LiteRT for the current layouts.
@@ -519,7 +562,7 @@ class RunWorker : public Napi::AsyncWorker {
       LiteRtRankedTensorType t = meta.outputs[i].type;
       t.layout = layouts[i];
       t.layout.has_strides = false;
-      status_ = Bind(bout[i], t, ByteSize(t));
+      status_ = Bind(bout[i], t, ByteSize(t), st_->compiled, sig_, i, false);
       if (status_ != kLiteRtStatusOk) { op_ = "bind output"; return; }
       out_bufs.push_back(bout[i].buffer);
     }
@@ -541,7 +584,8 @@ class RunWorker : public Napi::AsyncWorker {
         op_ = "alloc output";
         return;
       }
-      if (o.size) std::memcpy(o.owned, bout[i].mem, o.size);
+      status_ = CopyOut(bout[i], o.owned, o.size);
+      if (status_ != kLiteRtStatusOk) { op_ = "read output"; return; }
     }
     if (getenv("AUDIOGEN_LITERT_FRESH_BUFFERS")) st_->ReleaseBuffers();  // A/B switch for the benchmark
   }
@@ -576,7 +620,8 @@ class RunWorker : public Napi::AsyncWorker {
       for (unsigned d = 0; d < o.type.layout.rank; d++) shape.Set(d, o.type.layout.dimensions[d]);
       r.Set("shape", shape);
       r.Set("elementType", static_cast<int>(o.type.element_type));
-      r.Set("data", Napi::ArrayBuffer::New(env, o.owned, o.size, FreeAligned));
+      Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(o.size));
+      r.Set("data", Napi::ArrayBuffer::New(env, o.owned, o.size, FreeOutput, new size_t(o.size)));
       o.owned = nullptr;
       arr.Set(i, r);
     }
