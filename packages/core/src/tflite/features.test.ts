@@ -294,3 +294,61 @@ describe('round trip of rarely used features', () => {
     expect(ins.metadata[0]).toEqual({ name: 'min_runtime_version', bytes: 16, text: '1.14.0' });
   });
 });
+
+describe('verifier checks on quantization parameters', () => {
+  const g = (q: Graph['subgraphs'][0]['tensors'][0]['quantization'], scalesIsInput = false): Graph => ({
+    version: 3,
+    description: '',
+    subgraphs: [
+      {
+        name: '',
+        tensors: [
+          { name: 'x', type: 'FLOAT32', shape: [1, 8] },
+          { name: 'w', type: 'INT4', shape: [4, 8], data: new Uint8Array(16), quantization: q },
+          scalesIsInput
+            ? { name: 's', type: 'FLOAT16', shape: [4, 2] }
+            : { name: 's', type: 'FLOAT16', shape: [4, 2], data: new Uint8Array(16) },
+          { name: 'y', type: 'FLOAT32', shape: [1, 4] },
+        ],
+        inputs: [0],
+        outputs: [3],
+        operators: [
+          {
+            op: 'FULLY_CONNECTED',
+            builtin_code: 9,
+            version: 1,
+            inputs: [0, 1, -1],
+            outputs: [3],
+            options: { type: 'FullyConnectedOptions' },
+          },
+        ],
+      },
+    ],
+    signatures: [],
+    metadata: [],
+  });
+  const bw = (scales: number, block: number) => ({
+    details: { type: 'BlockwiseQuantization' as const, scales, zero_points: -1, block_size: block },
+    quantized_dimension: 0,
+  });
+
+  it('accepts a consistent blockwise weight and rejects bad scale tensors or block sizes', () => {
+    expect(() => readTflite(writeTflite(g(bw(2, 4))))).not.toThrow();
+    expect(() => readTflite(writeTflite(g(bw(0, 4))))).toThrow(/must be a float16\/float32 constant/);
+    expect(() => readTflite(writeTflite(g(bw(2, 4), true)))).toThrow(/must be a float16\/float32 constant/);
+    expect(() => readTflite(writeTflite(g(bw(2, 3))))).toThrow(/does not divide/);
+    expect(() => readTflite(writeTflite(g(bw(2, 8))))).toThrow(/do not cover/);
+  });
+
+  it('rejects per-channel scales that do not match the quantized dimension', () => {
+    expect(() =>
+      readTflite(writeTflite(g({ scale: [1, 1, 1, 1], zero_point: [0, 0, 0, 0], quantized_dimension: 0 }))),
+    ).not.toThrow();
+    expect(() =>
+      readTflite(writeTflite(g({ scale: [1, 1, 1], zero_point: [0, 0, 0], quantized_dimension: 0 }))),
+    ).toThrow(/3 per-channel scales do not match dimension 0/);
+    expect(() =>
+      readTflite(writeTflite(g({ scale: [1, 1, 1, 1], zero_point: [0, 0], quantized_dimension: 0 }))),
+    ).toThrow(/2 zero points for 4 scales/);
+  });
+});

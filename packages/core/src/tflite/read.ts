@@ -796,15 +796,56 @@ function decodeModel(
     return sgOut;
   });
 
-  // Quantization details refer to tensors of the same subgraph.
+  // Quantization parameters must fit the tensor, and details must name suitable scale tensors
+  // (LiteRT reads them without further checks: a blockwise weight pointing at an activation as its
+  // scales segfaulted in the cross-check).
   subgraphs.forEach((sg, si) => {
+    const isConst = (k: number) => ((buffers[tensorBuffers[si]?.[k] ?? 0] as Region).size ?? 0) > 0;
+    const count = (shape: number[]) => shape.reduce((a, b) => a * Math.max(b, 0), 1);
     sg.tensors.forEach((t, ti) => {
-      const det = t.quantization?.details;
-      if (det && det.type !== 'CustomQuantization') {
-        const n = sg.tensors.length;
-        if (det.scales < 0 || det.scales >= n || det.zero_points < -1 || det.zero_points >= n) {
-          d.fail(`subgraphs[${si}].tensors[${ti}]: quantization details refer to a tensor out of range`);
+      const q = t.quantization;
+      if (!q) return;
+      const w = `subgraphs[${si}].tensors[${ti}] (${t.name})`;
+      const scales = q.scale?.length ?? 0;
+      const zps = q.zero_point?.length ?? 0;
+      if (zps > 0 && scales > 0 && zps !== scales && zps !== 1) {
+        d.fail(`${w}: ${zps} zero points for ${scales} scales`);
+      }
+      if (scales > 1 && t.shape.length > 0) {
+        const qd = q.quantized_dimension ?? 0;
+        if (qd < 0 || qd >= t.shape.length || t.shape[qd] !== scales) {
+          d.fail(`${w}: ${scales} per-channel scales do not match dimension ${qd} of [${t.shape.join(',')}]`);
         }
+      }
+      const det = q.details;
+      if (!det || det.type === 'CustomQuantization') return;
+      const n = sg.tensors.length;
+      if (det.scales < 0 || det.scales >= n || det.zero_points < -1 || det.zero_points >= n) {
+        d.fail(`${w}: quantization details refer to a tensor out of range`);
+      }
+      const st = sg.tensors[det.scales] as GraphTensor;
+      if (!isConst(det.scales) || (st.type !== 'FLOAT16' && st.type !== 'FLOAT32')) {
+        d.fail(`${w}: quantization scales tensor ${det.scales} must be a float16/float32 constant`);
+      }
+      if (det.zero_points >= 0 && !isConst(det.zero_points)) {
+        d.fail(`${w}: quantization zero-point tensor ${det.zero_points} must be a constant`);
+      }
+      if (det.type === 'BlockwiseQuantization') {
+        const last = t.shape[t.shape.length - 1] ?? 0;
+        if (det.block_size <= 0 || last % det.block_size !== 0) {
+          d.fail(`${w}: block size ${det.block_size} does not divide the last dimension ${last}`);
+        }
+        if (count(st.shape) * det.block_size !== count(t.shape)) {
+          d.fail(
+            `${w}: scales [${st.shape.join(',')}] do not cover [${t.shape.join(',')}] in blocks of ${det.block_size}`,
+          );
+        }
+        if (det.zero_points >= 0) {
+          const zt = sg.tensors[det.zero_points] as GraphTensor;
+          if (count(zt.shape) !== count(st.shape)) d.fail(`${w}: zero points and scales differ in size`);
+        }
+      } else if (det.quantized_dimensions.some((x) => x < 0 || x >= t.shape.length)) {
+        d.fail(`${w}: quantized dimension out of range for [${t.shape.join(',')}]`);
       }
     });
   });
