@@ -4,9 +4,9 @@
 //  - keeps one LiteRtEnvironment per process,
 //  - loads + compiles a model on a worker thread (from a file path, or from bytes kept alive by JS),
 //  - reports signatures (names, element types, shapes),
-//  - runs a signature on a worker thread with host-memory tensor buffers that stay bound across runs
-//    (inputs are copied into them on the worker thread; outputs are copied once into native blocks
-//    handed to JS as external ArrayBuffers -- never into the JS heap),
+//  - runs a signature on a worker thread with LiteRT-managed tensor buffers (from the compiled model's
+//    requirements, as the Python API creates them) that stay bound across runs; inputs are copied in on
+//    the worker thread, outputs copied once into native blocks handed to JS as external ArrayBuffers,
 //  - resizes inputs, cancels (LiteRT cancellation callback + flag) and disposes.
 // Errors are thrown as JS Errors whose `litertStatus`/`op` properties the TS layer maps to AudiogenError.
 #include <napi.h>
