@@ -230,3 +230,16 @@ describe('quantizeGraph', () => {
     expect(() => quantizeGraph(model(), [{ regex: '.*' }])).toThrow(/entry 0 operation/);
   });
 });
+
+describe('blockwise zero scales', () => {
+  it('warns when an fp16 block scale rounds to 0 (a block of zeros)', () => {
+    const g = model();
+    const w1 = g.subgraphs[0]!.tensors[1]!;
+    const data = new Float32Array(w1.data!.slice().buffer);
+    data.fill(0, 0, 32); // first block of row 0
+    w1.data = new Uint8Array(data.buffer);
+    const { report } = quantizeGraph(g, namedRecipe('dynamic_wi4b32_afp32'));
+    expect(report.warnings.join('\n')).toMatch(/w1: 1 blockwise scales round to 0 in fp16/);
+    expect(report.quantized[0]!.tensors[0]!.zeroBlockScales).toBe(1);
+  });
+});

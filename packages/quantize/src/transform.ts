@@ -43,6 +43,8 @@ export interface QuantizedTensorReport {
   symmetric?: boolean;
   bytesBefore: number;
   bytesAfter: number;
+  /** Blockwise only: how many fp16 block scales are 0 (XNNPACK rejects such weights). */
+  zeroBlockScales?: number;
 }
 
 export interface QuantizedOpReport {
@@ -447,6 +449,11 @@ function applyRequests(
         for (const r of group) sg.operators[r.op]!.inputs[r.pos] = target;
       }
       const tensorReport = transformTensor(sg, target, group[0]!.treatment);
+      if (tensorReport.zeroBlockScales) {
+        report.warnings.push(
+          `${tensorReport.name}: ${tensorReport.zeroBlockScales} blockwise scales round to 0 in fp16 (all-zero or tiny blocks); AEQ writes the same, but XNNPACK refuses the model ("unsupported scale value"); quantize this op channelwise instead`,
+        );
+      }
       report.summary.weightBytesBefore += tensorReport.bytesBefore;
       report.summary.weightBytesAfter += tensorReport.bytesAfter;
       for (const r of group) {
@@ -526,6 +533,7 @@ function transformTensor(sg: Subgraph, ti: number, tr: Treatment): QuantizedTens
   t.data = packQuantized(q, tr.numBits);
   t.type = weightTypeFor(tr.numBits);
   let extra = 0;
+  let zeroBlockScales = 0;
   let quant: Quantization;
   if (params.layout.blockSize > 0) {
     const scaleTensor = sg.tensors.length;
@@ -537,6 +545,8 @@ function transformTensor(sg: Subgraph, ti: number, tr: Treatment): QuantizedTens
       data: scaleBytes,
     });
     extra = scaleBytes.byteLength;
+    const zeros = params.scale.reduce((n, v) => n + (v === 0 ? 1 : 0), 0);
+    if (zeros) zeroBlockScales = zeros;
     quant = {
       details: {
         type: 'BlockwiseQuantization',
@@ -561,5 +571,6 @@ function transformTensor(sg: Subgraph, ti: number, tr: Treatment): QuantizedTens
     symmetric: tr.symmetric,
     bytesBefore: before,
     bytesAfter: t.data.byteLength + extra,
+    ...(zeroBlockScales ? { zeroBlockScales } : {}),
   };
 }
