@@ -179,6 +179,8 @@ struct ModelState {
   LiteRtCompiledModel compiled = nullptr;
   std::vector<SignatureMeta> signatures;
   std::vector<std::vector<Bound>> bound_inputs, bound_outputs;  // per signature
+  std::vector<std::vector<LiteRtLayout>> out_layouts;             // per signature, valid unless resized
+  std::vector<bool> layouts_stale;
   std::atomic<bool> cancel{false};
   std::atomic<int> busy{0};
   bool disposed = false;
@@ -341,6 +343,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
       StatusError(env, "CompiledModelResizeInputTensor", s).ThrowAsJavaScriptException();
       return env.Undefined();
     }
+    if (si < state_->layouts_stale.size()) state_->layouts_stale[si] = true;
     auto& t = state_->signatures[si].inputs[ii].type;
     t.layout.rank = d.size();
     for (size_t i = 0; i < d.size(); i++) t.layout.dimensions[i] = d[i];
@@ -530,6 +533,11 @@ class RunWorker : public Napi::AsyncWorker {
     st_->busy++;
   }
   Napi::Promise Promise() { return deferred_.Promise(); }
+  // Diagnostic (AUDIOGEN_LITERT_MAIN_THREAD_RUN=1): run on the JS thread instead of a libuv worker.
+  void RunHere() {
+    Execute();
+    OnOK();
+  }
 
   void Execute() override {
     const auto& meta = st_->signatures[sig_];
@@ -550,12 +558,20 @@ class RunWorker : public Napi::AsyncWorker {
       if (status_ != kLiteRtStatusOk) { op_ = "write input"; return; }
       in_bufs.push_back(bin[i].buffer);
     }
-    // Output shapes may depend on resized inputs: ask LiteRT for the current layouts.
+    // Output shapes may depend on resized inputs: ask LiteRT for the current layouts after a resize.
     size_t nout = meta.outputs.size();
-    std::vector<LiteRtLayout> layouts(nout);
-    if (nout > 0) {
-      status_ = LiteRtGetCompiledModelOutputTensorLayouts(st_->compiled, sig_, nout, layouts.data(), true);
-      if (status_ != kLiteRtStatusOk) { op_ = "GetCompiledModelOutputTensorLayouts"; return; }
+    if (st_->out_layouts.size() < st_->signatures.size()) {
+      st_->out_layouts.resize(st_->signatures.size());
+      st_->layouts_stale.assign(st_->signatures.size(), true);
+    }
+    std::vector<LiteRtLayout>& layouts = st_->out_layouts[sig_];
+    if (st_->layouts_stale[sig_] || layouts.size() != nout) {
+      layouts.assign(nout, LiteRtLayout{});
+      if (nout > 0) {
+        status_ = LiteRtGetCompiledModelOutputTensorLayouts(st_->compiled, sig_, nout, layouts.data(), true);
+        if (status_ != kLiteRtStatusOk) { op_ = "GetCompiledModelOutputTensorLayouts"; return; }
+      }
+      st_->layouts_stale[sig_] = false;
     }
     bout.resize(nout);
     for (size_t i = 0; i < nout; i++) {
@@ -693,7 +709,13 @@ Napi::Value NativeModel::Run(const Napi::CallbackInfo& info) {
   state_->cancel = false;
   auto* w = new RunWorker(env, Value(), state_, si, std::move(ins), std::move(keep));
   Napi::Promise p = w->Promise();
-  w->Queue();
+  static const bool main_thread = getenv("AUDIOGEN_LITERT_MAIN_THREAD_RUN") != nullptr;
+  if (main_thread) {
+    w->RunHere();
+    delete w;
+  } else {
+    w->Queue();
+  }
   return p;
 }
 

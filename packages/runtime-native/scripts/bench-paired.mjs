@@ -18,24 +18,29 @@ function server(cmd, args) {
   return { child, next, send: (l) => child.stdin.write(`${l}\n`) };
 }
 
-export async function paired(file, threads, pairs) {
+/** cbench: optional path of the compiled native/bench_c.cc (a third, plain C++ runner). */
+export async function paired(file, threads, pairs, cbench) {
   const n = server(process.execPath, [join(here, 'bench-one.mjs'), file, String(threads), '0', '--serve']);
   const p = server(py, [join(here, 'py_bench.py'), file, String(threads), '0', '--serve']);
+  const c = cbench ? server(cbench, [file, String(threads)]) : undefined;
   const [nr, pr] = [await n.next(), await p.next()];
+  if (c) await c.next();
   const nt = [];
   const pt = [];
+  const ct = [];
+  const all = c ? [n, p, c] : [n, p];
   for (let i = 0; i < pairs; i++) {
-    // alternate which goes first
-    const order = i % 2 ? [p, n] : [n, p];
+    // rotate which goes first
+    const order = all.map((_, k) => all[(k + i) % all.length]);
     for (const s of order) {
       s.send('run');
       const { ms } = await s.next();
-      (s === n ? nt : pt).push(ms);
+      (s === n ? nt : s === p ? pt : ct).push(ms);
     }
   }
-  n.send('stop');
-  p.send('stop');
+  for (const s of all) s.send('stop');
   const [nEnd, pEnd] = [await n.next(), await p.next()];
+  if (c) await c.next();
   const med = (xs) => {
     const s = [...xs].sort((a, b) => a - b);
     const m = s.length >> 1;
@@ -47,6 +52,13 @@ export async function paired(file, threads, pairs) {
     node_min_ms: Math.min(...nt),
     python_min_ms: Math.min(...pt),
     pair_ratio_median: med(nt.map((v, i) => v / pt[i])),
+    ...(c
+      ? {
+          cpp_median_ms: med(ct),
+          cpp_pair_ratio_median: med(ct.map((v, i) => v / pt[i])),
+          node_to_cpp_ratio_median: med(nt.map((v, i) => v / ct[i])),
+        }
+      : {}),
     node_load_ms: nr.load_ms,
     python_load_ms: pr.load_ms,
     node_peak_rss_mb: nEnd.peak_rss_mb,

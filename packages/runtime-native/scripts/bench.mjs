@@ -39,17 +39,38 @@ function one(cmd, args) {
   return JSON.parse(out.trim().split('\n').pop());
 }
 
+// The plain C++ runner (same LiteRT calls as the addon, no Node) separates binding overhead from
+// differences between LiteRT builds (the wheel's Python extension runs its own statically linked LiteRT).
+const cbench = join(here, '..', 'build', 'bench_c');
+execFileSync(
+  process.env.CXX || 'g++',
+  [
+    '-O2',
+    '-std=c++17',
+    join(here, '..', 'native', 'bench_c.cc'),
+    `-I${join(here, '..', 'native')}`,
+    `-L${join(here, '..', 'vendor', `linux-${process.arch}`)}`,
+    '-l:libLiteRt.so',
+    `-Wl,-rpath,${join(here, '..', 'vendor', `linux-${process.arch}`)}`,
+    '-o',
+    cbench,
+  ],
+  { stdio: 'inherit' },
+);
 const rows = [];
 for (const name of models) {
   const file = join(dir, `${name}.tflite`);
   for (const threads of threadsList) {
-    const r = await paired(file, threads, pairs);
+    const r = await paired(file, threads, pairs, cbench);
     rows.push({
       model: name,
       threads,
       node_median_ms: +r.node_median_ms.toFixed(1),
       python_median_ms: +r.python_median_ms.toFixed(1),
       pair_ratio_median: +r.pair_ratio_median.toFixed(3),
+      cpp_median_ms: +r.cpp_median_ms.toFixed(1),
+      cpp_to_python: +r.cpp_pair_ratio_median.toFixed(3),
+      node_to_cpp: +r.node_to_cpp_ratio_median.toFixed(3),
       gflops_node: +(flops[name] / r.node_median_ms / 1e6).toFixed(1),
       gflops_python: +(flops[name] / r.python_median_ms / 1e6).toFixed(1),
       node_min_ms: +r.node_min_ms.toFixed(1),
@@ -71,12 +92,12 @@ for (const name of models) {
   agree[name] = Math.abs(a.out0_sum - b.out0_sum) / Math.max(1e-12, Math.abs(b.out0_sum));
 }
 console.log(
-  '| model | threads | median ms node / python | paired ratio (median) | GFLOP/s node / python | min ms node / python | peak RSS MB node / python | load ms node / python | out0 rel diff |',
+  '| model | threads | median ms node / python / C++ | node÷python | C++÷python | node÷C++ | GFLOP/s node / python | min ms node / python | peak RSS MB node / python | load ms node / python | out0 rel diff |',
 );
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(
-    `| ${r.model} | ${r.threads} | ${r.node_median_ms} / ${r.python_median_ms} | ${r.pair_ratio_median} | ${r.gflops_node} / ${r.gflops_python} | ${r.node_min_ms} / ${r.python_min_ms} | ${r.peak_rss_mb_node} / ${r.peak_rss_mb_python} | ${r.load_ms_node} / ${r.load_ms_python} | ${agree[r.model].toExponential(1)} |`,
+    `| ${r.model} | ${r.threads} | ${r.node_median_ms} / ${r.python_median_ms} / ${r.cpp_median_ms} | ${r.pair_ratio_median} | ${r.cpp_to_python} | ${r.node_to_cpp} | ${r.gflops_node} / ${r.gflops_python} | ${r.node_min_ms} / ${r.python_min_ms} | ${r.peak_rss_mb_node} / ${r.peak_rss_mb_python} | ${r.load_ms_node} / ${r.load_ms_python} | ${agree[r.model].toExponential(1)} |`,
   );
 }
 const out = join(dir, 'bench-results.json');
