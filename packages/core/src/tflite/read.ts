@@ -687,6 +687,12 @@ function decodeModel(
       return list ?? [];
     };
     const inputs = idx(d.nums(t, 1, 'int32', `${w}.inputs`), `${w}.inputs`, false);
+    for (const x of inputs) {
+      // A constant lives in the (possibly read-only, mmapped) file: the runtime must never write it.
+      if ((buffers[(tensorInfo[x] as { buffer: number }).buffer] as Region).size > 0) {
+        d.fail(`${w}: input tensor ${x} is a constant`);
+      }
+    }
     const outputs = idx(d.nums(t, 2, 'int32', `${w}.outputs`), `${w}.outputs`, false);
     const name = d.str(t, 4, `${w}.name`) ?? '';
 

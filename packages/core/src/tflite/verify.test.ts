@@ -269,6 +269,7 @@ describe('verifyTflite', () => {
       raw({ ...base(), ops: [{ opcode: 0, inputs: [0, 2], outputs: [1] }] }),
       /output tensor 1 is a constant/,
     );
+    rejects(raw({ ...base(), inputs: [1] }), /input tensor 1 is a constant/);
   });
 
   it('rejects strings that are not UTF-8 and vectors longer than the file', () => {
