@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // npm run leakcheck -w @audiogen/runtime-native
 // 600 warm-up + 500 measured load/run/dispose cycles (file and bytes sources alternating, plus a run aborted before start and a
-// dispose during a run every 50 cycles); RSS must stay flat after warm-up. Exit code 1 on growth > LIMIT_MB.
+// dispose during a run every 50 cycles, and an undisposed model left to the GC every 25); RSS must stay flat
+// after warm-up. Exit code 1 on growth > LIMIT_MB.
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +22,11 @@ for (let i = 1; i <= WARMUP + CYCLES; i++) {
   const m = await rt.load(i % 2 ? fx('fc_probe.tflite') : bytes, { threads: 1 });
   const out = await m.run({ x });
   if (out.y.data.length !== 64) throw new Error('bad output');
+  if (i % 25 === 0) {
+    // a model that is never disposed: the GC finalizer must free it
+    const leaked = await rt.load(fx('fc_probe.tflite'), { threads: 1 });
+    await leaked.run({ x });
+  }
   if (i % 50 === 0) {
     const ac = new AbortController();
     ac.abort();
