@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { AudiogenError } from '../errors';
+import { AudiogenError } from '@audiogen/core';
 import type { Graph } from './graph';
 import { readTflite, type VerifyTfliteOptions } from './read';
 

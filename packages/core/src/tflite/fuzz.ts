@@ -1,5 +1,5 @@
 // Mutation fuzzing of the .tflite reader/verifier (used by fuzz.test.ts and `npm run fuzz`).
-import { AudiogenError } from '../errors';
+import { AudiogenError } from '@audiogen/core';
 import { readTflite, verifyTflite } from './read';
 import { writeTflite } from './write';
 

@@ -1,4 +1,4 @@
-import { AudiogenError } from '../errors';
+import { AudiogenError } from '@audiogen/core';
 import type { Graph, Subgraph, TensorTypeName } from './graph';
 import { type BufferLayout, readTflite, readTfliteStructure } from './read';
 

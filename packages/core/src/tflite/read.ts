@@ -1,4 +1,4 @@
-import { AudiogenError } from '../errors';
+import { AudiogenError } from '@audiogen/core';
 import type {
   BuiltinOptions,
   Graph,

@@ -1,5 +1,5 @@
-import { AudiogenError } from '../errors';
-import type { DType } from '../tensor';
+import type { DType } from '@audiogen/core';
+import { AudiogenError } from '@audiogen/core';
 import { TensorType, type TensorTypeName } from './graph';
 import {
   BUILTIN_OPERATOR_CODES,

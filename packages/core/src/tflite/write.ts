@@ -1,6 +1,5 @@
+import { AudiogenError, writeFileAtomic } from '@audiogen/core';
 import { Builder } from 'flatbuffers';
-import { writeFileAtomic } from '../atomic';
-import { AudiogenError } from '../errors';
 import type { BuiltinOptions, Graph, GraphTensor, Operator, Quantization } from './graph';
 import { TensorType, type TensorTypeName } from './graph';
 import {
