@@ -61,6 +61,21 @@ const CTORS = {
   bool: Uint8Array,
 } as const;
 
+/** The typed-array class that stores a dtype (views over existing memory: `new C(buffer, offset, length)`). */
+export function typedArrayConstructor<D extends DType>(
+  dtype: D,
+): new (
+  buffer: ArrayBufferLike,
+  byteOffset?: number,
+  length?: number,
+) => TypedArrayOf<D> {
+  return CTORS[dtype] as unknown as new (
+    buffer: ArrayBufferLike,
+    byteOffset?: number,
+    length?: number,
+  ) => TypedArrayOf<D>;
+}
+
 /** Bytes per element; int4 reports 0.5. */
 export function dtypeByteSize(dtype: DType): number {
   if (dtype === 'int4') return 0.5;

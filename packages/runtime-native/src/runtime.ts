@@ -14,6 +14,7 @@ import {
   type Tensor,
   type TensorInfo,
   throwIfAborted,
+  typedArrayConstructor,
 } from '@audiogen/core';
 import { elementTypeName, elementTypeToDType } from './dtypes';
 import { loadAddon, type NativeModelHandle, type NativeOutput, type NativeSignature } from './native';
@@ -169,23 +170,6 @@ function toInfo(t: { name: string; elementType: number; shape: number[] }, label
   return { name: t.name, dtype, shape: [...t.shape] };
 }
 
-const CTORS: Record<DType, new (buf: ArrayBuffer, off: number, len: number) => ArrayBufferView> = {
-  float32: Float32Array,
-  float16: Uint16Array,
-  bfloat16: Uint16Array,
-  float64: Float64Array,
-  int4: Uint8Array,
-  int8: Int8Array,
-  uint8: Uint8Array,
-  int16: Int16Array,
-  uint16: Uint16Array,
-  int32: Int32Array,
-  uint32: Uint32Array,
-  int64: BigInt64Array,
-  uint64: BigUint64Array,
-  bool: Uint8Array,
-};
-
 class LiteRtModel implements NativeModel {
   readonly label: string;
   readonly cpuOptions: EffectiveCpuOptions;
@@ -339,7 +323,10 @@ class LiteRtModel implements NativeModel {
         );
       }
       const n = storageLength(t.dtype, shapeSize(t.shape));
-      if ((t.data as unknown as { length: number }).length !== n || !(t.data instanceof CTORS[t.dtype])) {
+      if (
+        (t.data as unknown as { length: number }).length !== n ||
+        !(t.data instanceof typedArrayConstructor(t.dtype))
+      ) {
         throw new AudiogenError(
           'INVALID_ARGUMENT',
           `${this.label}: input '${info.name}' data does not match its shape/dtype`,
@@ -377,7 +364,7 @@ class LiteRtModel implements NativeModel {
       const info = sig.outputs[k]!;
       const dtype = elementTypeToDType(o.elementType) ?? info.dtype;
       const n = storageLength(dtype, shapeSize(o.shape));
-      const data = new CTORS[dtype](o.data, 0, n);
+      const data = new (typedArrayConstructor(dtype))(o.data, 0, n);
       result[info.name] = { dtype, shape: o.shape, data } as unknown as Tensor;
     });
     return result;
