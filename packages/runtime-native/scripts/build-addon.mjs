@@ -7,10 +7,10 @@
 // Compiler: $CXX or g++ (host); for --arch arm64: $CXX or clang++-19 --target=aarch64-linux-gnu.
 // Node headers come from the running node's include/node (node-gyp's --nodedir layout).
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fetchLiteRt, PACKAGE_DIR } from './fetch-litert.mjs';
+import { fetchLiteRt, installFileAtomic, PACKAGE_DIR } from './fetch-litert.mjs';
 
 const require = createRequire(import.meta.url);
 const arg = (name, dflt) => {
@@ -37,7 +37,9 @@ const src = join(PACKAGE_DIR, 'native', 'addon.cc');
 const header = join(PACKAGE_DIR, 'native', 'litert_c_api.h');
 const out = join(outDir, 'node.napi.node');
 mkdirSync(outDir, { recursive: true });
-copyFileSync(lib.path, join(outDir, 'libLiteRt.so'));
+// Never rewrite the library or the addon in place: running node processes have them mapped (see
+// installFileAtomic). Unchanged bytes are left alone; new ones replace the file by rename.
+installFileAtomic(lib.path, join(outDir, 'libLiteRt.so'));
 
 const newer = (a, b) => existsSync(a) && statSync(a).mtimeMs > statSync(b).mtimeMs;
 if (newer(out, src) && newer(out, header) && !process.argv.includes('--force')) {
@@ -45,6 +47,7 @@ if (newer(out, src) && newer(out, header) && !process.argv.includes('--force')) 
   process.exit(0);
 }
 
+const tmpOut = `${out}.tmp-${process.pid}`;
 const cross = arch !== process.arch;
 const cxx = process.env.CXX || (cross ? 'clang++-19' : 'g++');
 const targetFlags =
@@ -67,7 +70,7 @@ const args = [
   `-I${join(PACKAGE_DIR, 'native')}`,
   src,
   '-o',
-  out,
+  tmpOut,
   `-L${outDir}`,
   '-l:libLiteRt.so',
   '-Wl,-rpath,$ORIGIN',
@@ -75,5 +78,10 @@ const args = [
   '-pthread',
 ];
 console.error(`[build-addon] ${cxx} … -o ${out}`);
-execFileSync(cxx, args, { stdio: 'inherit' });
+try {
+  execFileSync(cxx, args, { stdio: 'inherit' });
+  renameSync(tmpOut, out);
+} finally {
+  rmSync(tmpOut, { force: true });
+}
 console.error(`[build-addon] built ${out} (LiteRT from ${lib.source})`);

@@ -9,7 +9,17 @@ import { execFileSync } from 'node:child_process';
 // wheel already installed in the repo's .venv (host arch only); `pip download` of the pinned wheel.
 // Nothing downloaded is committed (vendor/ is git-ignored).
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,6 +125,27 @@ export function elfDynamicSymbols(buf) {
   return { machine, names };
 }
 
+/**
+ * Puts a copy of `src` at `dest` without ever rewriting `dest` in place: a shared library that running
+ * processes have mapped must not be truncated and rewritten under them (that kills them with SIGBUS or
+ * SIGSEGV on their next page fault into it, e.g. a `generate` run while `npm run build` runs). The copy
+ * goes to a temp file beside `dest` and is renamed over it (a new inode; mappings keep the old one), and
+ * nothing is written when `dest` already holds the same bytes. Returns true when `dest` changed.
+ */
+export function installFileAtomic(src, dest) {
+  if (existsSync(dest) && statSync(dest).size === statSync(src).size) {
+    if (readFileSync(dest).equals(readFileSync(src))) return false;
+  }
+  const tmp = `${dest}.tmp-${process.pid}`;
+  try {
+    copyFileSync(src, tmp);
+    renameSync(tmp, dest);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  return true;
+}
+
 export function checkLibrary(file, pin) {
   const buf = readFileSync(file);
   const got = sha256(buf);
@@ -185,7 +216,7 @@ export function fetchLiteRt({ arch = process.arch, log = console.error } = {}) {
   );
   for (const f of local) {
     if (existsSync(f) && ok(f)) {
-      copyFileSync(f, dest);
+      installFileAtomic(f, dest);
       log(`[fetch-litert] ${key}: copied pinned libLiteRt.so from ${f}`);
       return { path: dest, source: f, ...checkLibrary(dest, pin) };
     }
@@ -223,8 +254,10 @@ export function fetchLiteRt({ arch = process.arch, log = console.error } = {}) {
       '-c',
       'import sys,zipfile;z=zipfile.ZipFile(sys.argv[1]);open(sys.argv[2],"wb").write(z.read("ai_edge_litert/libLiteRt.so"))',
       wheel,
-      dest,
+      join(tmp, 'libLiteRt.so'),
     ]);
+    checkLibrary(join(tmp, 'libLiteRt.so'), pin);
+    installFileAtomic(join(tmp, 'libLiteRt.so'), dest);
     const info = checkLibrary(dest, pin);
     log(`[fetch-litert] ${key}: extracted libLiteRt.so (${info.litertSymbols} LiteRt* symbols)`);
     return { path: dest, source: 'pip', ...info };

@@ -12,4 +12,12 @@ export {
   type NativeRuntimeOptions,
   XnnpackFlags,
 } from './runtime';
-export { scanFromGraph, scanTflite, type TfliteScan, verifyModelBytes, verifyModelFile } from './verify';
+export {
+  findScaleProblems,
+  type ScaleProblem,
+  scanFromGraph,
+  scanTflite,
+  type TfliteScan,
+  verifyModelBytes,
+  verifyModelFile,
+} from './verify';

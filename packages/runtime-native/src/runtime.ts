@@ -18,7 +18,7 @@ import {
 } from '@audiogen/core';
 import { elementTypeName, elementTypeToDType } from './dtypes';
 import { loadAddon, type NativeModelHandle, type NativeOutput, type NativeSignature } from './native';
-import { type TfliteScan, verifyModelBytes, verifyModelFile } from './verify';
+import { type ScaleProblem, type TfliteScan, verifyModelBytes, verifyModelFile } from './verify';
 
 /** XNNPACK delegate flags (tflite/delegates/xnnpack/xnnpack_delegate.h). */
 export const XnnpackFlags = {
@@ -117,6 +117,15 @@ const STATUS_NAMES: Record<number, string> = {
   504: 'compilation error',
 };
 
+/** The quantized constants XNNPACK refuses, to explain a failed load (never throws). */
+function scaleProblems(scan?: TfliteScan): ScaleProblem[] {
+  try {
+    return scan?.scaleProblems?.() ?? [];
+  } catch {
+    return [];
+  }
+}
+
 function nativeError(e: unknown, label: string, scan?: TfliteScan, phase = 'run'): AudiogenError {
   if (isAudiogenError(e)) return e;
   const err = e as { message?: string; litertStatus?: number; op?: string; code?: string };
@@ -137,6 +146,27 @@ function nativeError(e: unknown, label: string, scan?: TfliteScan, phase = 'run'
     );
   }
   if (phase === 'load' && (status === 3 || status === 5 || status === 504)) {
+    const bad = scaleProblems(scan);
+    if (bad.length > 0) {
+      const list = bad
+        .slice(0, 3)
+        .map((p) => {
+          const what = [
+            p.zero ? `${p.zero} are 0` : '',
+            p.invalid ? `${p.invalid} negative or not finite` : '',
+          ]
+            .filter(Boolean)
+            .join(', ');
+          return `'${p.name}' (subgraph ${p.subgraph} tensor ${p.tensor}: ${what} of ${p.total} ${p.kind} scales)`;
+        })
+        .join(', ');
+      const more = bad.length > 3 ? ` and ${bad.length - 3} more tensors` : '';
+      return new AudiogenError(
+        'UNSUPPORTED',
+        `${label}: XNNPACK refuses quantized weights whose scales are 0 or not finite: ${list}${more}. A scale of 0 comes from an all-zero weight block (its fp16 scale rounds to 0); quantize these ops channelwise or keep them float (${msg})`,
+        { cause: e, details: { ...details, scaleProblems: bad } },
+      );
+    }
     return new AudiogenError(
       'UNSUPPORTED_OPS',
       `${label}: LiteRT cannot prepare the model for the CPU: ${msg}`,

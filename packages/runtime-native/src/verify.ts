@@ -1,5 +1,19 @@
-import { AudiogenError } from '@audiogen/core';
-import { type Graph, readTfliteStructure, verifyTflite } from '@audiogen/core/tflite';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { AudiogenError, halfToFloat } from '@audiogen/core';
+import { type Graph, readTflite, readTfliteStructure, verifyTflite } from '@audiogen/core/tflite';
+
+/** A constant quantized tensor whose scales XNNPACK refuses (zero, negative or not finite). */
+export interface ScaleProblem {
+  subgraph: number;
+  tensor: number;
+  name: string;
+  kind: 'blockwise' | 'per-channel';
+  /** Scales that are 0 (e.g. an all-zero block whose fp16 scale is 0). */
+  zero: number;
+  /** Scales that are negative, NaN or infinite. */
+  invalid: number;
+  total: number;
+}
 
 /** Facts our bounded scan of a .tflite flatbuffer collects (used for errors and open dimensions). */
 export interface TfliteScan {
@@ -9,6 +23,59 @@ export interface TfliteScan {
   builtinCodes: number[];
   /** `<signature key>/<input name>` → shape_signature, for signature inputs that have a -1 in it. */
   openDims: Map<string, number[]>;
+  /**
+   * Finds quantized constants whose scales XNNPACK refuses. Only called to explain a failed load: it
+   * reads the (small) scale tensors, never the weights.
+   */
+  scaleProblems?: () => ScaleProblem[];
+}
+
+const QUANTIZED_TYPES = new Set(['INT4', 'INT8', 'UINT8', 'INT16']);
+
+/**
+ * Quantized constants of `graph` whose scales are 0, negative or not finite (XNNPACK refuses them):
+ * per-channel scales come from the tables, blockwise/multi-axis scale tensors from
+ * `constant(subgraph, tensor)` (their bytes, undefined if unavailable); `isConstant` tells which
+ * tensors are constants (activations are not checked).
+ */
+export function findScaleProblems(
+  graph: Graph,
+  isConstant: (subgraph: number, tensor: number) => boolean,
+  constant: (subgraph: number, tensor: number) => Uint8Array | undefined,
+): ScaleProblem[] {
+  const out: ScaleProblem[] = [];
+  graph.subgraphs.forEach((sg, si) => {
+    sg.tensors.forEach((t, ti) => {
+      const q = t.quantization;
+      if (!q || !QUANTIZED_TYPES.has(t.type) || !isConstant(si, ti)) return;
+      let zero = 0;
+      let invalid = 0;
+      let total = 0;
+      const count = (x: number) => {
+        total++;
+        if (x === 0) zero++;
+        else if (!(x > 0 && x < Number.POSITIVE_INFINITY)) invalid++;
+      };
+      const det = q.details;
+      let kind: ScaleProblem['kind'] = 'per-channel';
+      if (det && det.type !== 'CustomQuantization') {
+        kind = 'blockwise';
+        const st = sg.tensors[det.scales];
+        const bytes = constant(si, det.scales);
+        if (!st || !bytes) return;
+        const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        if (st.type === 'FLOAT16') {
+          for (let i = 0; i + 2 <= bytes.length; i += 2) count(halfToFloat(v.getUint16(i, true)));
+        } else if (st.type === 'FLOAT32') {
+          for (let i = 0; i + 4 <= bytes.length; i += 4) count(v.getFloat32(i, true));
+        }
+      } else if (q.scale) {
+        for (const x of q.scale) count(x);
+      }
+      if (zero || invalid) out.push({ subgraph: si, tensor: ti, name: t.name, kind, zero, invalid, total });
+    });
+  });
+  return out;
 }
 
 function invalid(message: string): AudiogenError {
@@ -136,7 +203,13 @@ function scanUnsafe(bytes: Uint8Array): TfliteScan {
 /** Verifies bytes with core's full verifier, then runs our own bounded scan. */
 export function verifyModelBytes(bytes: Uint8Array): TfliteScan {
   verifyTflite(bytes);
-  return scanTflite(bytes);
+  const scan = scanTflite(bytes);
+  scan.scaleProblems = () => {
+    const g = readTflite(bytes); // constant data are views into `bytes`, nothing is copied
+    const data = (si: number, ti: number) => g.subgraphs[si]?.tensors[ti]?.data;
+    return findScaleProblems(g, (si, ti) => (data(si, ti)?.length ?? 0) > 0, data);
+  };
+  return scan;
 }
 
 /** The scan facts, from a graph core has decoded (and thereby verified). */
@@ -167,5 +240,29 @@ export function scanFromGraph(graph: Graph): TfliteScan {
  * so multi-GB models are checked cheaply; LiteRT then maps the file itself.
  */
 export function verifyModelFile(path: string): TfliteScan {
-  return scanFromGraph(readTfliteStructure(path).graph);
+  const { graph, layout } = readTfliteStructure(path);
+  const scan = scanFromGraph(graph);
+  // Reads only the scale tensors' bytes (at their offsets), never the weights.
+  scan.scaleProblems = () => {
+    const buffer = (si: number, ti: number) => layout.tensorBuffers[si]?.[ti] ?? 0;
+    const size = (si: number, ti: number) => layout.bufferSizes[buffer(si, ti)] ?? 0;
+    let fd: number | undefined;
+    try {
+      return findScaleProblems(
+        graph,
+        (si, ti) => size(si, ti) > 0,
+        (si, ti) => {
+          const n = size(si, ti);
+          if (n === 0 || n > 1 << 28) return undefined;
+          fd ??= openSync(path, 'r');
+          const b = new Uint8Array(n);
+          readSync(fd, b, 0, n, layout.bufferOffsets[buffer(si, ti)] ?? 0);
+          return b;
+        },
+      );
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  };
+  return scan;
 }

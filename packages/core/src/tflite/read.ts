@@ -528,10 +528,14 @@ function decodeSparsity(d: Decoder, pos: number, what: string): Record<string, u
 const SUBGRAPH_FIELD = /subgraph_ind(ex|ices)$/;
 
 /** Decodes (and thereby verifies) a whole model. */
-/** Where each tensor's constant data lives: buffer index per tensor, and each buffer's byte size. */
+/**
+ * Where each tensor's constant data lives: buffer index per tensor, each buffer's byte size and its
+ * byte offset in the file (so that a few small buffers, e.g. quantization scales, can be read alone).
+ */
 export interface BufferLayout {
   tensorBuffers: number[][];
   bufferSizes: number[];
+  bufferOffsets: number[];
 }
 
 function decodeModel(
@@ -904,6 +908,7 @@ function decodeModel(
 
   if (layout) {
     layout.bufferSizes = buffers.map((r) => r.size);
+    layout.bufferOffsets = buffers.map((r) => r.start);
     layout.tensorBuffers = tensorBuffers;
   }
   return { version, description, subgraphs, signatures, metadata };
@@ -973,7 +978,7 @@ export function readTfliteStructure(
     throw new AudiogenError('MISSING_FILE', `cannot open ${path}: ${(e as Error).message}`, { cause: e });
   }
   try {
-    const layout: BufferLayout = { tensorBuffers: [], bufferSizes: [] };
+    const layout: BufferLayout = { tensorBuffers: [], bufferSizes: [], bufferOffsets: [] };
     const graph = guard(() => decodeModel(src, false, layout, options));
     return { graph, layout };
   } finally {
