@@ -2,7 +2,6 @@ import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import {
   AudiogenError,
-  type DType,
   isAudiogenError,
   type LoadOptions,
   type Model,
