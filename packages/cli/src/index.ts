@@ -7,7 +7,7 @@ export function createProgram(): Command {
     .description('On-device text-to-audio on the official LiteRT runtime')
     .version('0.0.0')
     .exitOverride()
-    .showHelpAfterError();
+    .showHelpAfterError('(add --help for usage)');
   for (const register of commands) register(program);
   return program;
 }
