@@ -18,7 +18,17 @@ const py = litertPython();
 
 // Fixtures: tiny reference modules exported by scripts/make_onnx_fixtures.py with torch.onnx.export;
 // *_out.npy is onnxruntime's output on *_in_*.npy.
-const models = ['mlp', 'mlp_opset13_external', 'mlp_opset20', 'einsum', 'mask_pool', 'convnet', 'dit_block', 'oobleck_decoder_block', 't5_encoder'];
+const models = [
+  'mlp',
+  'mlp_opset13_external',
+  'mlp_opset20',
+  'einsum',
+  'mask_pool',
+  'convnet',
+  'dit_block',
+  'oobleck_decoder_block',
+  't5_encoder',
+];
 
 describe.skipIf(!py)('ONNX → .tflite matches onnxruntime under LiteRT', () => {
   for (const name of models) {

@@ -137,6 +137,7 @@ export interface StepInfo {
 }
 
 /** Return false (or a promise of false) to stop sampling after this step. */
+// biome-ignore lint/suspicious/noConfusingVoidType: callbacks without a return statement must type-check
 export type StepCallback = (info: StepInfo) => undefined | boolean | Promise<undefined | boolean> | void;
 
 export interface SampleArgs {

@@ -186,7 +186,7 @@ export function quantizeValues(data: Float32Array, p: QuantParams): Int32Array {
     if (Number.isNaN(x)) return 0; // numpy: NaN cast to int is undefined; x86 gives 0 after int8 wrap
     let r = Math.round(x);
     if (r - x === 0.5 && r % 2 !== 0) r -= 1; // half to even
-    return r < lo ? lo : r > qmax ? qmax : r;
+    return Math.max(lo, Math.min(qmax, r));
   };
   forEachRun(p.layout, (start, length, group, stride) => {
     if (stride === 0) {

@@ -107,7 +107,8 @@ export function fuzz(corpus: Uint8Array[], iterations: number, seed = 1): FuzzSt
     }
     const ms = performance.now() - t0;
     if (ms > stats.slowestMs) stats.slowestMs = ms;
-    const k = (stats.byKind[kind] ??= { accepted: 0, rejected: 0 });
+    stats.byKind[kind] ??= { accepted: 0, rejected: 0 };
+    const k = stats.byKind[kind];
     if (ok) {
       stats.accepted++;
       k.accepted++;
