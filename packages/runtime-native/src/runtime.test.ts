@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type AudiogenErrorCode, isAudiogenError, type Tensor, tensor } from '@audiogen/core';
+import { maxAbsDiff } from '@audiogen/core/test';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   cpuOptionsFor,
@@ -45,13 +46,6 @@ async function expectCode(p: Promise<unknown> | (() => unknown), code: AudiogenE
     return e;
   }
   throw new Error(`expected ${code}, got success`);
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
 }
 
 describe('LiteRT native runtime: results match the official Python LiteRT on the same files', () => {

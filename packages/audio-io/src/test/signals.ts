@@ -1,4 +1,5 @@
 import type { AudioClip } from '@audiogen/core';
+import { randomFloats } from '@audiogen/core/test';
 
 /** A sine of peak amplitude 10^(dbfs/20) (EBU Tech 3341 convention: "−23 dBFS" is the peak level). */
 export function sine(
@@ -32,19 +33,7 @@ export function stereo(x: Float32Array, sampleRate: number): AudioClip {
 }
 
 /** Deterministic uniform noise in [-amp, amp) (xorshift32). */
-export function noise(n: number, seed: number, amp = 1): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    out[i] = (s / 2 ** 32) * 2 * amp - amp;
-  }
-  return out;
-}
+export const noise = randomFloats;
 
 /** Least-squares amplitude of a sinusoid of known frequency in x (and the residual RMS). */
 export function fitSine(x: Float32Array, freq: number, sampleRate: number, from = 0, to = x.length) {

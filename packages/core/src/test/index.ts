@@ -1,2 +1,37 @@
-// Shared test helpers for other packages' tests (exported as @audiogen/core/test).
-export {};
+// Shared test helpers for the packages' tests (exported as @audiogen/core/test; not for apps).
+
+/** Deterministic uniform floats in [-amp, amp) from xorshift32 (seed 0 is treated as 1). */
+export function randomFloats(n: number, seed: number, amp = 1): Float32Array {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    out[i] = (s / 2 ** 32) * 2 * amp - amp;
+  }
+  return out;
+}
+
+/** Cosine similarity of two equally long vectors, accumulated in float64. */
+export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i]! * b[i]!;
+    aa += a[i]! * a[i]!;
+    bb += b[i]! * b[i]!;
+  }
+  return ab / Math.sqrt(aa * bb);
+}
+
+/** Largest |a[i] − b[i]|; throws if the lengths differ. */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}

@@ -71,17 +71,4 @@ export function i32bytes(xs: ArrayLike<number>): Uint8Array {
   return new Uint8Array(Int32Array.from(xs).buffer);
 }
 
-/** Deterministic pseudo-random floats in [-1, 1). */
-export function randomFloats(n: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    out[i] = (s / 2 ** 32) * 2 - 1;
-  }
-  return out;
-}
+export { randomFloats } from '../test';
