@@ -140,7 +140,11 @@ export async function generate(request: GenerateRequest, c: PipelineComponents):
     const sigma = tSched[0]!;
     if (request.initLatents) {
       const init = request.initLatents;
-      for (let i = 0; i < latentSize; i++) x[i] = init[i]! * (1 - sigma) + x[i]! * sigma;
+      // float32 per operation, as torch computes it (and as @audiogen/sampler's mixInitLatents does).
+      const fr = Math.fround;
+      const s = fr(sigma);
+      const a = fr(1 - s);
+      for (let i = 0; i < latentSize; i++) x[i] = fr(fr(init[i]! * a) + fr(x[i]! * s));
     }
     const model: VelocityFn = async (xt, t) => {
       throwIfAborted(signal, 'generation');

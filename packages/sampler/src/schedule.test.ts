@@ -96,3 +96,45 @@ describe('mixInitLatents', () => {
     expect(() => mixInitLatents(init, noise, 2)).toThrow(invalid);
   });
 });
+
+describe('mixInitLatents and core generate agree', () => {
+  it('core generate mixes init latents bit-identically to mixInitLatents', async () => {
+    const { generate } = await import('@audiogen/core');
+    // 64 values where float64 mixing differs from float32-per-op mixing in 27 places.
+    const init = Float32Array.from({ length: 64 }, (_, i) => Math.cos(3 * i) * 1.7);
+    const sigma = 0.7;
+    let captured: Float32Array | undefined;
+    const noiseFor = (seed: number) => ({
+      seed,
+      stream: () => ({
+        fillNormal: (o: Float32Array) => {
+          for (let i = 0; i < o.length; i++) o[i] = Math.sin(i + 1);
+        },
+      }),
+    });
+    await generate(
+      { prompt: 'x', seed: 1, initLatents: init },
+      {
+        tokenizer: {
+          maxLength: 1,
+          encode: () => ({ ids: new Int32Array(1), mask: new Int32Array(1), length: 1, truncated: false }),
+        },
+        conditioner: { condition: async () => ({}) },
+        denoiser: { latentShape: [64], denoise: async (x) => new Float32Array(x.length) },
+        decoder: { sampleRate: 1, decode: async (l) => ({ sampleRate: 1, channels: [l] }) },
+        sampler: {
+          config: { name: 'capture' },
+          sample: async ({ x }) => {
+            captured = Float32Array.from(x);
+            return x;
+          },
+        },
+        schedule: { t: new Float64Array([sigma, 0]) },
+        noise: noiseFor,
+      },
+    );
+    const noise = new Float32Array(64);
+    noiseFor(1).stream().fillNormal(noise);
+    expect(Array.from(captured!)).toEqual(Array.from(mixInitLatents(init, noise, sigma)));
+  });
+});
