@@ -2,14 +2,15 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { toolAvailable } from '@audiogen/core/test';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resampleClip } from './resample';
 import { noise } from './test/signals';
 import { decodeWav, encodeWav, inspectWav, type WavSampleFormat } from './wav';
 
 /**
- * Cross-checks against SoX, an independent C implementation (run `bash scripts/sox-check.sh` in
- * packages/audio-io to install it and run this file; skipped when sox is not on PATH, as in CI).
+ * Cross-checks against SoX, an independent C implementation (scripts/setup-dev.sh installs it; outside CI
+ * the file is skipped when sox is not on PATH).
  */
 function hasSox(): boolean {
   try {
@@ -19,6 +20,7 @@ function hasSox(): boolean {
     return false;
   }
 }
+const soxPresent = toolAvailable(hasSox(), 'sox');
 
 const dir = mkdtempSync(join(tmpdir(), 'audio-io-sox-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -31,7 +33,7 @@ function soxDecode(path: string): Float64Array {
   return new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
 }
 
-describe.skipIf(!hasSox())('SoX (independent C implementation)', () => {
+describe.skipIf(!soxPresent)('SoX (independent C implementation)', () => {
   const soxFormats: [string, string[], WavSampleFormat][] = [
     ['u8', ['-b', '8', '-e', 'unsigned-integer'], 'pcm8'],
     ['s16', ['-b', '16', '-e', 'signed-integer'], 'pcm16'],

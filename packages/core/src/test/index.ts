@@ -35,3 +35,15 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
 }
+
+/**
+ * Whether an external tool a test needs is present. Outside CI a missing tool skips the test (with this
+ * message); in CI it throws, because scripts/setup-dev.sh installs every such tool there and a check that
+ * silently skips in CI is a check that never runs.
+ */
+export function toolAvailable(present: boolean, what: string): boolean {
+  if (present) return true;
+  if (process.env.CI) throw new Error(`CI: ${what} is missing (scripts/setup-dev.sh installs it)`);
+  console.warn(`[test] ${what} missing: skipping the tests that need it`);
+  return false;
+}

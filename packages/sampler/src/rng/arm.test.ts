@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { toolAvailable } from '@audiogen/core/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNoiseSource } from './index';
 import { glibcLogf, LibstdcxxNormalFloat, MT19937 } from './mt19937';
@@ -16,12 +17,8 @@ function findCompiler(): string | undefined {
   }
   return undefined;
 }
-const cxx = findCompiler();
-if (!cxx) {
-  console.warn(
-    '[sampler] g++ not found: skipping the bit-equality test against libstdc++ (set CXX to a g++)',
-  );
-}
+const found = findCompiler();
+const cxx = toolAvailable(!!found, 'g++ (set CXX to a g++)') ? found : undefined;
 
 describe.skipIf(!cxx)(
   'arm-mt19937 stream equals std::mt19937 + libstdc++ normal_distribution<float> (g++)',
@@ -157,13 +154,11 @@ function detectFused(run: (...a: (string | number)[]) => Uint32Array): boolean {
 
 // aarch64 (Arm's target): GCC contracts a·b + c into FMA by default. Needs a cross g++ and qemu-user
 // (apt-get install g++-aarch64-linux-gnu qemu-user); skipped otherwise.
-const a64 =
+const a64 = toolAvailable(
   spawnSync('aarch64-linux-gnu-g++', ['--version']).status === 0 &&
-  spawnSync('qemu-aarch64', ['-version']).status === 0;
-if (!a64)
-  console.warn(
-    '[sampler] aarch64-linux-gnu-g++ or qemu-aarch64 missing: skipping the aarch64 bit-equality test',
-  );
+    spawnSync('qemu-aarch64', ['-version']).status === 0,
+  'aarch64-linux-gnu-g++ or qemu-aarch64 (the aarch64 bit-equality test)',
+);
 
 describe.skipIf(!a64)('Arm loop compiled for aarch64 (g++ default FP contraction, run under qemu)', () => {
   it('pingpong({ fma: true }) + arm-mt19937 reproduces the aarch64 build bit for bit', async () => {
