@@ -1,6 +1,6 @@
 /** Test helpers: .npy files (core's reader/writer) and a LiteRT runner through the repo's Python venv. */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,10 +35,14 @@ export function runLitert(
   const out = mkdtempSync(join(tmpdir(), 'audiogen-convert-run-'));
   const script = resolve(here, '..', 'scripts', 'run_tflite.py');
   const args = [script, model, out, ...Object.entries(inputs).map(([k, v]) => `${k}=${v}`)];
-  const r = spawnSync(python, args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`LiteRT run failed: ${r.stderr}`);
-  const names = readdirSync(out);
-  return Object.fromEntries(names.map((n) => [n.replace(/\.npy$/, ''), readNpy(join(out, n))]));
+  try {
+    const r = spawnSync(python, args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`LiteRT run failed: ${r.stderr}`);
+    const names = readdirSync(out);
+    return Object.fromEntries(names.map((n) => [n.replace(/\.npy$/, ''), readNpy(join(out, n))]));
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 }
 
 export { cosine, maxAbsDiff } from '@audiogen/core/test';
