@@ -47,6 +47,8 @@ export interface HostReport {
   platform: string;
   arch: string;
   cpuModel: string;
+  /** x86 `vendor_id` (GenuineIntel, AuthenticAMD…) or arm64 `CPU implementer`; '' when unknown. */
+  cpuVendor: string;
   logicalCores: number;
   totalMemoryBytes: number;
   /** Normalised CPU features relevant to LiteRT/XNNPACK kernel selection (true = present). */
@@ -67,26 +69,35 @@ export interface HostReport {
   kernels: string[];
 }
 
-function readCpuInfo(): { model: string; flags: Set<string> } {
+function readCpuInfo(): { model: string; vendor: string; flags: Set<string> } {
   let text = '';
   try {
     text = readFileSync('/proc/cpuinfo', 'utf8');
   } catch {}
   const flags = new Set<string>();
   let model = cpus()[0]?.model ?? 'unknown';
+  let vendor = '';
   for (const line of text.split('\n')) {
+    const v = /^(vendor_id|CPU implementer)\s*:\s*(.*)$/.exec(line);
+    if (v && !vendor) vendor = v[2]!.trim();
     const m = /^(flags|Features)\s*:\s*(.*)$/.exec(line);
     if (m) for (const f of m[2]!.trim().split(/\s+/)) flags.add(f);
     const mm = /^(model name|CPU part)\s*:\s*(.*)$/.exec(line);
     if (mm && model === 'unknown') model = mm[2]!.trim();
   }
-  return { model, flags };
+  return { model, vendor, flags };
 }
 
-function kernelNotes(arch: string, f: Record<string, boolean>): string[] {
+export function kernelNotes(arch: string, f: Record<string, boolean>, vendor = ''): string[] {
   if (arch === 'x64') {
     const out: string[] = [];
     if (f.avx512f) out.push('f32 GEMM/IGEMM: XNNPACK AVX-512F microkernels');
+    else if (f.avx2 && f.fma && /AuthenticAMD|HygonGenuine/.test(vendor))
+      // Seen with perf on an AMD EPYC (family 25); Python's ai-edge-litert build picks the generic 5x16
+      // kernels on the same CPU, which is the conv-stack gap described in the README.
+      out.push(
+        "f32 GEMM/IGEMM: XNNPACK FMA3; on AMD the pinned libLiteRt.so can choose its Zen-tuned 4x16s4/1x16s4 kernels (seen with perf on family 25) where Python's build uses the generic 5x16 ones",
+      );
     else if (f.avx2 && f.fma) out.push('f32 GEMM/IGEMM: XNNPACK FMA3/AVX2 microkernels');
     else out.push('f32 GEMM/IGEMM: XNNPACK SSE/AVX microkernels');
     if (f.avx512vnni) out.push('dynamic-range int8 (qd8-f32-qc8w): AVX512-VNNI microkernels');
@@ -121,7 +132,7 @@ function kernelNotes(arch: string, f: Record<string, boolean>): string[] {
 /** CPU features, LiteRT engine facts and the defaults this runtime uses. Never throws. */
 export function describeHost(): HostReport {
   const arch = process.arch;
-  const { model, flags } = readCpuInfo();
+  const { model, vendor, flags } = readCpuInfo();
   const names = arch === 'arm64' ? ARM_FEATURES : X86_FEATURES;
   const cpuFeatures: Record<string, boolean> = {};
   for (const n of names) cpuFeatures[n] = flags.has(n);
@@ -156,6 +167,7 @@ export function describeHost(): HostReport {
     platform: process.platform,
     arch,
     cpuModel: model,
+    cpuVendor: vendor,
     logicalCores: availableParallelism(),
     totalMemoryBytes: totalmem(),
     cpuFeatures,
@@ -165,6 +177,6 @@ export function describeHost(): HostReport {
       xnnpackFlagsWhenSet: DEFAULT_XNNPACK_FLAGS,
       cpuAccelerator: 'XNNPACK',
     },
-    kernels: kernelNotes(arch, cpuFeatures),
+    kernels: kernelNotes(arch, cpuFeatures, vendor),
   };
 }
