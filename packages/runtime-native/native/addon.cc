@@ -7,15 +7,26 @@
 //  - runs a signature on a worker thread with LiteRT-managed tensor buffers (from the compiled model's
 //    requirements, as the Python API creates them) that stay bound across runs; inputs are copied in on
 //    the worker thread, outputs copied once into native blocks handed to JS as external ArrayBuffers,
-//  - resizes inputs, cancels (LiteRT cancellation callback + flag) and disposes.
-// Errors are thrown as JS Errors whose `litertStatus`/`op` properties the TS layer maps to AudiogenError.
+//  - resizes inputs, cancels (LiteRT cancellation callback + flag) and disposes,
+//  - hands LiteRT's own error text to JS: models are compiled with LiteRT's buffer error reporter, read
+//    (and so cleared) after every load/run/resize and echoed to stderr; a failed compile, whose reporter
+//    dies with it, is retried once with stderr captured (StderrCapture).
+// Errors are thrown as JS Errors whose `litertStatus`/`op`/`litertMessages`/`litertStderr` properties the
+// TS layer maps to AudiogenError.
+#include <fcntl.h>
 #include <napi.h>
+#include <poll.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "litert_c_api.h"
@@ -75,12 +86,173 @@ size_t ByteSize(const LiteRtRankedTensorType& t) {
   return (n * bits + 7) / 8;
 }
 
-Napi::Error StatusError(Napi::Env env, const std::string& op, int status, const std::string& detail = "") {
+// ---------------------------------------------------------------- LiteRT's error text
+
+// Writes all of p[0..n) to fd (partial writes and EINTR handled; other errors drop the rest).
+void WriteAll(int fd, const char* p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return;
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+}
+
+// Reads what the compiled model's buffer error reporter collected; LiteRT clears the buffer as it is
+// read. Empty when nothing was reported or the model has no buffer reporter (the call then fails).
+std::string TakeErrorMessages(LiteRtCompiledModel cm) {
+  if (!cm) return "";
+  char* m = nullptr;
+  if (LiteRtCompiledModelGetErrorMessages(cm, &m) != kLiteRtStatusOk) {
+    free(m);
+    return "";
+  }
+  std::string s = m ? m : "";
+  free(m);
+  return s;
+}
+
+// The buffer reporter keeps messages off stderr; print them as TFLite's default reporter did before
+// ("ERROR: " + message), in one write so that lines of concurrent models do not interleave.
+void EchoToStderr(const std::string& text) {
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t j = text.find('\n', i);
+    if (j == std::string::npos) j = text.size();
+    if (j > i) out += "ERROR: " + text.substr(i, j - i) + "\n";
+    i = j + 1;
+  }
+  if (!out.empty()) WriteAll(2, out.data(), out.size());
+}
+
+std::mutex g_capture_mutex;  // one stderr capture at a time in the process
+
+void SetCloexec(int fd) { fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC); }
+
+// Captures what is written to fd 2 between Start() and Stop(): used only to retry a LiteRT call that
+// failed and whose explanation LiteRT only prints (compile). fd 2 is process-wide, so captures are
+// serialized (the lock is held for the object's life) and anything another thread writes meanwhile is
+// captured too. A drain thread forwards every byte to the real stderr as it arrives (nothing is lost,
+// also if the process dies meanwhile; a writer never blocks on a full pipe) and keeps a bounded copy
+// (the first kHead and the last kTail bytes) for the error.
+class StderrCapture {
+ public:
+  static constexpr size_t kHead = 16 * 1024;
+  static constexpr size_t kTail = 48 * 1024;
+
+  StderrCapture() : lock_(g_capture_mutex) {}
+  ~StderrCapture() { Stop(); }
+
+  // False (and nothing redirected) when fd 2 is closed or no pipe/thread can be made.
+  bool Start() {
+    fflush(stderr);
+    saved_ = fcntl(2, F_DUPFD_CLOEXEC, 3);
+    if (saved_ < 0) return false;
+    int p[2], w[2];
+    if (pipe(p) != 0) return Fail(-1, -1);
+    if (pipe(w) != 0) return Fail(p[0], p[1]);
+    for (int fd : {p[0], p[1], w[0], w[1]}) SetCloexec(fd);
+    read_ = p[0];
+    wake_r_ = w[0];
+    wake_w_ = w[1];
+    try {
+      thread_ = std::thread(&StderrCapture::Drain, this);
+    } catch (...) {
+      return Fail(p[0], p[1]);
+    }
+    if (dup2(p[1], 2) < 0) {
+      close(p[1]);  // no write end left: the drain thread sees EOF and ends
+      thread_.join();
+      return Fail(-1, -1);
+    }
+    close(p[1]);  // fd 2 is now the only write end
+    active_ = true;
+    return true;
+  }
+
+  // Restores fd 2 and returns the kept text.
+  std::string Stop() {
+    if (!active_) return "";
+    active_ = false;
+    fflush(stderr);
+    dup2(saved_, 2);  // closes the pipe's last write end (unless a child process inherited it)
+    char c = 1;
+    WriteAll(wake_w_, &c, 1);
+    thread_.join();
+    CloseAll();
+    if (tail_.size() > kTail) {  // keep whole lines of the last kTail bytes
+      size_t cut = tail_.size() - kTail;
+      size_t nl = tail_.find('\n', cut);
+      if (nl != std::string::npos) cut = nl + 1;
+      tail_.erase(0, cut);
+      dropped_ += cut;
+    }
+    std::string text = head_;
+    if (dropped_ > 0) text += "\n[... " + std::to_string(dropped_) + " bytes of stderr not kept ...]\n";
+    return text + tail_;
+  }
+
+ private:
+  std::unique_lock<std::mutex> lock_;
+  int saved_ = -1, read_ = -1, wake_r_ = -1, wake_w_ = -1;
+  bool active_ = false;
+  std::thread thread_;
+  std::string head_, tail_;
+  size_t dropped_ = 0;
+
+  bool Fail(int a, int b) {
+    if (a >= 0) close(a);
+    if (b >= 0) close(b);
+    CloseAll();
+    return false;
+  }
+  void CloseAll() {
+    for (int* fd : {&saved_, &read_, &wake_r_, &wake_w_}) {
+      if (*fd >= 0) close(*fd);
+      *fd = -1;
+    }
+  }
+  void Keep(const char* p, size_t n) {
+    size_t h = head_.size() < kHead ? std::min(n, kHead - head_.size()) : 0;
+    head_.append(p, h);
+    tail_.append(p + h, n - h);
+    if (tail_.size() > 2 * kTail) {
+      size_t cut = tail_.size() - kTail;
+      tail_.erase(0, cut);
+      dropped_ += cut;
+    }
+  }
+  void Drain() {
+    char buf[16384];
+    bool stopping = false;
+    for (;;) {
+      struct pollfd fds[2] = {{read_, POLLIN, 0}, {wake_r_, POLLIN, 0}};
+      // Once stopped, wait for EOF; give up after 100 ms of silence (a child kept the write end open).
+      int r = poll(fds, stopping ? 1 : 2, stopping ? 100 : -1);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) break;
+      if (!stopping && (fds[1].revents & POLLIN)) stopping = true;
+      if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+        ssize_t n = read(read_, buf, sizeof(buf));
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+        if (n <= 0) break;  // EOF: no write end left
+        WriteAll(saved_, buf, static_cast<size_t>(n));
+        Keep(buf, static_cast<size_t>(n));
+      }
+    }
+  }
+};
+
+Napi::Error StatusError(Napi::Env env, const std::string& op, int status, const std::string& messages = "",
+                        const std::string* captured = nullptr) {
   std::string msg = "LiteRT " + op + " failed with status " + std::to_string(status);
-  if (!detail.empty()) msg += ": " + detail;
   Napi::Error e = Napi::Error::New(env, msg);
   e.Set("litertStatus", Napi::Number::New(env, status));
   e.Set("op", Napi::String::New(env, op));
+  e.Set("litertMessages", Napi::String::New(env, messages));
+  if (captured) e.Set("litertStderr", Napi::String::New(env, *captured));
   return e;
 }
 
@@ -183,6 +355,7 @@ struct ModelState {
   std::vector<bool> layouts_stale;
   std::atomic<bool> cancel{false};
   std::atomic<int> busy{0};
+  bool echo_errors = true;  // re-print LiteRT's reported messages on stderr
   bool disposed = false;
   bool dispose_pending = false;
 
@@ -340,7 +513,9 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     for (uint32_t i = 0; i < dims.Length(); i++) d[i] = dims.Get(i).As<Napi::Number>().Int32Value();
     LiteRtStatus s = LiteRtCompiledModelResizeInputTensor(state_->compiled, si, ii, d.data(), d.size());
     if (s != kLiteRtStatusOk) {
-      StatusError(env, "CompiledModelResizeInputTensor", s).ThrowAsJavaScriptException();
+      std::string messages = TakeErrorMessages(state_->compiled);
+      if (state_->echo_errors) EchoToStderr(messages);
+      StatusError(env, "CompiledModelResizeInputTensor", s, messages).ThrowAsJavaScriptException();
       return env.Undefined();
     }
     if (si < state_->layouts_stale.size()) state_->layouts_stale[si] = true;
@@ -385,7 +560,46 @@ struct LoadSpec {
   const uint8_t* bytes = nullptr;
   size_t byte_length = 0;
   std::string toml;
+  bool capture_stderr = true;  // retry a failed compile with stderr captured
+  bool echo_errors = true;
 };
+
+// Compiles for the CPU with our CPU options and, with `buffer_reporter`, LiteRT's buffer error reporter
+// (runtime options); without it the interpreter prints its errors to stderr (TFLite's default reporter).
+LiteRtStatus Compile(LiteRtEnvironment env, LiteRtModel model, const std::string& cpu_toml, bool buffer_reporter,
+                     LiteRtCompiledModel* out, std::string* op) {
+  LiteRtOptions opts = nullptr;
+  LiteRtStatus s = LiteRtCreateOptions(&opts);
+  if (s != kLiteRtStatusOk) { *op = "CreateOptions"; return s; }
+  s = LiteRtSetOptionsHardwareAccelerators(opts, kLiteRtHwAcceleratorCpu);
+  *op = "SetOptionsHardwareAccelerators";
+  struct Opaque { const char* id; std::string toml; const char* op; };
+  const Opaque all[2] = {
+      {AUDIOGEN_LITERT_CPU_OPTIONS_ID, cpu_toml, "AddOpaqueOptions(cpu)"},
+      {AUDIOGEN_LITERT_RUNTIME_OPTIONS_ID, buffer_reporter ? "error_reporter_mode = 2\n" : "",
+       "AddOpaqueOptions(runtime)"},
+  };
+  for (const Opaque& o : all) {
+    if (s != kLiteRtStatusOk || o.toml.empty()) continue;
+    char* payload = strdup(o.toml.c_str());
+    LiteRtOpaqueOptions opaque = nullptr;
+    s = LiteRtCreateOpaqueOptions(o.id, payload, free, &opaque);
+    *op = o.op;
+    if (s != kLiteRtStatusOk) {
+      free(payload);
+      continue;
+    }
+    s = LiteRtAddOpaqueOptions(opts, opaque);
+    if (s != kLiteRtStatusOk) LiteRtDestroyOpaqueOptions(opaque);
+  }
+  if (s == kLiteRtStatusOk) {
+    s = LiteRtCreateCompiledModel(env, model, opts, out);
+    *op = "CreateCompiledModel";
+    if (s != kLiteRtStatusOk) *out = nullptr;
+  }
+  LiteRtDestroyOptions(opts);
+  return s;
+}
 
 class LoadWorker : public Napi::AsyncWorker {
  public:
@@ -408,27 +622,23 @@ class LoadWorker : public Napi::AsyncWorker {
     }
     if (status_ != kLiteRtStatusOk) return;
     if ((status_ = ReadSignatures(state_->model, &state_->signatures, &op_)) != kLiteRtStatusOk) return;
-    LiteRtOptions opts = nullptr;
-    if ((status_ = LiteRtCreateOptions(&opts)) != kLiteRtStatusOk) { op_ = "CreateOptions"; return; }
-    status_ = LiteRtSetOptionsHardwareAccelerators(opts, kLiteRtHwAcceleratorCpu);
-    op_ = "SetOptionsHardwareAccelerators";
-    if (status_ == kLiteRtStatusOk && !spec_.toml.empty()) {
-      char* payload = strdup(spec_.toml.c_str());
-      LiteRtOpaqueOptions cpu = nullptr;
-      status_ = LiteRtCreateOpaqueOptions(AUDIOGEN_LITERT_CPU_OPTIONS_ID, payload, free, &cpu);
-      op_ = "CreateOpaqueOptions(cpu)";
-      if (status_ != kLiteRtStatusOk) free(payload);
-      if (status_ == kLiteRtStatusOk) {
-        status_ = LiteRtAddOpaqueOptions(opts, cpu);
-        op_ = "AddOpaqueOptions(cpu)";
-        if (status_ != kLiteRtStatusOk) LiteRtDestroyOpaqueOptions(cpu);
+    state_->echo_errors = spec_.echo_errors;
+    status_ = Compile(env, state_->model, spec_.toml, true, &state_->compiled, &op_);
+    if (status_ != kLiteRtStatusOk && op_ == "CreateCompiledModel") {
+      // What LiteRT reported went to the reporter of a compiled model that no longer exists. Compile again
+      // with the default reporter, which prints to stderr, and capture that (or just let it print).
+      if (spec_.capture_stderr) {
+        StderrCapture capture;
+        bool on = capture.Start();
+        status_ = Compile(env, state_->model, spec_.toml, false, &state_->compiled, &op_);
+        if (on) {
+          captured_ = capture.Stop();
+          has_captured_ = true;
+        }
+      } else {
+        status_ = Compile(env, state_->model, spec_.toml, false, &state_->compiled, &op_);
       }
     }
-    if (status_ == kLiteRtStatusOk) {
-      status_ = LiteRtCreateCompiledModel(env, state_->model, opts, &state_->compiled);
-      op_ = "CreateCompiledModel";
-    }
-    LiteRtDestroyOptions(opts);
     if (status_ != kLiteRtStatusOk) return;
     LiteRtSetCompiledModelCancellationFunction(state_->compiled, state_, CheckCancelled);
     // Allocate now so that unresolved/unsupported ops fail at load rather than at the first run.
@@ -437,8 +647,11 @@ class LoadWorker : public Napi::AsyncWorker {
       if (n == 0) continue;
       std::vector<LiteRtLayout> layouts(n);
       status_ = LiteRtGetCompiledModelOutputTensorLayouts(state_->compiled, si, n, layouts.data(), true);
-      if (status_ != kLiteRtStatusOk) { op_ = "prepare (allocate tensors)"; return; }
+      if (status_ != kLiteRtStatusOk) { op_ = "prepare (allocate tensors)"; break; }
     }
+    // Compile and prepare messages (e.g. XNNPACK refusing a node), on failure and on success.
+    messages_ = TakeErrorMessages(state_->compiled);
+    if (spec_.echo_errors) EchoToStderr(messages_);
   }
 
   void OnOK() override {
@@ -446,12 +659,13 @@ class LoadWorker : public Napi::AsyncWorker {
     if (status_ != kLiteRtStatusOk) {
       delete state_;
       state_ = nullptr;
-      deferred_.Reject(StatusError(env, op_, status_).Value());
+      deferred_.Reject(StatusError(env, op_, status_, messages_, has_captured_ ? &captured_ : nullptr).Value());
       return;
     }
     Napi::Object obj = NativeModel::constructor->New({Napi::External<ModelState>::New(env, state_)});
     state_ = nullptr;
     if (!keep_.IsEmpty()) obj.Set("_bytes", keep_.Value());  // model-from-buffer needs the bytes alive
+    obj.Set("loadMessages", Napi::String::New(env, messages_));
     deferred_.Resolve(obj);
   }
 
@@ -468,9 +682,13 @@ class LoadWorker : public Napi::AsyncWorker {
   ModelState* state_ = nullptr;
   LiteRtStatus status_ = kLiteRtStatusOk;
   std::string op_;
+  std::string messages_;  // from the buffer error reporter
+  std::string captured_;  // stderr of the retried compile
+  bool has_captured_ = false;
 };
 
-// load({ path?: string, bytes?: Uint8Array, toml: string }) -> Promise<NativeModel>
+// load({ path?: string, bytes?: Uint8Array, toml: string, logSeverity?, captureStderr?, echoErrors? })
+//   -> Promise<NativeModel>
 Napi::Value Load(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) {
@@ -492,6 +710,8 @@ Napi::Value Load(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   if (o.Get("toml").IsString()) spec.toml = o.Get("toml").As<Napi::String>().Utf8Value();
+  if (o.Get("captureStderr").IsBoolean()) spec.capture_stderr = o.Get("captureStderr").As<Napi::Boolean>().Value();
+  if (o.Get("echoErrors").IsBoolean()) spec.echo_errors = o.Get("echoErrors").As<Napi::Boolean>().Value();
   if (o.Get("logSeverity").IsNumber()) {
     std::lock_guard<std::mutex> lock(g_env_mutex);
     if (!g_env) g_log_severity = o.Get("logSeverity").As<Napi::Number>().Int32Value();
@@ -540,6 +760,13 @@ class RunWorker : public Napi::AsyncWorker {
   }
 
   void Execute() override {
+    ExecuteRun();
+    // Whatever LiteRT reported during this run (read-and-clear, so the next run starts clean).
+    messages_ = TakeErrorMessages(st_->compiled);
+    if (st_->echo_errors) EchoToStderr(messages_);
+  }
+
+  void ExecuteRun() {
     const auto& meta = st_->signatures[sig_];
     op_ = "run";
     if (st_->cancel.load()) { status_ = kLiteRtStatusCancelled; return; }
@@ -623,7 +850,7 @@ class RunWorker : public Napi::AsyncWorker {
     Finish();
     if (status_ != kLiteRtStatusOk) {
       for (auto& o : outs_) free(o.owned);
-      Napi::Error e = StatusError(env, op_, status_);
+      Napi::Error e = StatusError(env, op_, status_, messages_);
       if (status_ == kLiteRtStatusCancelled) e.Set("code", "ABORTED");
       deferred_.Reject(e.Value());
       return;
@@ -660,6 +887,7 @@ class RunWorker : public Napi::AsyncWorker {
   Napi::ObjectReference model_ref_;
   LiteRtStatus status_ = kLiteRtStatusOk;
   std::string op_;
+  std::string messages_;
 };
 
 // run(signatureIndex, inputs: (TypedArray)[] in signature order) -> Promise<{shape, elementType, data}[]>
@@ -719,8 +947,30 @@ Napi::Value NativeModel::Run(const Napi::CallbackInfo& info) {
   return p;
 }
 
+// Test hook for StderrCapture (src/litert-errors.test.ts): captures while writing `bytes` bytes of
+// numbered lines to fd 2 from this thread (more than a pipe holds: the drain thread must keep up), then
+// returns { started, text } with the kept text.
+Napi::Value TestStderrCapture(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  size_t bytes = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int64Value() : 0;
+  StderrCapture capture;
+  bool started = capture.Start();
+  char line[64];
+  for (size_t done = 0, i = 0; done < bytes; i++) {
+    int n = snprintf(line, sizeof(line), "capture-test line %08zu\n", i);
+    size_t k = std::min(static_cast<size_t>(n), bytes - done);
+    WriteAll(2, line, k);
+    done += k;
+  }
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("started", started);
+  r.Set("text", capture.Stop());
+  return r;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   NativeModel::Init(env, exports);
+  exports.Set("_testStderrCapture", Napi::Function::New(env, TestStderrCapture));
   exports.Set("load", Napi::Function::New(env, Load));
   exports.Set("abiLayoutBytes", Napi::Number::New(env, sizeof(LiteRtRankedTensorType)));
   return exports;

@@ -187,6 +187,26 @@ LiteRtStatus LiteRtCompiledModelResizeInputTensor(LiteRtCompiledModel compiled_m
 LiteRtStatus LiteRtSetCompiledModelCancellationFunction(LiteRtCompiledModel compiled_model, void* data,
                                                         bool (*check_cancelled_func)(void*));
 
+// Error reporter of a compiled model (litert/c/litert_compiled_model.h, LiteRT >= 2.x). Which reporter
+// a compiled model has is fixed when it is compiled, by the runtime options (see
+// AUDIOGEN_LITERT_RUNTIME_OPTIONS_ID below): none (the interpreter falls back to TFLite's default
+// reporter, which prints to stderr), stderr (LiteRT's logger), or buffer (messages collected in memory).
+//  - ReportError: appends a printf-formatted message to the reporter (buffer mode: one line, at most
+//    1023 bytes; a newline is added when missing). Returns Ok even when no reporter is configured.
+//  - GetErrorMessages: buffer mode only; returns everything reported since the last read/clear as one
+//    malloc'ed, NUL-terminated string (lines separated by '\n'; the caller frees it with free()) AND
+//    clears the buffer. kLiteRtStatusErrorInvalidArgument without a reporter, ...Unsupported with the
+//    stderr reporter.
+//  - ClearErrors: buffer mode only (same statuses); drops the collected messages.
+typedef enum {
+  kLiteRtErrorReporterModeNone = 0,
+  kLiteRtErrorReporterModeStderr = 1,
+  kLiteRtErrorReporterModeBuffer = 2,
+} LiteRtErrorReporterMode;
+LiteRtStatus LiteRtCompiledModelReportError(LiteRtCompiledModel compiled_model, const char* format, ...);
+LiteRtStatus LiteRtCompiledModelClearErrors(LiteRtCompiledModel compiled_model);
+LiteRtStatus LiteRtCompiledModelGetErrorMessages(LiteRtCompiledModel compiled_model, char** error_messages);
+
 // Tensor buffers.
 LiteRtStatus LiteRtGetTensorBufferRequirementsBufferSize(LiteRtTensorBufferRequirements requirements,
                                                          size_t* buffer_size);
@@ -214,5 +234,12 @@ static_assert(sizeof(LiteRtEnvOption) == 24, "LiteRtEnvOption must be 24 bytes (
 // LrtGetOpaqueCpuOptionsData serializes them (litert/c/options/litert_cpu_options.cc) and
 // ParseLiteRtCpuOptions (litert/runtime/litert_cpu_options.cc) parses them.
 #define AUDIOGEN_LITERT_CPU_OPTIONS_ID "xnnpack"
+
+// Runtime options travel the same way, with this identifier and a TOML payload (keys: enable_profiling,
+// error_reporter_mode (a LiteRtErrorReporterMode), compress_quantization_zero_points), as LiteRT's own
+// litert::RuntimeOptions::GetOpaqueOptions (litert/cc/options/litert_runtime_options.cc) serializes them.
+// Side effect of passing any runtime options (litert/runtime/compiled_model.cc): the interpreter is built
+// with StableHLO composite inlining enabled.
+#define AUDIOGEN_LITERT_RUNTIME_OPTIONS_ID "runtime_options_string"
 
 #endif  // AUDIOGEN_LITERT_C_API_H_

@@ -21,6 +21,8 @@ export interface NativeOutput {
   data: ArrayBuffer;
 }
 export interface NativeModelHandle {
+  /** What LiteRT's error reporter collected while compiling and preparing (lines; usually empty). */
+  loadMessages?: string;
   signatures(): NativeSignature[];
   run(signatureIndex: number, inputs: ArrayBufferView[]): Promise<NativeOutput[]>;
   resizeInput(signatureIndex: number, inputIndex: number, dims: number[]): void;
@@ -33,8 +35,28 @@ export interface NativeAddon {
     bytes?: Uint8Array;
     toml: string;
     logSeverity?: number;
+    /** Retry a failed compile with fd 2 captured (default true). */
+    captureStderr?: boolean;
+    /** Re-print LiteRT's reported messages on stderr (default true). */
+    echoErrors?: boolean;
   }): Promise<NativeModelHandle>;
   abiLayoutBytes: number;
+  /** Test hook: writes `bytes` bytes of numbered lines to fd 2 under a capture; returns the kept text. */
+  _testStderrCapture(bytes: number): { started: boolean; text: string };
+}
+
+/** Properties of the Errors the addon rejects/throws with (mapped to AudiogenError in runtime.ts). */
+export interface NativeErrorProps {
+  /** LiteRtStatus of the failed call. */
+  litertStatus?: number;
+  /** Which C API call / step failed. */
+  op?: string;
+  /** 'DISPOSED' / 'ABORTED' for those cases. */
+  code?: string;
+  /** What the compiled model's buffer error reporter collected (lines separated by newlines). */
+  litertMessages?: string;
+  /** stderr captured while a failed compile was retried (present only when that capture ran). */
+  litertStderr?: string;
 }
 
 /** The package root: src/ and dist/ both sit one level below it. */

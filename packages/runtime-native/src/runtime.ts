@@ -16,7 +16,13 @@ import {
   typedArrayConstructor,
 } from '@audiogen/core';
 import { elementTypeName, elementTypeToDType } from './dtypes';
-import { loadAddon, type NativeModelHandle, type NativeOutput, type NativeSignature } from './native';
+import {
+  loadAddon,
+  type NativeErrorProps,
+  type NativeModelHandle,
+  type NativeOutput,
+  type NativeSignature,
+} from './native';
 import { type ScaleProblem, type TfliteScan, verifyModelBytes, verifyModelFile } from './verify';
 
 /** XNNPACK delegate flags (tflite/delegates/xnnpack/xnnpack_delegate.h). */
@@ -46,6 +52,34 @@ export interface NativeRuntimeOptions {
   threads?: number;
   /** LiteRT's own log level (process-wide, fixed by the first load; default 'error'). */
   logLevel?: LogLevel;
+  /**
+   * When compiling a model fails, LiteRT's explanation only reaches stderr: compile once more with
+   * stderr (fd 2) captured so that the text lands in the error as well (default true). The capture is
+   * process-wide and serialized; everything captured is still forwarded to stderr as it arrives, but
+   * text other threads write to stderr during that retry also ends up in the error.
+   */
+  captureStderr?: boolean;
+  /**
+   * Also print LiteRT's reported messages on stderr, as LiteRT did before they were collected into the
+   * errors (default true). Lines LiteRT logs itself (e.g. "Failed to invoke") go to stderr regardless.
+   */
+  echoLiteRtErrors?: boolean;
+}
+
+/** `details.litert` of an AudiogenError caused by a failing LiteRT call. */
+export interface LiteRtErrorDetails {
+  /** LiteRtStatus of the failed call (e.g. 3 = runtime failure). */
+  status?: number;
+  statusName?: string;
+  /** The C API call or step that failed, e.g. 'RunCompiledModel', 'prepare (allocate tensors)'. */
+  op?: string;
+  /** LiteRT's own explanation, one entry per line (empty when it said nothing we could collect). */
+  messages: string[];
+  /**
+   * Where the messages came from: the compiled model's buffer error reporter, or stderr captured
+   * while a failed compile was retried.
+   */
+  source: 'error-reporter' | 'stderr' | 'none';
 }
 
 /** The CPU options a model was compiled with (also shown by `audiogen doctor`). */
@@ -59,6 +93,11 @@ export interface EffectiveCpuOptions {
 
 export interface NativeModel extends Model {
   readonly cpuOptions: EffectiveCpuOptions;
+  /**
+   * What LiteRT reported while compiling and preparing a model that did load (e.g. XNNPACK declining a
+   * node, which then runs on LiteRT's reference kernels); usually empty.
+   */
+  readonly loadMessages: readonly string[];
   /** Custom ops the file declares (from our scan of the flatbuffer). */
   readonly customOps: readonly string[];
 }
@@ -125,12 +164,48 @@ function scaleProblems(scan?: TfliteScan): ScaleProblem[] {
   }
 }
 
+const MAX_MESSAGE_TEXT = 2000;
+
+/**
+ * LiteRT's text as lines. Reporter text is one message per line. Captured stderr is filtered: blank
+ * lines and INFO/VERBOSE/DEBUG log lines are dropped, and the "ERROR: " prefix TFLite's default
+ * reporter puts before each message is removed.
+ */
+export function litertMessageLines(text: string | undefined, source: 'error-reporter' | 'stderr'): string[] {
+  if (!text) return [];
+  const lines = text.split(/\r?\n/).map((l) => l.trimEnd());
+  if (source === 'error-reporter') return lines.filter((l) => l.trim() !== '');
+  return lines
+    .filter((l) => l.trim() !== '' && !/^(INFO|VERBOSE|DEBUG): /.test(l))
+    .map((l) => l.replace(/^ERROR: /, ''));
+}
+
+/** The structured part, or undefined when the error did not come from a LiteRT call. */
+function litertDetails(err: NativeErrorProps): LiteRtErrorDetails | undefined {
+  if (err.litertStatus === undefined) return undefined;
+  const reported = litertMessageLines(err.litertMessages, 'error-reporter');
+  const captured = litertMessageLines(err.litertStderr, 'stderr');
+  const source = reported.length > 0 ? 'error-reporter' : captured.length > 0 ? 'stderr' : 'none';
+  return {
+    status: err.litertStatus,
+    statusName: STATUS_NAMES[err.litertStatus],
+    op: err.op,
+    messages: reported.length > 0 ? reported : captured,
+    source,
+  };
+}
+
 function nativeError(e: unknown, label: string, scan?: TfliteScan, phase = 'run'): AudiogenError {
   if (isAudiogenError(e)) return e;
-  const err = e as { message?: string; litertStatus?: number; op?: string; code?: string };
+  const err = e as { message?: string } & NativeErrorProps;
   const status = err.litertStatus;
-  const msg = `${label}: ${err.message ?? String(e)}${status !== undefined && STATUS_NAMES[status] ? ` (${STATUS_NAMES[status]})` : ''}`;
-  const details = { label, litertStatus: status, op: err.op, phase };
+  const litert = litertDetails(err);
+  let said = litert && litert.messages.length > 0 ? litert.messages.join('; ') : '';
+  if (said.length > MAX_MESSAGE_TEXT) said = `${said.slice(0, MAX_MESSAGE_TEXT)}… (see details.litert)`;
+  const msg =
+    `${label}: ${err.message ?? String(e)}${status !== undefined && STATUS_NAMES[status] ? ` (${STATUS_NAMES[status]})` : ''}` +
+    (said ? `; LiteRT says: ${said}` : '');
+  const details = { label, litertStatus: status, op: err.op, phase, ...(litert ? { litert } : {}) };
   if (err.code === 'DISPOSED')
     return new AudiogenError('DISPOSED', `${label}: model has been disposed`, { details });
   if (err.code === 'ABORTED' || status === 100)
@@ -203,6 +278,7 @@ class LiteRtModel implements NativeModel {
   readonly label: string;
   readonly cpuOptions: EffectiveCpuOptions;
   readonly customOps: readonly string[];
+  readonly loadMessages: readonly string[];
   private handle: NativeModelHandle;
   private sigs: SigState[];
   private isDisposed = false;
@@ -213,6 +289,7 @@ class LiteRtModel implements NativeModel {
     this.label = label;
     this.cpuOptions = cpu;
     this.customOps = scan.customOps;
+    this.loadMessages = litertMessageLines(handle.loadMessages, 'error-reporter');
     this.sigs = handle.signatures().map((s: NativeSignature) => ({
       key: s.key,
       inputs: s.inputs.map((t) => {
@@ -421,6 +498,10 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
   const level = options.logLevel ?? 'error';
   if (!(level in SEVERITY))
     throw new AudiogenError('INVALID_ARGUMENT', `unknown logLevel '${String(level)}'`);
+  for (const k of ['captureStderr', 'echoLiteRtErrors'] as const) {
+    if (options[k] !== undefined && typeof options[k] !== 'boolean')
+      throw new AudiogenError('INVALID_ARGUMENT', `${k} must be a boolean`);
+  }
   return {
     name: 'litert-native',
     async load(source: string | Uint8Array, loadOptions: LoadOptions = {}): Promise<NativeModel> {
@@ -453,6 +534,8 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
           ...(typeof source === 'string' ? { path: source } : { bytes: source }),
           toml: cpu.toml,
           logSeverity: SEVERITY[level],
+          captureStderr: options.captureStderr ?? true,
+          echoErrors: options.echoLiteRtErrors ?? true,
         });
       } catch (e) {
         throw nativeError(e, label, scan, 'load');
