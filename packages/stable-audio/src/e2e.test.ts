@@ -3,10 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeWav, encodeWav, inspectWav } from '@audiogen/audio-io';
 import { writeRandomStableAudioFolder } from '@audiogen/convert';
-import { isAudiogenError } from '@audiogen/core';
+import { type AudioClip, isAudiogenError, type Model, type Runtime } from '@audiogen/core';
 import { createNativeRuntime } from '@audiogen/runtime-native';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStableAudioPipeline, type StableAudioPipeline } from './pipeline';
+import {
+  createStableAudioPipeline,
+  type StableAudioGenerateOptions,
+  type StableAudioPipeline,
+} from './pipeline';
 
 // End to end through LiteRT with a tiny random-weight folder of the real architecture, made by the converter.
 describe('stable-audio end to end (tiny random-weight folder, runtime-native)', () => {
@@ -84,6 +88,15 @@ describe('stable-audio end to end (tiny random-weight folder, runtime-native)', 
       expect(a.steps).toBe(8);
       expect(a.clips[0]!.clip.channels[0]).toEqual(b.clips[0]!.clip.channels[0]);
       expect(a.clips[0]!.clip.channels[0]!.length).toBe(p.decoder.frames);
+      const low = await createStableAudioPipeline({
+        models: arm,
+        runtime: createNativeRuntime(),
+        threads: 1,
+        residency: 'stage',
+      });
+      pipelines.push(low);
+      const c = await low.generate({ prompt: 'rain', seed: 99, noise: 'arm-mt19937' });
+      expect(c.clips[0]!.clip.channels).toEqual(a.clips[0]!.clip.channels);
     } finally {
       rmSync(arm, { recursive: true, force: true });
     }
@@ -119,5 +132,55 @@ describe('stable-audio end to end (tiny random-weight folder, runtime-native)', 
     const a = await p.generate({ prompt: 'drums', seed: 9, initAudio: init, initNoiseLevel: 0.5 });
     expect(a.clips[0]!.clip.channels[0]!.length).toBe(init.channels[0]!.length);
     expect(a.clips[0]!.clip.channels[0]).not.toEqual(init.channels[0]);
+  });
+
+  it("residency 'stage' checks the folder from the files' tables and matches residency 'all' byte for byte", async () => {
+    const native = createNativeRuntime();
+    const models: Model[] = [];
+    const liveAtRun: string[][] = [];
+    const live = () => models.filter((m) => !m.disposed).map((m) => m.label);
+    const runtime: Runtime = {
+      name: 'tracked',
+      async load(source, options) {
+        const m = await native.load(source, options);
+        models.push(m);
+        const run = m.run.bind(m);
+        m.run = async (inputs, o) => {
+          liveAtRun.push(live());
+          return run(inputs, o);
+        };
+        return m;
+      },
+    };
+    const low = await createStableAudioPipeline({ models: dir, runtime, threads: 1, residency: 'stage' });
+    pipelines.push(low);
+    expect(models.length).toBe(0); // nothing loaded: shapes come from the .tflite tables
+    expect(low.loadMs).toEqual({});
+    const all = await make(1);
+    expect(low.maxSeconds).toBe(all.maxSeconds);
+    expect(low.denoiser.latentShape).toEqual(all.denoiser.latentShape);
+    expect(low.conditioner.outputs).toEqual(all.conditioner.outputs);
+    expect(low.decoder.output).toEqual(all.decoder.output);
+    expect(low.encoder!.input).toEqual(all.encoder!.input);
+    const wav = (c: AudioClip) => Buffer.from(encodeWav(c, { format: 'f32' }));
+    const base = { prompt: 'birds singing in the morning', seed: 77, steps: 4 };
+    const init = (await all.generate({ ...base, seed: 5 })).clips[0]!.clip;
+    const cases: StableAudioGenerateOptions[] = [
+      { ...base, variations: 2 },
+      { ...base, cfgScale: 2.5 },
+      { ...base, initAudio: init, initNoiseLevel: 0.6 },
+    ];
+    for (const o of cases) {
+      const a = await all.generate(o);
+      const b = await low.generate(o);
+      expect(b.clips.length).toBe(a.clips.length);
+      for (const [i, c] of a.clips.entries()) expect(wav(b.clips[i]!.clip).equals(wav(c.clip))).toBe(true);
+      expect(Object.keys(b.timings.loadMs).sort()).toEqual(
+        o.initAudio ? ['conditioners', 'decoder', 'dit', 'encoder'] : ['conditioners', 'decoder', 'dit'],
+      );
+    }
+    expect(liveAtRun.length).toBeGreaterThan(20);
+    expect(liveAtRun.every((l) => l.length === 1)).toBe(true);
+    expect(live()).toEqual([]);
   });
 });
