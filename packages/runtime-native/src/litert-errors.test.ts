@@ -159,18 +159,78 @@ function zeroScaleModel(): Graph {
   };
 }
 
+/**
+ * x [1,4] → STABLEHLO_COMPOSITE 'odml.square' (decomposition: MUL(a, a)) → y. Our runtime options (the
+ * buffer error reporter) make LiteRT inline composites; the result must not change. Without
+ * composite_attributes LiteRT refuses to build the interpreter.
+ */
+function compositeModel(withAttributes: boolean): Graph {
+  const t = (name: string) => ({ name, type: 'FLOAT32' as const, shape: [1, 4] });
+  return {
+    version: 3,
+    description: 'composite',
+    metadata: [],
+    subgraphs: [
+      {
+        name: 'main',
+        tensors: [t('x'), t('y')],
+        inputs: [0],
+        outputs: [1],
+        operators: [
+          {
+            op: 'STABLEHLO_COMPOSITE',
+            builtin_code: 206,
+            version: 1,
+            inputs: [0],
+            outputs: [1],
+            options2: {
+              type: 'StableHLOCompositeOptions',
+              name: 'odml.square',
+              decomposition_subgraph_index: 1,
+              version: 0,
+              // a FlexBuffer holding null
+              ...(withAttributes ? { composite_attributes: new Uint8Array([0, 0, 1]) } : {}),
+            },
+          },
+        ],
+      },
+      {
+        name: 'decomposition',
+        tensors: [t('a'), t('b')],
+        inputs: [0],
+        outputs: [1],
+        operators: [
+          {
+            op: 'MUL',
+            builtin_code: 18,
+            version: 1,
+            inputs: [0, 0],
+            outputs: [1],
+            options: { type: 'MulOptions' },
+          },
+        ],
+      },
+    ],
+    signatures: sig([['x', 0]], [['y', 1]]),
+  };
+}
+
 const files = {
   emb: join(dir, 'emb.tflite'),
   dynAdd: join(dir, 'dyn_add.tflite'),
   add99: join(dir, 'add_v99.tflite'),
   mul77: join(dir, 'mul_v77.tflite'),
   zeroScale: join(dir, 'zero_scale.tflite'),
+  composite: join(dir, 'composite.tflite'),
+  compositeNoAttrs: join(dir, 'composite_no_attrs.tflite'),
 };
 writeFileSync(files.emb, writeTflite(embeddingModel()));
 writeFileSync(files.dynAdd, writeTflite(dynamicAddModel()));
 writeFileSync(files.add99, writeTflite(unknownVersionModel('ADD', 99)));
 writeFileSync(files.mul77, writeTflite(unknownVersionModel('MUL', 77)));
 writeFileSync(files.zeroScale, writeTflite(zeroScaleModel()));
+writeFileSync(files.composite, writeTflite(compositeModel(true)));
+writeFileSync(files.compositeNoAttrs, writeTflite(compositeModel(false)));
 
 const embLines = (id: number) => [
   `Embedding Lookup: index out of bounds. Got ${id}, and bounds are [0, 3]`,
@@ -294,6 +354,20 @@ describe("LiteRT's error text in AudiogenErrors", () => {
     expect(q.details.litert).toMatchObject({ op: 'CreateCompiledModel', messages: [], source: 'none' });
     expect(q.message).not.toContain('LiteRT says');
     expect(() => createNativeRuntime({ captureStderr: 'yes' as unknown as boolean })).toThrow(/boolean/);
+    const c = await failure(rt.load(files.compositeNoAttrs));
+    expect(c.details.litert).toMatchObject({
+      op: 'CreateCompiledModel',
+      messages: ["'stablehlo.composite' missing required option 'composite_attributes'."],
+      source: 'stderr',
+    });
+  });
+
+  it('composites still compute what their decomposition says (runtime options inline them)', async () => {
+    const m = await rt.load(files.composite);
+    expect(m.loadMessages).toEqual([]);
+    const out = await m.run({ x: tensor('float32', [1, 4], Float32Array.from([1, 2, 3, -4])) });
+    expect(Array.from(out.y!.data as Float32Array)).toEqual([1, 4, 9, 16]);
+    m.dispose();
   });
 
   it('concurrent failing loads each get their own text, and a concurrent good load is unaffected', async () => {
