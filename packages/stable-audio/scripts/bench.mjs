@@ -4,7 +4,11 @@
 // 11.89 s of stereo. Reports per-stage times (T5, DiT per step, decoder), total and peak RSS for
 // 1 and 2 threads, fp32 and int8-DiT (dynamic int8 via @audiogen/quantize). Each configuration runs in its
 // own process so peak RSS is its own. The npm script holds /tmp/audiogen-bench.lock so benchmarks never overlap.
-//   options: --threads 1,2  --variants fp32,int8  --runs 1  --json out.json
+// Both model residencies: 'all' (every model loaded up front and kept) and 'stage' (low memory: each model
+// loaded for its stage only). Memory comes from /proc/self/status at every stage boundary (peak per segment,
+// RSS, RssAnon vs RssFile at the segment's end). --repeat N runs every configuration N times, interleaved.
+//   options: --threads 1,2  --variants fp32,int8  --residency all,stage  --runs 1  --repeat 1  --no-reset
+//            --json out.json
 import { spawnSync } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -18,39 +22,89 @@ const arg = (name, def) => {
 };
 
 if (process.argv[2] === '--child') {
-  // One configuration: load, one warm-up-free generation, report.
-  const { models, threads, runs } = JSON.parse(process.argv[3]);
+  // One configuration: load, `runs` generations (no warm-up), report.
+  const { models, threads, runs, residency, reset } = JSON.parse(process.argv[3]);
+  const { readFileSync, writeFileSync: write } = await import('node:fs');
   const { createNativeRuntime } = await import('@audiogen/runtime-native');
   const { createStableAudioPipeline } = await import('@audiogen/stable-audio');
+  // Memory from the kernel: /proc/self/status at every stage boundary. Unless --no-reset, the peak (VmHWM)
+  // is reset at each boundary (clear_refs 5), so each segment reports its own peak; the process peak is
+  // the largest segment peak (the reset also resets getrusage's maxRSS, which then is not used).
+  const status = () => {
+    const o = {};
+    for (const l of readFileSync('/proc/self/status', 'utf8').split('\n')) {
+      const m = /^(VmRSS|VmHWM|RssAnon|RssFile):\s+(\d+) kB/.exec(l);
+      if (m) o[m[1]] = Number(m[2]) / 1024;
+    }
+    return o;
+  };
+  const segments = [];
+  let current = 'start';
+  let segStart = performance.now();
+  const boundary = (next) => {
+    const s = status();
+    const t = performance.now();
+    segments.push({
+      name: current,
+      ms: t - segStart,
+      peakMB: s.VmHWM,
+      endMB: s.VmRSS,
+      anonMB: s.RssAnon,
+      fileMB: s.RssFile,
+    });
+    if (reset) write('/proc/self/clear_refs', '5');
+    current = next;
+    segStart = t;
+  };
+  const onProgress = (e) => {
+    if (e.type === 'load' && !e.done) boundary(`load ${e.model}`);
+    else if (e.type === 'encode' && !e.done) boundary('T5');
+    else if (e.type === 'step' && e.step === 0 && e.variation === 0) boundary('DiT');
+    else if (e.type === 'decode' && !e.done && e.variation === 0) boundary('decoder');
+    else if (e.type === 'done') boundary('idle');
+  };
   const t0 = performance.now();
   const p = await createStableAudioPipeline({
     models,
     runtime: createNativeRuntime(),
     threads,
     loadEncoder: false,
+    residency,
+    onProgress,
   });
-  const loadMs = performance.now() - t0;
+  const createMs = performance.now() - t0;
   const results = [];
   for (let r = 0; r < runs; r++) {
+    const g0 = performance.now();
     const res = await p.generate({
       prompt: 'warm ambient pads with soft piano, 90 BPM',
       seconds: 11.89,
       seed: 42 + r,
+      onProgress,
     });
     const t = res.timings;
     const steps = t.stepMs[0];
     results.push({
+      genLoadMs: Object.values(t.loadMs).reduce((a, b) => a + b, 0),
       t5Ms: t.encodeMs,
       ditMsPerStep: steps.reduce((a, b) => a + b, 0) / steps.length,
       ditMs: t.denoiseMs,
       decoderMs: t.decodeMs,
       totalMs: t.totalMs,
+      wallMs: performance.now() - g0,
       frames: res.clips[0].clip.channels[0].length,
     });
   }
+  boundary('dispose');
   p.dispose();
+  await new Promise((r) => setTimeout(r, 200));
+  boundary('end');
+  const createLoadMs = Object.values(p.loadMs).reduce((a, b) => a + b, 0);
+  const peakRssMB = reset
+    ? Math.max(...segments.map((s) => s.peakMB))
+    : process.resourceUsage().maxRSS / 1024;
   process.stdout.write(
-    `${JSON.stringify({ loadMs, loadByModel: p.loadMs, results, peakRssMB: process.resourceUsage().maxRSS / 1024 })}\n`,
+    `${JSON.stringify({ createMs, createLoadMs, loadByModel: p.loadMs, results, segments, peakRssMB })}\n`,
   );
   process.exit(0);
 }
@@ -127,29 +181,61 @@ if (variants.includes('int8')) {
   if (existsSync(join(int8, 'dit_model.tflite'))) folders.int8 = int8;
 }
 
+const residencies = arg('residency', 'all,stage').split(',');
+const repeat = Number(arg('repeat', '1'));
+const reset = !process.argv.includes('--no-reset');
 const rows = [];
-for (const v of variants) {
-  if (!folders[v]) continue;
-  for (const threads of threadsList) {
-    log(`${v}, ${threads} thread(s)…`);
-    const r = spawnSync(
-      process.execPath,
-      [fileURLToPath(import.meta.url), '--child', JSON.stringify({ models: folders[v], threads, runs })],
-      {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'inherit'],
-        maxBuffer: 1 << 24,
-      },
-    );
-    if (r.status !== 0) {
-      log(
-        `${v}/${threads} failed (exit ${r.status}, signal ${r.signal}${r.error ? `, ${r.error.message}` : ''})`,
-      );
-      continue;
+for (let rep = 0; rep < repeat; rep++) {
+  for (const v of variants) {
+    if (!folders[v]) continue;
+    for (const threads of threadsList) {
+      for (const residency of residencies) {
+        log(`${v}, ${threads} thread(s), residency ${residency} (round ${rep + 1}/${repeat})…`);
+        const r = spawnSync(
+          process.execPath,
+          [
+            fileURLToPath(import.meta.url),
+            '--child',
+            JSON.stringify({ models: folders[v], threads, runs, residency, reset }),
+          ],
+          {
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'inherit'],
+            maxBuffer: 1 << 24,
+          },
+        );
+        if (r.status !== 0) {
+          log(
+            `${v}/${threads}/${residency} failed (exit ${r.status}, signal ${r.signal}${r.error ? `, ${r.error.message}` : ''})`,
+          );
+          continue;
+        }
+        const out = JSON.parse(r.stdout.trim().split('\n').at(-1));
+        const best = out.results.reduce((a, b) => (b.totalMs < a.totalMs ? b : a));
+        const row = {
+          variant: v,
+          threads,
+          residency,
+          round: rep + 1,
+          // Model loading paid before the first clip: at creation ('all') or inside generate ('stage').
+          loadMs: out.createLoadMs + out.results[0].genLoadMs,
+          createMs: out.createMs,
+          ...best,
+          // Time to the first clip: create the pipeline + the first generate.
+          firstMs: out.createMs + out.results[0].wallMs,
+          peakRssMB: out.peakRssMB,
+          segments: out.segments,
+        };
+        rows.push(row);
+        const seg = out.segments
+          .filter((s) => s.name !== 'start')
+          .map((s) => `${s.name} ${s.peakMB.toFixed(0)}/${s.endMB.toFixed(0)}`)
+          .join(', ');
+        log(
+          `  first clip ${(row.firstMs / 1000).toFixed(1)} s, peak ${row.peakRssMB.toFixed(0)} MB; per segment peak/end MB: ${seg}`,
+        );
+      }
     }
-    const out = JSON.parse(r.stdout.trim().split('\n').at(-1));
-    const best = out.results.reduce((a, b) => (b.totalMs < a.totalMs ? b : a));
-    rows.push({ variant: v, threads, loadMs: out.loadMs, ...best, peakRssMB: out.peakRssMB });
   }
 }
 
@@ -157,15 +243,28 @@ const f = (n) => n.toFixed(0).padStart(8);
 console.log(
   `Stable Audio Open Small shapes, random weights, 8 ping-pong steps, ${rows[0]?.frames ?? '?'} frames stereo (11.89 s)`,
 );
-console.log('variant threads     load       T5  DiT/step      DiT  decoder    total  peakRSS(MB)');
+console.log(
+  'variant threads residency round     load       T5  DiT/step      DiT  decoder    total    first  peakRSS(MB)',
+);
 for (const r of rows) {
   console.log(
-    `${r.variant.padEnd(7)} ${String(r.threads).padStart(7)} ${f(r.loadMs)} ${f(r.t5Ms)} ${f(r.ditMsPerStep).padStart(9)} ${f(r.ditMs)} ${f(r.decoderMs)} ${f(r.totalMs)} ${f(r.peakRssMB).padStart(12)}`,
+    `${r.variant.padEnd(7)} ${String(r.threads).padStart(7)} ${r.residency.padEnd(9)} ${String(r.round).padStart(5)} ${f(r.loadMs)} ${f(r.t5Ms)} ${f(r.ditMsPerStep).padStart(9)} ${f(r.ditMs)} ${f(r.decoderMs)} ${f(r.totalMs)} ${f(r.firstMs)} ${f(r.peakRssMB).padStart(12)}`,
   );
+}
+console.log('\nPer stage (MB): peak within the segment / RSS at its end (anon + file)');
+for (const r of rows) {
+  const seg = r.segments
+    .filter((s) => s.name !== 'start')
+    .map(
+      (s) =>
+        `${s.name}: ${s.peakMB.toFixed(0)}/${s.endMB.toFixed(0)} (${s.anonMB.toFixed(0)}+${s.fileMB.toFixed(0)})`,
+    )
+    .join('; ');
+  console.log(`${r.variant}/${r.threads}/${r.residency}/${r.round}: ${seg}`);
 }
 const jsonOut = arg('json');
 if (jsonOut)
   writeFileSync(
     jsonOut,
-    `${JSON.stringify({ host: { arch: process.arch, platform: process.platform }, rows }, null, 2)}\n`,
+    `${JSON.stringify({ host: { arch: process.arch, platform: process.platform }, reset, rows }, null, 2)}\n`,
   );

@@ -134,6 +134,51 @@ describe('audiogen generate', () => {
     expect(readdirSync(dir).filter((f) => f.startsWith('stopped'))).toEqual([]);
   });
 
+  it('--low-memory loads one model at a time and writes the same bytes', async () => {
+    const lines: string[] = [];
+    const program = createProgram();
+    const native = createNativeRuntime();
+    const loaded: Model[] = [];
+    const liveAtRun: number[] = [];
+    const runtime: Runtime = {
+      name: 'tracked',
+      async load(src, o) {
+        const m = await native.load(src, o);
+        loaded.push(m);
+        const run = m.run.bind(m);
+        m.run = async (inp, ro) => {
+          liveAtRun.push(loaded.filter((x) => !x.disposed).length);
+          return run(inp, ro);
+        };
+        return m;
+      },
+    };
+    const cmd = program.commands.find((c) => c.name() === 'generate')!;
+    expect(cmd.helpInformation()).toMatch(/--low-memory\s+load each model only for its stage/);
+    cmd.action(async (prompt: string, o: GenerateCliOptions) => {
+      await runGenerate(prompt, o, {
+        createRuntime: () => runtime,
+        stdout: (l) => lines.push(l),
+        stderr: () => {},
+      });
+    });
+    const low = join(dir, 'low.wav');
+    const args = ['generate', 'soft rain', '--models', models, '--seed', '21', '--steps', '3', '--json'];
+    await program.parseAsync(['node', 'audiogen', ...args, '--out', low, '--low-memory']);
+    const j = JSON.parse(lines.at(-1)!);
+    expect(j.residency).toBe('stage');
+    expect(Object.keys(j.timings.loadMs).sort()).toEqual(['conditioners', 'decoder', 'dit']);
+    expect(liveAtRun.length).toBe(1 + 3 + 1);
+    expect(liveAtRun.every((n) => n === 1)).toBe(true);
+    expect(loaded.every((m) => m.disposed)).toBe(true);
+    const def = join(dir, 'default.wav');
+    await runGenerate('soft rain', opts({ seed: 21, steps: 3, out: def }), {
+      stdout: () => {},
+      stderr: () => {},
+    });
+    expect(readFileSync(low).equals(readFileSync(def))).toBe(true);
+  });
+
   it('errors a person can act on', async () => {
     const quiet = { stdout: () => {}, stderr: () => {} };
     await expect(runGenerate('x', opts({ models: join(dir, 'nope') }), quiet)).rejects.toMatchObject({

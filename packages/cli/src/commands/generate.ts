@@ -25,6 +25,8 @@ export interface GenerateCliOptions {
   noise: 'philox' | 'arm-mt19937';
   raw: boolean;
   decoderFp16?: boolean;
+  /** Load each model only for its stage (residency 'stage'): lower peak memory, loads on every run. */
+  lowMemory?: boolean;
   progress: boolean;
 }
 
@@ -148,6 +150,7 @@ export async function runGenerate(
       threads: o.threads,
       ...(o.decoderFp16 !== undefined ? { decoderFp16: o.decoderFp16 } : {}),
       loadEncoder: o.initAudio !== undefined,
+      residency: o.lowMemory ? 'stage' : 'all',
       onProgress,
     });
     try {
@@ -183,7 +186,10 @@ export async function runGenerate(
       const t = result.timings;
       const steps = t.stepMs.flat();
       const perStep = steps.length ? steps.reduce((a, b) => a + b, 0) / steps.length : 0;
-      const loadMs = Object.values(pipeline.loadMs).reduce((a, b) => a + b, 0);
+      // Loads at creation (every model by default) plus loads inside generate (--low-memory: one per stage).
+      const loadByModel: Record<string, number> = { ...pipeline.loadMs };
+      for (const [k, v] of Object.entries(t.loadMs)) loadByModel[k] = (loadByModel[k] ?? 0) + v;
+      const loadMs = Object.values(loadByModel).reduce((a, b) => a + b, 0);
       if (human) {
         for (const w of result.warnings) err(`warning: ${w}`);
         if (result.clips.length > 1)
@@ -209,8 +215,9 @@ export async function runGenerate(
             cfgScale: result.cfgScale,
             promptTruncated: result.promptTruncated,
             warnings: result.warnings,
+            residency: pipeline.residency,
             timings: {
-              loadMs: pipeline.loadMs,
+              loadMs: loadByModel,
               encodeMs: t.encodeMs,
               stepMs: t.stepMs,
               ditMsPerStep: perStep,
@@ -279,6 +286,11 @@ export function registerGenerate(program: Command, deps: GenerateDeps = {}): voi
     .option('--raw', 'write the decoder output as is (no peak protection)', false)
     .option('--decoder-fp16', 'run the decoder in fp16 (default on arm64)')
     .option('--no-decoder-fp16', 'run the decoder in fp32')
+    .option(
+      '--low-memory',
+      'load each model only for its stage and free it after (conditioner, DiT, decoder): peak memory is the ' +
+        'largest stage instead of all models together; every run pays the model loads',
+    )
     .option('--no-progress', 'no progress bars')
     .option('--json', 'print one JSON line with files, seeds and timings', false)
     .action(async (prompt: string, opts: GenerateCliOptions) => {
