@@ -160,7 +160,7 @@ class StderrCapture {
     try {
       thread_ = std::thread(&StderrCapture::Drain, this);
     } catch (...) {
-      return Fail(p[0], p[1]);
+      return Fail(-1, p[1]);  // p[0] is read_, closed by CloseAll
     }
     if (dup2(p[1], 2) < 0) {
       close(p[1]);  // no write end left: the drain thread sees EOF and ends
