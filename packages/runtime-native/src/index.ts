@@ -6,6 +6,8 @@ export {
   DEFAULT_XNNPACK_FLAGS,
   defaultThreads,
   type EffectiveCpuOptions,
+  type LiteRtErrorDetails,
+  litertMessageLines,
   type LogLevel,
   type NativeModel,
   type NativeRuntime,
