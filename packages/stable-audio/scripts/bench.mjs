@@ -184,6 +184,9 @@ if (variants.includes('int8')) {
 const residencies = arg('residency', 'all,stage').split(',');
 const repeat = Number(arg('repeat', '1'));
 const reset = !process.argv.includes('--no-reset');
+// glibc malloc settings change how much freed memory goes back to the OS between stages: say which apply.
+const mallocEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MALLOC_')));
+if (Object.keys(mallocEnv).length) log(`malloc environment: ${JSON.stringify(mallocEnv)}`);
 const rows = [];
 for (let rep = 0; rep < repeat; rep++) {
   for (const v of variants) {
@@ -266,5 +269,5 @@ const jsonOut = arg('json');
 if (jsonOut)
   writeFileSync(
     jsonOut,
-    `${JSON.stringify({ host: { arch: process.arch, platform: process.platform }, reset, rows }, null, 2)}\n`,
+    `${JSON.stringify({ host: { arch: process.arch, platform: process.platform }, reset, mallocEnv, rows }, null, 2)}\n`,
   );
