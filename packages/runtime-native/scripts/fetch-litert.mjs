@@ -24,16 +24,20 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const LITERT_VERSION = '2.3.0';
+// The release is chosen per platform by measurement (README "Which LiteRT release, and why"): on x64 the
+// 2.2/2.3 libraries pick XNNPACK f32 conv kernels that run 6–11 % slower on AMD Zen than 2.1.6's and
+// than Python's own build; arm64 keeps the newest release for its KleidiAI/SME2 kernels.
 export const PINS = {
   'linux-x64': {
-    wheel: 'ai_edge_litert-2.3.0-cp311-cp311-manylinux_2_27_x86_64.whl',
-    wheelSha256: '1f15078a6725d2357d9de9221664c29afa0545d807559c5f7199ce5e40b96b23',
-    libSha256: 'eec47eb35e2924b3166015887e652a58edc9af823ae38e02bf83bef2548300bb',
+    version: '2.1.6',
+    wheel: 'ai_edge_litert-2.1.6-cp311-cp311-manylinux_2_27_x86_64.whl',
+    wheelSha256: 'af4f2ba681fa2c688746cbd7ddd71a2bbbdd9e6a51aa609d382bfad77d1c695e',
+    libSha256: 'd46eca60880d6e28c1992d136459f06ab642e30eb423bdc14d56e928f398ce19',
     pipPlatform: 'manylinux_2_27_x86_64',
     elfMachine: 62, // EM_X86_64
   },
   'linux-arm64': {
+    version: '2.3.0',
     wheel: 'ai_edge_litert-2.3.0-cp311-cp311-manylinux_2_27_aarch64.whl',
     wheelSha256: '853fc608f96da87bd5f3458465dfb9abbf18d5ae6b94eceacead407146f175ae',
     libSha256: 'b57687dc234d2b8b0598aef5a9c961ed24263df8f8b3f56adbee1cff618e544b',
@@ -228,14 +232,14 @@ export function fetchLiteRt({ arch = process.arch, log = console.error } = {}) {
   if (!py) throw new Error('LiteRT library not found and no Python with pip to download the pinned wheel');
   const tmp = mkdtempSync(join(tmpdir(), 'audiogen-litert-'));
   try {
-    log(`[fetch-litert] ${key}: pip download ai-edge-litert==${LITERT_VERSION} (${pin.pipPlatform})`);
+    log(`[fetch-litert] ${key}: pip download ai-edge-litert==${pin.version} (${pin.pipPlatform})`);
     execFileSync(
       py,
       [
         '-m',
         'pip',
         'download',
-        `ai-edge-litert==${LITERT_VERSION}`,
+        `ai-edge-litert==${pin.version}`,
         '--no-deps',
         '--only-binary=:all:',
         '--platform',

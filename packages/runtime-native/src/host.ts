@@ -5,10 +5,16 @@ import { dirname, join } from 'node:path';
 import { loadAddon } from './native';
 import { DEFAULT_XNNPACK_FLAGS, defaultThreads } from './runtime';
 
-export const LITERT_VERSION = '2.3.0';
-/** sha256 of libLiteRt.so in the pinned ai-edge-litert 2.3.0 wheels (scripts/fetch-litert.mjs). */
+/** The ai-edge-litert release whose libLiteRt.so is pinned, per platform (see scripts/fetch-litert.mjs). */
+export const LITERT_VERSIONS: Record<string, string> = {
+  'linux-x64': '2.1.6',
+  'linux-arm64': '2.3.0',
+};
+/** The pinned release for this platform ('unpinned' where no prebuild exists). */
+export const LITERT_VERSION: string = LITERT_VERSIONS[`${process.platform}-${process.arch}`] ?? 'unpinned';
+/** sha256 of libLiteRt.so in those wheels (scripts/fetch-litert.mjs checks the same values). */
 export const LITERT_LIB_SHA256: Record<string, string> = {
-  'linux-x64': 'eec47eb35e2924b3166015887e652a58edc9af823ae38e02bf83bef2548300bb',
+  'linux-x64': 'd46eca60880d6e28c1992d136459f06ab642e30eb423bdc14d56e928f398ce19',
   'linux-arm64': 'b57687dc234d2b8b0598aef5a9c961ed24263df8f8b3f56adbee1cff618e544b',
 };
 
