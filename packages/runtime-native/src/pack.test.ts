@@ -1,5 +1,14 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +20,12 @@ const pkg = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const core = resolve(pkg, '..', 'core');
 const npmCli = join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js');
 const built = existsSync(join(pkg, 'dist', 'prebuilds', `linux-${process.arch}`, 'node.napi.node'));
+// The build adds the linux-arm64 prebuild when a cross toolchain is installed, and always in CI.
+const inCI = !!process.env.CI && !/^(0|false|no)$/i.test(process.env.CI);
+const otherArch = process.arch === 'x64' ? 'arm64' : 'x64';
+const builtOther = existsSync(join(pkg, 'dist', 'prebuilds', `linux-${otherArch}`, 'node.napi.node'));
+const archs = [process.arch, ...(builtOther || (inCI && otherArch === 'arm64') ? [otherArch] : [])];
+const ELF_MACHINE: Record<string, number> = { x64: 62, arm64: 183 };
 const dir = mkdtempSync(join(tmpdir(), 'audiogen-pack-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -31,6 +46,13 @@ describe.skipIf(process.platform !== 'linux' || !existsSync(npmCli))(
       npm(['pack', '--silent', '--pack-destination', tarballs], pkg);
       const files = readdirSync(tarballs).map((f) => join(tarballs, f));
       expect(files.length).toBe(2);
+      const ours = files.find((f) => f.includes('runtime-native'))!;
+      const entries = execFileSync('tar', ['-tzf', ours]).toString().split('\n');
+      for (const arch of archs)
+        for (const f of ['node.napi.node', 'libLiteRt.so'])
+          expect(entries, `${arch} prebuild in the tarball`).toContain(
+            `package/dist/prebuilds/linux-${arch}/${f}`,
+          );
       // PATH holds node and nothing else: no g++, no cc, no make, no python.
       const bin = join(dir, 'bin');
       mkdirSync(bin);
@@ -52,6 +74,15 @@ describe.skipIf(process.platform !== 'linux' || !existsSync(npmCli))(
         join(app, 'node_modules', '@audiogen', 'runtime-native', 'dist', 'prebuilds'),
       );
       expect(listing).toContain(`linux-${process.arch}`);
+      // Each prebuild is a shared object for its own architecture (ELF e_machine), addon and library.
+      for (const arch of archs)
+        for (const f of ['node.napi.node', 'libLiteRt.so']) {
+          const elf = readFileSync(
+            join(app, 'node_modules', '@audiogen', 'runtime-native', 'dist', 'prebuilds', `linux-${arch}`, f),
+          );
+          expect(elf.readUInt32BE(0), `${arch}/${f}`).toBe(0x7f454c46);
+          expect(elf.readUInt16LE(18), `${arch}/${f} e_machine`).toBe(ELF_MACHINE[arch]);
+        }
       const model = join(pkg, 'fixtures', 'add_fc.tflite');
       const script = `
       import { createNativeRuntime, describeHost } from '@audiogen/runtime-native';
