@@ -105,12 +105,21 @@ say "setup $((SECONDS - START)) s; node $("$QEMU" -cpu max "$NODE" -p 'process.v
 
 # The lane runs inside a vitest worker in CI: the child vitest must not think it is one.
 for v in $(compgen -e | grep -E '^(VITEST|TEST$|NODE_ENV$|NODE_OPTIONS$)'); do unset "$v"; done
-export NO_COLOR=1 ARM64_WORK="$WORK"
+# This run's results and logs go to a folder of its own (two runs may overlap: a developer's and CI's);
+# it becomes $WORK/last-run at the end.
+find "$WORK" -maxdepth 1 -name 'run.*' -mmin +240 -exec rm -rf {} + 2>/dev/null # left by killed runs
+RUN_DIR=$(mktemp -d "$WORK/run.XXXXXX")
+trap 'rm -rf "$RUN_DIR"' EXIT
+export NO_COLOR=1 ARM64_WORK="$WORK" ARM64_RUN_DIR="$RUN_DIR"
 
 # 4. One lane per CPU model: the tests, then the SME probe.
 lane() {
-  local cpu=$1 t0=$SECONDS rc json="$WORK/results-$1.json"
-  rm -f "$json"
+  local cpu=$1 t0=$SECONDS rc json="$RUN_DIR/results-$1.json" cache_lock
+  # The cache of transformed modules is shared by the runs of one CPU model, one run at a time; a run
+  # that finds it busy uses a cache of its own.
+  exec {cache_lock}>"$WORK/.vitest-cache-$cpu.lock"
+  if flock -n "$cache_lock"; then export ARM64_VITEST_CACHE="$WORK/vitest-cache/$cpu";
+  else export ARM64_VITEST_CACHE="$RUN_DIR/vitest-cache-$cpu"; fi
   if [ -n "${ARM64_FIXTURES_ONLY:-}" ]; then
     "$QEMU" -cpu "$cpu" "$NODE" scripts/check-fixtures.mjs
     rc=$?
@@ -140,7 +149,7 @@ lane() {
 # range is usually the same in every run of scripts/sme-probe.cjs (it prints the range it saw); when the
 # logged run saw another range (thread timing can shift mmaps), it is run again with that range.
 probe() {
-  local cpu=$1 log="$WORK/asm-$1.log" range seen try blocks=0 smstart=0 za=0
+  local cpu=$1 log="$RUN_DIR/asm-$1.log" range seen try blocks=0 smstart=0 za=0
   range=$(setarch "$(uname -m)" -R -- "$QEMU" -cpu "$cpu" "$NODE" scripts/sme-probe.cjs 2>/dev/null | head -1)
   for try in 1 2 3; do
     rm -f "$log"
@@ -159,9 +168,9 @@ probe() {
 pids=()
 for cpu in $CPUS; do
   if [ -n "${ARM64_SERIAL:-}" ]; then
-    lane "$cpu" >"$WORK/lane-$cpu.log" 2>&1
+    lane "$cpu" >"$RUN_DIR/lane-$cpu.log" 2>&1
   else
-    lane "$cpu" >"$WORK/lane-$cpu.log" 2>&1 &
+    lane "$cpu" >"$RUN_DIR/lane-$cpu.log" 2>&1 &
     pids+=($!)
   fi
 done
@@ -169,13 +178,13 @@ for p in "${pids[@]}"; do wait "$p"; done
 
 status=0
 for cpu in $CPUS; do
-  echo "== qemu-aarch64 -cpu $cpu ($WORK/lane-$cpu.log)"
-  grep -vE '^(INFO: Created TensorFlow Lite|ERROR: |See instructions: )' "$WORK/lane-$cpu.log"
+  echo "== qemu-aarch64 -cpu $cpu ($WORK/last-run/lane-$cpu.log)"
+  grep -vE '^(INFO: Created TensorFlow Lite|ERROR: |See instructions: )' "$RUN_DIR/lane-$cpu.log"
 done
 echo "== summary"
 for cpu in $CPUS; do
-  lane_line=$(grep '^LANE ' "$WORK/lane-$cpu.log" | tail -1)
-  probe_line=$(grep '^PROBE ' "$WORK/lane-$cpu.log" | tail -1)
+  lane_line=$(grep '^LANE ' "$RUN_DIR/lane-$cpu.log" | tail -1)
+  probe_line=$(grep '^PROBE ' "$RUN_DIR/lane-$cpu.log" | tail -1)
   echo "${lane_line:-LANE cpu=$cpu status=fail (no result)}"
   echo "${probe_line:-PROBE cpu=$cpu (no result)}"
   [[ "$lane_line" == *status=pass* ]] || status=1
@@ -187,5 +196,7 @@ for cpu in $CPUS; do
     [ "${smstart:-1}" = 0 ] && [ "${za:-1}" = 0 ] || { echo "[arm64] -cpu $cpu: expected no SME code"; status=1; }
   fi
 done
+rm -rf "$WORK/last-run.old" && { [ ! -e "$WORK/last-run" ] || mv "$WORK/last-run" "$WORK/last-run.old"; } &&
+  mv "$RUN_DIR" "$WORK/last-run" && rm -rf "$WORK/last-run.old"
 echo "ARM64 LANE $([ $status = 0 ] && echo OK || echo FAILED) in $((SECONDS - START)) s"
 exit $status

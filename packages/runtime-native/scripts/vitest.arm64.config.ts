@@ -7,7 +7,8 @@ import base from '../../../vitest.config.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const cpu = process.env.ARM64_CPU ?? 'max';
-const work = process.env.ARM64_WORK;
+const runDir = process.env.ARM64_RUN_DIR;
+const moduleCache = process.env.ARM64_VITEST_CACHE;
 
 // Test files the lane does not run, and why (listed in the README too):
 // - pack.test.ts starts child node processes (npm pack/install, then the app). qemu-user does not
@@ -38,7 +39,7 @@ const excludedTests = [...notUnderQemu, ...(cpu === 'max' ? [] : onlyOnMax)];
 export default defineConfig({
   ...base,
   root,
-  cacheDir: work ? join(work, 'vite-cache', cpu) : undefined,
+  cacheDir: runDir ? join(runDir, `vite-${cpu}`) : undefined,
   test: {
     ...base.test,
     include: ['packages/runtime-native/src/**/*.test.ts'],
@@ -48,10 +49,8 @@ export default defineConfig({
     maxWorkers: 1,
     fileParallelism: false,
     // isolate stays on (the default): each file gets its own module graph, as in the native run.
-    // Transformed modules cached across lane runs, per CPU model (the two lanes run at the same time).
-    ...(work
-      ? { experimental: { fsModuleCache: true, fsModuleCachePath: join(work, 'vitest-cache', cpu) } }
-      : {}),
+    // Transformed modules cached across lane runs, per CPU model (test-arm64.sh picks the folder).
+    ...(moduleCache ? { experimental: { fsModuleCache: true, fsModuleCachePath: moduleCache } } : {}),
     testNamePattern: new RegExp(`^(?!.*(?:${excludedTests.map(reEscape).join('|')}))`),
   },
 });
