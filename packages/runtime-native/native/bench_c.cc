@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -40,9 +41,12 @@ int main(int argc, char** argv) {
   std::string line;
   while (std::getline(std::cin, line) && line == "run") {
     auto t = std::chrono::steady_clock::now();
+    timespec c0, c1; clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
     LiteRtRunCompiledModel(cm, 0, ins.size(), ins.data(), outs.size(), outs.data());
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
-    printf("{\"ms\":%f}\n", ms); fflush(stdout);
+    double cpu_ms = (c1.tv_sec - c0.tv_sec) * 1e3 + (c1.tv_nsec - c0.tv_nsec) / 1e6;
+    printf("{\"ms\":%f,\"cpu_ms\":%f}\n", ms, cpu_ms); fflush(stdout);
   }
   printf("{\"peak_rss_mb\":0}\n"); fflush(stdout);
   return 0;

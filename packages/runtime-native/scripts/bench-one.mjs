@@ -22,14 +22,16 @@ for (const info of model.inputs) {
 }
 await model.run(inputs); // warm-up
 if (process.argv.includes('--serve')) {
-  // paired mode (bench.mjs): one timed run per "run" line on stdin, answering with its ms
+  // paired mode (bench.mjs): one timed run per "run" line on stdin, answering with its wall and process CPU ms
   console.log(JSON.stringify({ ready: true, load_ms: loadMs }));
   const { createInterface } = await import('node:readline');
   for await (const line of createInterface({ input: process.stdin })) {
     if (line.trim() !== 'run') break;
     const t = performance.now();
+    const c = process.cpuUsage();
     await model.run(inputs);
-    console.log(JSON.stringify({ ms: performance.now() - t }));
+    const cpu = process.cpuUsage(c);
+    console.log(JSON.stringify({ ms: performance.now() - t, cpu_ms: (cpu.user + cpu.system) / 1000 }));
   }
   console.log(JSON.stringify({ peak_rss_mb: process.resourceUsage().maxRSS / 1024 }));
   model.dispose();

@@ -28,14 +28,19 @@ export async function paired(file, threads, pairs, cbench) {
   const nt = [];
   const pt = [];
   const ct = [];
+  // process CPU time per run: less sensitive than wall time to other jobs on a shared machine
+  const ncpu = [];
+  const pcpu = [];
+  const ccpu = [];
   const all = c ? [n, p, c] : [n, p];
   for (let i = 0; i < pairs; i++) {
     // rotate which goes first
     const order = all.map((_, k) => all[(k + i) % all.length]);
     for (const s of order) {
       s.send('run');
-      const { ms } = await s.next();
+      const { ms, cpu_ms } = await s.next();
       (s === n ? nt : s === p ? pt : ct).push(ms);
+      (s === n ? ncpu : s === p ? pcpu : ccpu).push(cpu_ms);
     }
   }
   for (const s of all) s.send('stop');
@@ -52,11 +57,13 @@ export async function paired(file, threads, pairs, cbench) {
     node_min_ms: Math.min(...nt),
     python_min_ms: Math.min(...pt),
     pair_ratio_median: med(nt.map((v, i) => v / pt[i])),
+    cpu_pair_ratio_median: med(ncpu.map((v, i) => v / pcpu[i])),
     ...(c
       ? {
           cpp_median_ms: med(ct),
           cpp_pair_ratio_median: med(ct.map((v, i) => v / pt[i])),
           node_to_cpp_ratio_median: med(nt.map((v, i) => v / ct[i])),
+          cpu_node_to_cpp_ratio_median: med(ncpu.map((v, i) => v / ccpu[i])),
         }
       : {}),
     node_load_ms: nr.load_ms,

@@ -3,7 +3,8 @@
 // Real-size models (DiT-like FC stack in fp32 and int8 dynamic-range, Oobleck-like conv/transposed-conv
 // stack) run by this package and by the official LiteRT Python runtime (ai-edge-litert 2.3.0), same files,
 // same inputs, 1 and 2 threads. Both runtimes stay loaded and alternate single timed runs (N, P, N, P …)
-// so they share the machine's load; reports medians, the median of the per-pair node/python ratios,
+// so they share the machine's load; reports medians, the median of the per-pair node/python ratios (wall
+// time, and process CPU time, which other jobs on a shared machine disturb less),
 // GFLOP/s, peak RSS, load time, and output agreement.
 // Wrap in `flock /tmp/audiogen-bench.lock` on shared machines. Env: BENCH_PAIRS (12), BENCH_THREADS (1,2),
 // BENCH_DIR.
@@ -68,9 +69,11 @@ for (const name of models) {
       node_median_ms: +r.node_median_ms.toFixed(1),
       python_median_ms: +r.python_median_ms.toFixed(1),
       pair_ratio_median: +r.pair_ratio_median.toFixed(3),
+      cpu_pair_ratio_median: +r.cpu_pair_ratio_median.toFixed(3),
       cpp_median_ms: +r.cpp_median_ms.toFixed(1),
       cpp_to_python: +r.cpp_pair_ratio_median.toFixed(3),
       node_to_cpp: +r.node_to_cpp_ratio_median.toFixed(3),
+      cpu_node_to_cpp: +r.cpu_node_to_cpp_ratio_median.toFixed(3),
       gflops_node: +(flops[name] / r.node_median_ms / 1e6).toFixed(1),
       gflops_python: +(flops[name] / r.python_median_ms / 1e6).toFixed(1),
       node_min_ms: +r.node_min_ms.toFixed(1),
@@ -92,12 +95,12 @@ for (const name of models) {
   agree[name] = Math.abs(a.out0_sum - b.out0_sum) / Math.max(1e-12, Math.abs(b.out0_sum));
 }
 console.log(
-  '| model | threads | median ms node / python / C++ | node÷python | C++÷python | node÷C++ | GFLOP/s node / python | min ms node / python | peak RSS MB node / python | load ms node / python | out0 rel diff |',
+  '| model | threads | median ms node / python / C++ | node÷python | node÷python CPU time | C++÷python | node÷C++ | node÷C++ CPU time | GFLOP/s node / python | min ms node / python | peak RSS MB node / python | load ms node / python | out0 rel diff |',
 );
-console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(
-    `| ${r.model} | ${r.threads} | ${r.node_median_ms} / ${r.python_median_ms} / ${r.cpp_median_ms} | ${r.pair_ratio_median} | ${r.cpp_to_python} | ${r.node_to_cpp} | ${r.gflops_node} / ${r.gflops_python} | ${r.node_min_ms} / ${r.python_min_ms} | ${r.peak_rss_mb_node} / ${r.peak_rss_mb_python} | ${r.load_ms_node} / ${r.load_ms_python} | ${agree[r.model].toExponential(1)} |`,
+    `| ${r.model} | ${r.threads} | ${r.node_median_ms} / ${r.python_median_ms} / ${r.cpp_median_ms} | ${r.pair_ratio_median} | ${r.cpu_pair_ratio_median} | ${r.cpp_to_python} | ${r.node_to_cpp} | ${r.cpu_node_to_cpp} | ${r.gflops_node} / ${r.gflops_python} | ${r.node_min_ms} / ${r.python_min_ms} | ${r.peak_rss_mb_node} / ${r.peak_rss_mb_python} | ${r.load_ms_node} / ${r.load_ms_python} | ${agree[r.model].toExponential(1)} |`,
   );
 }
 const out = join(dir, 'bench-results.json');

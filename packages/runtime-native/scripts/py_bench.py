@@ -35,9 +35,9 @@ if serve:  # paired mode (bench.mjs): one timed run per "run" line on stdin
     for line in sys.stdin:
         if line.strip() != "run":
             break
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         cm.run_by_index(0, ins, outs)
-        print(json.dumps({"ms": (time.perf_counter() - t) * 1000}), flush=True)
+        print(json.dumps({"ms": (time.perf_counter() - t) * 1000, "cpu_ms": (time.process_time() - c) * 1000}), flush=True)
     print(json.dumps({"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}), flush=True)
     sys.exit(0)
 times = []
