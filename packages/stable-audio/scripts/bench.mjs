@@ -9,6 +9,8 @@
 // RSS, RssAnon vs RssFile at the segment's end). --repeat N runs every configuration N times, interleaved.
 //   options: --threads 1,2  --variants fp32,int8  --residency all,stage  --runs 1  --repeat 1  --no-reset
 //            --json out.json
+// With --runs N > 1 the table shows the fastest run; 'peak1st' is the peak up to the end of the first clip,
+// 'peakRSS' over all runs (glibc may keep freed heap between stages: try MALLOC_TRIM_THRESHOLD_=0).
 import { spawnSync } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -187,6 +189,14 @@ const reset = !process.argv.includes('--no-reset');
 // glibc malloc settings change how much freed memory goes back to the OS between stages: say which apply.
 const mallocEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MALLOC_')));
 if (Object.keys(mallocEnv).length) log(`malloc environment: ${JSON.stringify(mallocEnv)}`);
+// Which LiteRT library the runtime loads (the pinned version differs per platform and changes over time).
+let engine = {};
+try {
+  const { describeHost } = await import('@audiogen/runtime-native');
+  const e = describeHost().engine;
+  engine = { version: e.version, librarySha256: e.librarySha256, libraryPinned: e.libraryPinned };
+  log(`LiteRT ${e.version} (libLiteRt.so sha256 ${String(e.librarySha256).slice(0, 12)}…)`);
+} catch {}
 const rows = [];
 for (let rep = 0; rep < repeat; rep++) {
   for (const v of variants) {
@@ -215,6 +225,11 @@ for (let rep = 0; rep < repeat; rep++) {
         }
         const out = JSON.parse(r.stdout.trim().split('\n').at(-1));
         const best = out.results.reduce((a, b) => (b.totalMs < a.totalMs ? b : a));
+        // Peak over creation + the first generation (segments before the first 'idle'); peakRssMB covers all runs.
+        const firstIdle = out.segments.findIndex((s) => s.name === 'idle');
+        const peakFirstMB = Math.max(
+          ...out.segments.slice(0, firstIdle < 0 ? undefined : firstIdle).map((s) => s.peakMB),
+        );
         const row = {
           variant: v,
           threads,
@@ -227,6 +242,8 @@ for (let rep = 0; rep < repeat; rep++) {
           // Time to the first clip: create the pipeline + the first generate.
           firstMs: out.createMs + out.results[0].wallMs,
           peakRssMB: out.peakRssMB,
+          peakFirstMB,
+          runs: out.results,
           segments: out.segments,
         };
         rows.push(row);
@@ -235,7 +252,7 @@ for (let rep = 0; rep < repeat; rep++) {
           .map((s) => `${s.name} ${s.peakMB.toFixed(0)}/${s.endMB.toFixed(0)}`)
           .join(', ');
         log(
-          `  first clip ${(row.firstMs / 1000).toFixed(1)} s, peak ${row.peakRssMB.toFixed(0)} MB; per segment peak/end MB: ${seg}`,
+          `  first clip ${(row.firstMs / 1000).toFixed(1)} s, peak ${row.peakFirstMB.toFixed(0)} MB (all runs ${row.peakRssMB.toFixed(0)} MB); per segment peak/end MB: ${seg}`,
         );
       }
     }
@@ -247,11 +264,11 @@ console.log(
   `Stable Audio Open Small shapes, random weights, 8 ping-pong steps, ${rows[0]?.frames ?? '?'} frames stereo (11.89 s)`,
 );
 console.log(
-  'variant threads residency round     load       T5  DiT/step      DiT  decoder    total    first  peakRSS(MB)',
+  'variant threads residency round     load       T5  DiT/step      DiT  decoder    total    first  peak1st(MB)  peakRSS(MB)',
 );
 for (const r of rows) {
   console.log(
-    `${r.variant.padEnd(7)} ${String(r.threads).padStart(7)} ${r.residency.padEnd(9)} ${String(r.round).padStart(5)} ${f(r.loadMs)} ${f(r.t5Ms)} ${f(r.ditMsPerStep).padStart(9)} ${f(r.ditMs)} ${f(r.decoderMs)} ${f(r.totalMs)} ${f(r.firstMs)} ${f(r.peakRssMB).padStart(12)}`,
+    `${r.variant.padEnd(7)} ${String(r.threads).padStart(7)} ${r.residency.padEnd(9)} ${String(r.round).padStart(5)} ${f(r.loadMs)} ${f(r.t5Ms)} ${f(r.ditMsPerStep).padStart(9)} ${f(r.ditMs)} ${f(r.decoderMs)} ${f(r.totalMs)} ${f(r.firstMs)} ${f(r.peakFirstMB).padStart(12)} ${f(r.peakRssMB).padStart(12)}`,
   );
 }
 console.log('\nPer stage (MB): peak within the segment / RSS at its end (anon + file)');
@@ -269,5 +286,5 @@ const jsonOut = arg('json');
 if (jsonOut)
   writeFileSync(
     jsonOut,
-    `${JSON.stringify({ host: { arch: process.arch, platform: process.platform }, reset, mallocEnv, rows }, null, 2)}\n`,
+    `${JSON.stringify({ host: { arch: process.arch, platform: process.platform }, engine, reset, mallocEnv, rows }, null, 2)}\n`,
   );
