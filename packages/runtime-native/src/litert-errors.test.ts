@@ -1,16 +1,17 @@
 // LiteRT's own explanation of a failure must reach the AudiogenError (message + details.litert), the
 // model must stay usable, and nothing LiteRT prints may be lost from stderr. Every case below makes the
-// real LiteRT fail; the expected texts are what LiteRT 2.3.0 prints for them on stderr without us.
+// real LiteRT fail; the expected texts are what LiteRT prints for them on stderr without us (the same in 2.1.6 and 2.3.0).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type AudiogenError, floatToHalf, isAudiogenError, tensor } from '@audiogen/core';
+import { type AudiogenError, isAudiogenError, tensor } from '@audiogen/core';
 import { type Graph, writeTflite } from '@audiogen/core/tflite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadAddon } from './native';
 import { createNativeRuntime, type LiteRtErrorDetails, litertMessageLines } from './runtime';
+import { blockwiseInt4Fc } from './test-models';
 
 const dir = mkdtempSync(join(tmpdir(), 'audiogen-litert-errors-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -114,50 +115,9 @@ function unknownVersionModel(op: 'ADD' | 'MUL', version: number): Graph {
   };
 }
 
-/** x [1,64] → FC(int4 [8,64], blockwise 32, fp16 scales with one 0) → y [1,8]: XNNPACK refuses it. */
-function zeroScaleModel(): Graph {
-  const q = Array.from({ length: 8 * 64 }, (_, i) => ((i * 7 + 3) % 15) - 7);
-  const packed = new Uint8Array(256).map((_, k) => (q[2 * k]! & 0xf) | ((q[2 * k + 1]! & 0xf) << 4));
-  const scales = Uint16Array.from({ length: 16 }, (_, i) => floatToHalf(i === 5 ? 0 : 0.0625));
-  return {
-    version: 3,
-    description: 'zero block scale',
-    metadata: [],
-    subgraphs: [
-      {
-        name: 'main',
-        tensors: [
-          { name: 'x', type: 'FLOAT32', shape: [1, 64] },
-          {
-            name: 'fc/w',
-            type: 'INT4',
-            shape: [8, 64],
-            data: packed,
-            quantization: {
-              details: { type: 'BlockwiseQuantization', scales: 2, zero_points: -1, block_size: 32 },
-              quantized_dimension: 0,
-            },
-          },
-          { name: 'fc/w_scales', type: 'FLOAT16', shape: [8, 2], data: new Uint8Array(scales.buffer) },
-          { name: 'y', type: 'FLOAT32', shape: [1, 8] },
-        ],
-        inputs: [0],
-        outputs: [3],
-        operators: [
-          {
-            op: 'FULLY_CONNECTED',
-            builtin_code: 9,
-            version: 1,
-            inputs: [0, 1, -1],
-            outputs: [3],
-            options: { type: 'FullyConnectedOptions' },
-          },
-        ],
-      },
-    ],
-    signatures: sig([['x', 0]], [['y', 3]]),
-  };
-}
+/** The blockwise int4 FC with one block scale of 0: XNNPACK refuses it. */
+const zeroScaleModel = (): Graph =>
+  blockwiseInt4Fc(Array.from({ length: 16 }, (_, i) => (i === 5 ? 0 : 0.0625)));
 
 /**
  * x [1,4] → STABLEHLO_COMPOSITE 'odml.square' (decomposition: MUL(a, a)) → y. Our runtime options (the

@@ -4,70 +4,14 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { floatToHalf, isAudiogenError, tensor } from '@audiogen/core';
-import { type Graph, writeTflite } from '@audiogen/core/tflite';
+import { isAudiogenError, tensor } from '@audiogen/core';
+import { writeTflite } from '@audiogen/core/tflite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNativeRuntime, findScaleProblems } from './index';
+import { BLOCK, blockwiseInt4Fc, I, NB, O, int4Values as q } from './test-models';
 
 const dir = mkdtempSync(join(tmpdir(), 'audiogen-scales-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const O = 8;
-const I = 64;
-const BLOCK = 32;
-const NB = I / BLOCK;
-const q = new Int8Array(O * I).map((_, i) => ((i * 7 + 3) % 15) - 7); // int4 values in [-7, 7]
-const packed = new Uint8Array((O * I) / 2).map((_, k) => (q[2 * k]! & 0xf) | ((q[2 * k + 1]! & 0xf) << 4));
-
-/** x [1,64] → FC(w: int4 [8,64], blockwise 32, fp16 scales [8,2]) → y [1,8]. */
-function fcModel(scales: number[]): Graph {
-  const s = Uint16Array.from(scales, floatToHalf);
-  return {
-    version: 3,
-    description: 'blockwise int4 FC',
-    subgraphs: [
-      {
-        name: 'main',
-        tensors: [
-          { name: 'x', type: 'FLOAT32', shape: [1, I] },
-          {
-            name: 'fc/w',
-            type: 'INT4',
-            shape: [O, I],
-            data: packed,
-            quantization: {
-              details: { type: 'BlockwiseQuantization', scales: 2, zero_points: -1, block_size: BLOCK },
-              quantized_dimension: 0,
-            },
-          },
-          { name: 'fc/w_scales', type: 'FLOAT16', shape: [O, NB], data: new Uint8Array(s.buffer) },
-          { name: 'y', type: 'FLOAT32', shape: [1, O] },
-        ],
-        inputs: [0],
-        outputs: [3],
-        operators: [
-          {
-            op: 'FULLY_CONNECTED',
-            builtin_code: 9,
-            version: 1,
-            inputs: [0, 1, -1],
-            outputs: [3],
-            options: { type: 'FullyConnectedOptions' },
-          },
-        ],
-      },
-    ],
-    signatures: [
-      {
-        signature_key: 'serving_default',
-        subgraph_index: 0,
-        inputs: [{ name: 'x', tensor_index: 0 }],
-        outputs: [{ name: 'y', tensor_index: 3 }],
-      },
-    ],
-    metadata: [],
-  };
-}
 
 const goodScales = Array.from({ length: O * NB }, (_, i) => 0.0625 * (1 + (i % 3)));
 const zeroScales = goodScales.map((v, i) => (i === 5 ? 0 : v)); // row 2, block 1: an all-zero block
@@ -76,8 +20,8 @@ describe('blockwise int4 weights with a block scale of 0', () => {
   const rt = createNativeRuntime({ threads: 1 });
   const good = join(dir, 'good.tflite');
   const bad = join(dir, 'zero_block.tflite');
-  writeFileSync(good, writeTflite(fcModel(goodScales)));
-  writeFileSync(bad, writeTflite(fcModel(zeroScales)));
+  writeFileSync(good, writeTflite(blockwiseInt4Fc(goodScales)));
+  writeFileSync(bad, writeTflite(blockwiseInt4Fc(zeroScales)));
 
   it('load gives UNSUPPORTED naming the tensor (path and bytes), and the runtime stays usable', async () => {
     for (const source of [bad, new Uint8Array(readFileSync(bad))]) {
@@ -108,7 +52,7 @@ describe('blockwise int4 weights with a block scale of 0', () => {
   });
 
   it('findScaleProblems reports zero, negative and non-finite scales of constants only', () => {
-    const g = fcModel(goodScales);
+    const g = blockwiseInt4Fc(goodScales);
     const f32 = (a: number[]) => new Uint8Array(Float32Array.from(a).buffer);
     const st = g.subgraphs[0]!.tensors[2]!;
     st.type = 'FLOAT32';

@@ -1,0 +1,66 @@
+// Test models shared by this package's tests (not part of the package's API).
+import { floatToHalf } from '@audiogen/core';
+import type { Graph } from '@audiogen/core/tflite';
+
+export const O = 8;
+export const I = 64;
+export const BLOCK = 32;
+export const NB = I / BLOCK;
+/** The int4 weight values, row-major [O, I]. */
+export const int4Values = new Int8Array(O * I).map((_, i) => ((i * 7 + 3) % 15) - 7); // int4 values in [-7, 7]
+const packed = new Uint8Array((O * I) / 2).map(
+  (_, k) => (int4Values[2 * k]! & 0xf) | ((int4Values[2 * k + 1]! & 0xf) << 4),
+);
+
+/**
+ * x [1,64] → FULLY_CONNECTED(w: int4 [8,64] with fixed values, blockwise 32, fp16 scales [8,2]) → y [1,8].
+ * `scales` are the 16 block scales, row-major; a 0 among them makes XNNPACK refuse the model at prepare.
+ */
+export function blockwiseInt4Fc(scales: number[]): Graph {
+  const s = Uint16Array.from(scales, floatToHalf);
+  return {
+    version: 3,
+    description: 'blockwise int4 FC',
+    subgraphs: [
+      {
+        name: 'main',
+        tensors: [
+          { name: 'x', type: 'FLOAT32', shape: [1, I] },
+          {
+            name: 'fc/w',
+            type: 'INT4',
+            shape: [O, I],
+            data: packed,
+            quantization: {
+              details: { type: 'BlockwiseQuantization', scales: 2, zero_points: -1, block_size: BLOCK },
+              quantized_dimension: 0,
+            },
+          },
+          { name: 'fc/w_scales', type: 'FLOAT16', shape: [O, NB], data: new Uint8Array(s.buffer) },
+          { name: 'y', type: 'FLOAT32', shape: [1, O] },
+        ],
+        inputs: [0],
+        outputs: [3],
+        operators: [
+          {
+            op: 'FULLY_CONNECTED',
+            builtin_code: 9,
+            version: 1,
+            inputs: [0, 1, -1],
+            outputs: [3],
+            options: { type: 'FullyConnectedOptions' },
+          },
+        ],
+      },
+    ],
+    signatures: [
+      {
+        signature_key: 'serving_default',
+        subgraph_index: 0,
+        inputs: [{ name: 'x', tensor_index: 0 }],
+        outputs: [{ name: 'y', tensor_index: 3 }],
+      },
+    ],
+    metadata: [],
+  };
+}
