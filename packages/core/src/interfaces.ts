@@ -34,6 +34,12 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Signature key; defaults to the first signature. */
   signature?: string;
+  /**
+   * Caller-owned output tensors by name, written in place and returned as the result (no allocation per
+   * run: reuse them across runs in a loop). Each must have the output's dtype and shape. Outputs not
+   * listed are allocated as usual. Runtimes that cannot write in place copy into them.
+   */
+  outputs?: Readonly<Record<string, Tensor>>;
 }
 
 /** A loaded, compiled model. Inputs and outputs are bound by name. */

@@ -18,13 +18,18 @@ export interface NativeSignature {
 export interface NativeOutput {
   shape: number[];
   elementType: number;
-  data: ArrayBuffer;
+  /** null when the output was written into the caller's array (run's `outputs`). */
+  data: ArrayBuffer | null;
 }
 export interface NativeModelHandle {
   /** What LiteRT's error reporter collected while compiling and preparing (lines; usually empty). */
   loadMessages?: string;
   signatures(): NativeSignature[];
-  run(signatureIndex: number, inputs: ArrayBufferView[]): Promise<NativeOutput[]>;
+  run(
+    signatureIndex: number,
+    inputs: ArrayBufferView[],
+    outputs?: (ArrayBufferView | undefined)[],
+  ): Promise<NativeOutput[]>;
   resizeInput(signatureIndex: number, inputIndex: number, dims: number[]): void;
   cancel(): void;
   dispose(): void;

@@ -451,6 +451,7 @@ class LiteRtModel implements NativeModel {
       }
       arrays.push(t.data);
     }
+    const given = this.callerOutputs(sig, options.outputs);
     const onAbort = () => {
       try {
         this.handle.cancel();
@@ -459,8 +460,16 @@ class LiteRtModel implements NativeModel {
     options.signal?.addEventListener('abort', onAbort, { once: true });
     let outs: NativeOutput[];
     try {
-      outs = await this.handle.run(si, arrays);
+      outs = await this.handle.run(
+        si,
+        arrays,
+        given ? sig.outputs.map((o) => given[o.name]?.data) : undefined,
+      );
     } catch (e) {
+      // the addon's size check of a caller-owned output (nothing was written)
+      const op = (e as NativeErrorProps).op;
+      if (typeof op === 'string' && op.includes(' buffer check ('))
+        throw new AudiogenError('INVALID_ARGUMENT', `${this.label}: ${op}`);
       throw nativeError(e, this.label);
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
@@ -468,12 +477,62 @@ class LiteRtModel implements NativeModel {
     const result: Record<string, Tensor> = {};
     outs.forEach((o, k) => {
       const info = sig.outputs[k]!;
+      const mine = given?.[info.name];
+      if (mine && o.data === null) {
+        if (mine.shape.length !== o.shape.length || mine.shape.some((d, j) => d !== o.shape[j])) {
+          throw new AudiogenError(
+            'INVALID_ARGUMENT',
+            `${this.label}: output '${info.name}' has shape [${o.shape.join(', ')}], the given tensor [${mine.shape.join(', ')}]`,
+          );
+        }
+        result[info.name] = mine;
+        return;
+      }
+      if (o.data === null)
+        throw new AudiogenError('INTERNAL', `${this.label}: output '${info.name}' is missing`);
       const dtype = elementTypeToDType(o.elementType) ?? info.dtype;
       const n = storageLength(dtype, shapeSize(o.shape));
       const data = new (typedArrayConstructor(dtype))(o.data, 0, n);
       result[info.name] = { dtype, shape: o.shape, data } as unknown as Tensor;
     });
     return result;
+  }
+
+  /** Checks run options' `outputs` (names, dtypes, typed arrays matching their shapes). */
+  private callerOutputs(
+    sig: { outputs: readonly TensorInfo[] },
+    outputs: RunOptions['outputs'],
+  ): Readonly<Record<string, Tensor>> | undefined {
+    if (outputs === undefined) return undefined;
+    if (outputs === null || typeof outputs !== 'object') {
+      throw new AudiogenError(
+        'INVALID_ARGUMENT',
+        `${this.label}: outputs must be an object of named tensors`,
+      );
+    }
+    for (const [name, t] of Object.entries(outputs)) {
+      const info = sig.outputs.find((o) => o.name === name);
+      if (!info) {
+        throw new AudiogenError(
+          'INVALID_ARGUMENT',
+          `${this.label}: unknown output '${name}' (outputs: ${sig.outputs.map((o) => o.name).join(', ')})`,
+        );
+      }
+      if (
+        !t ||
+        typeof t !== 'object' ||
+        !Array.isArray(t.shape) ||
+        t.dtype !== info.dtype ||
+        !(t.data instanceof typedArrayConstructor(info.dtype)) ||
+        (t.data as unknown as { length: number }).length !== storageLength(info.dtype, shapeSize(t.shape))
+      ) {
+        throw new AudiogenError(
+          'INVALID_ARGUMENT',
+          `${this.label}: output '${name}' must be a ${info.dtype} tensor whose data matches its shape`,
+        );
+      }
+    }
+    return outputs;
   }
 
   dispose(): void {
