@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeWav, encodeWav, inspectWav } from '@audiogen/audio-io';
 import { writeRandomStableAudioFolder } from '@audiogen/convert';
-import { type AudioClip, isAudiogenError, type Model, type Runtime } from '@audiogen/core';
+import { type AudioClip, isAudiogenError } from '@audiogen/core';
+import { trackModels } from '@audiogen/core/test';
 import { createNativeRuntime } from '@audiogen/runtime-native';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -135,23 +136,7 @@ describe('stable-audio end to end (tiny random-weight folder, runtime-native)', 
   });
 
   it("residency 'stage' checks the folder from the files' tables and matches residency 'all' byte for byte", async () => {
-    const native = createNativeRuntime();
-    const models: Model[] = [];
-    const liveAtRun: string[][] = [];
-    const live = () => models.filter((m) => !m.disposed).map((m) => m.label);
-    const runtime: Runtime = {
-      name: 'tracked',
-      async load(source, options) {
-        const m = await native.load(source, options);
-        models.push(m);
-        const run = m.run.bind(m);
-        m.run = async (inputs, o) => {
-          liveAtRun.push(live());
-          return run(inputs, o);
-        };
-        return m;
-      },
-    };
+    const { rt: runtime, models, live, atRun: liveAtRun } = trackModels(createNativeRuntime());
     const low = await createStableAudioPipeline({ models: dir, runtime, threads: 1, residency: 'stage' });
     pipelines.push(low);
     expect(models.length).toBe(0); // nothing loaded: shapes come from the .tflite tables

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AudiogenError, audioClip, isAudiogenError, type ProgressEvent } from '@audiogen/core';
+import { trackModels } from '@audiogen/core/test';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createStableAudioPipeline, type StableAudioGenerateOptions } from './pipeline';
 import { FAKE_DIMS, type FakeRuntime, fakeRuntime } from './test-fakes';
@@ -19,25 +20,6 @@ function makeFolder(dir: string, encoder = true) {
   for (const n of names) writeFileSync(join(dir, n), 'fake');
   copyFileSync(spiece, join(dir, 'spiece.model'));
   writeFileSync(join(dir, 'audiogen.json'), JSON.stringify(MANIFEST));
-}
-
-/** Records how many models are alive at every load and every run. */
-function tracked(rt: FakeRuntime) {
-  const live = () => rt.models.filter((m) => !m.disposed).map((m) => m.label);
-  const atRun: string[][] = [];
-  const atLoad: string[][] = [];
-  const load = rt.load.bind(rt);
-  rt.load = async (source, options) => {
-    atLoad.push(live());
-    const m = await load(source, options);
-    const run = m.run.bind(m);
-    m.run = async (inputs, o) => {
-      atRun.push(live());
-      return run(inputs, o);
-    };
-    return m;
-  };
-  return { rt, live, atRun, atLoad };
 }
 
 async function expectCode(p: Promise<unknown>, code: string, re?: RegExp) {
@@ -64,7 +46,7 @@ describe("residency 'stage' (low memory) over a fake runtime", () => {
     createStableAudioPipeline({ models: dir, runtime: rt, residency: 'stage', ...extra });
 
   it('checks the folder one model at a time and keeps none loaded', async () => {
-    const t = tracked(fakeRuntime());
+    const t = trackModels(fakeRuntime());
     const events: ProgressEvent[] = [];
     const p = await createStableAudioPipeline({
       models: dir,
@@ -96,7 +78,7 @@ describe("residency 'stage' (low memory) over a fake runtime", () => {
 
   it('gives byte-identical results to residency all, loading one model per stage', async () => {
     const all = await createStableAudioPipeline({ models: dir, runtime: fakeRuntime(), decoderFp16: true });
-    const t = tracked(fakeRuntime());
+    const t = trackModels(fakeRuntime());
     const p = await stagePipeline(t.rt, { threads: 2, decoderFp16: true });
     t.rt.loads.length = 0;
     t.atLoad.length = 0;
@@ -176,7 +158,7 @@ describe("residency 'stage' (low memory) over a fake runtime", () => {
   it('audio-to-audio loads the encoder for its own stage, identical to residency all', async () => {
     const init = audioClip(16, [new Float32Array(48).fill(0.5), new Float32Array(48).fill(-0.5)]);
     const all = await createStableAudioPipeline({ models: dir, runtime: fakeRuntime() });
-    const t = tracked(fakeRuntime());
+    const t = trackModels(fakeRuntime());
     const p = await stagePipeline(t.rt);
     const a = await all.generate({ prompt: 'x', initAudio: init, initNoiseLevel: 0.3, seed: 4 });
     const b = await p.generate({ prompt: 'x', initAudio: init, initNoiseLevel: 0.3, seed: 4 });
@@ -191,7 +173,7 @@ describe("residency 'stage' (low memory) over a fake runtime", () => {
   });
 
   it('abort disposes the stage model and loads nothing more', async () => {
-    const t = tracked(fakeRuntime());
+    const t = trackModels(fakeRuntime());
     const p = await stagePipeline(t.rt);
     const ac = new AbortController();
     const events: ProgressEvent[] = [];
@@ -240,7 +222,7 @@ describe("residency 'stage' (low memory) over a fake runtime", () => {
   });
 
   it('a stage that throws disposes its model; bad arguments load nothing', async () => {
-    const t = tracked(fakeRuntime());
+    const t = trackModels(fakeRuntime());
     const p = await stagePipeline(t.rt);
     const load = t.rt.load;
     t.rt.load = async (source, options) => {
@@ -270,7 +252,7 @@ describe("residency 'stage' (low memory) over a fake runtime", () => {
   });
 
   it('dispose() during a stage disposes its model and ends the generation', async () => {
-    const t = tracked(fakeRuntime());
+    const t = trackModels(fakeRuntime());
     const p = await stagePipeline(t.rt);
     await expectCode(
       p.generate({
@@ -289,7 +271,7 @@ describe("residency 'stage' (low memory) over a fake runtime", () => {
     await expectCode(p.generate({ prompt: 'x' }), 'DISPOSED');
     p.dispose(); // twice is fine
     // Disposed while a model loads: the model is disposed as soon as it arrives.
-    const t2 = tracked(fakeRuntime());
+    const t2 = trackModels(fakeRuntime());
     const p2 = await stagePipeline(t2.rt);
     await expectCode(
       p2.generate({

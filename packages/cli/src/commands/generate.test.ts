@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { inspectWav } from '@audiogen/audio-io';
 import { writeRandomStableAudioFolder } from '@audiogen/convert';
 import type { Model, Runtime } from '@audiogen/core';
+import { trackModels } from '@audiogen/core/test';
 import { createNativeRuntime } from '@audiogen/runtime-native';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProgram } from '../index';
@@ -137,22 +138,7 @@ describe('audiogen generate', () => {
   it('--low-memory loads one model at a time and writes the same bytes', async () => {
     const lines: string[] = [];
     const program = createProgram();
-    const native = createNativeRuntime();
-    const loaded: Model[] = [];
-    const liveAtRun: number[] = [];
-    const runtime: Runtime = {
-      name: 'tracked',
-      async load(src, o) {
-        const m = await native.load(src, o);
-        loaded.push(m);
-        const run = m.run.bind(m);
-        m.run = async (inp, ro) => {
-          liveAtRun.push(loaded.filter((x) => !x.disposed).length);
-          return run(inp, ro);
-        };
-        return m;
-      },
-    };
+    const { rt: runtime, models: loaded, atRun: liveAtRun } = trackModels(createNativeRuntime());
     const cmd = program.commands.find((c) => c.name() === 'generate')!;
     expect(cmd.helpInformation()).toMatch(/--low-memory\s+load each model only for its stage/);
     cmd.action(async (prompt: string, o: GenerateCliOptions) => {
@@ -169,7 +155,7 @@ describe('audiogen generate', () => {
     expect(j.residency).toBe('stage');
     expect(Object.keys(j.timings.loadMs).sort()).toEqual(['conditioners', 'decoder', 'dit']);
     expect(liveAtRun.length).toBe(1 + 3 + 1);
-    expect(liveAtRun.every((n) => n === 1)).toBe(true);
+    expect(liveAtRun.every((l) => l.length === 1)).toBe(true);
     expect(loaded.every((m) => m.disposed)).toBe(true);
     const def = join(dir, 'default.wav');
     await runGenerate('soft rain', opts({ seed: 21, steps: 3, out: def }), {

@@ -1,4 +1,5 @@
 // Shared test helpers for the packages' tests (exported as @audiogen/core/test; not for apps).
+import type { Model, Runtime } from '../interfaces';
 
 /** Deterministic uniform floats in [-amp, amp) from xorshift32 (seed 0 is treated as 1). */
 export function randomFloats(n: number, seed: number, amp = 1): Float32Array {
@@ -46,4 +47,30 @@ export function toolAvailable(present: boolean, what: string): boolean {
   if (process.env.CI) throw new Error(`CI: ${what} is missing (scripts/setup-dev.sh installs it)`);
   console.warn(`[test] ${what} missing: skipping the tests that need it`);
   return false;
+}
+
+/**
+ * Makes `rt.load` record, for tests of load/dispose order, which models (by label) were alive at every load
+ * and every run. Works on any runtime object (fakes or the native one); returns `rt` itself.
+ */
+export function trackModels<R extends Runtime>(
+  rt: R,
+): { rt: R; models: Model[]; live: () => string[]; atLoad: string[][]; atRun: string[][] } {
+  const models: Model[] = [];
+  const live = () => models.filter((m) => !m.disposed).map((m) => m.label);
+  const atLoad: string[][] = [];
+  const atRun: string[][] = [];
+  const load = rt.load.bind(rt);
+  rt.load = async (source, options) => {
+    atLoad.push(live());
+    const m = await load(source, options);
+    models.push(m);
+    const run = m.run.bind(m);
+    m.run = async (inputs, o) => {
+      atRun.push(live());
+      return run(inputs, o);
+    };
+    return m;
+  };
+  return { rt, models, live, atLoad, atRun };
 }
