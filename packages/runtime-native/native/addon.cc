@@ -836,6 +836,7 @@ class RunWorker : public Napi::AsyncWorker {
       // repeated runs cause no page faults or GC work (a fresh 1 MB block per run costs ~4 % on a 200 ms run).
       if (i < dsts_.size() && dsts_[i].data) {
         if (dsts_[i].size != o.size) {
+          bad_output_ = true;
           status_ = kLiteRtStatusErrorInvalidArgument;
           op_ = "output " + meta.outputs[i].name + " buffer check (the given array has " +
                 std::to_string(dsts_[i].size) + " bytes, the output has " + std::to_string(o.size) + ")";
@@ -878,6 +879,7 @@ class RunWorker : public Napi::AsyncWorker {
       for (auto& o : outs_) free(o.owned);
       Napi::Error e = StatusError(env, op_, status_, messages_);
       if (status_ == kLiteRtStatusCancelled) e.Set("code", "ABORTED");
+      if (bad_output_) e.Set("code", "INVALID_ARGUMENT");  // a caller's output array of the wrong size
       deferred_.Reject(e.Value());
       return;
     }
@@ -920,6 +922,7 @@ class RunWorker : public Napi::AsyncWorker {
   LiteRtStatus status_ = kLiteRtStatusOk;
   std::string op_;
   std::string messages_;
+  bool bad_output_ = false;
 };
 
 // run(signatureIndex, inputs: (TypedArray)[] in signature order, outputs?: (TypedArray | undefined)[])
