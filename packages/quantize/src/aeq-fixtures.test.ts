@@ -56,6 +56,18 @@ function opSequence(g: Graph) {
 
 const coreFixtures = new URL('../../core/fixtures/', import.meta.url).pathname;
 
+/** Quantizes `floatBytes` with the recipe and compares every tensor and the op sequence with AEQ's file. */
+function expectSameAsAeq(floatBytes: Uint8Array, recipe: string, aeqPath: string): void {
+  const json = JSON.parse(readFileSync(join(dir, `${recipe}.recipe.json`), 'utf8'));
+  const ours = readTflite(quantizeModel(floatBytes, json).model);
+  const aeq = readTflite(new Uint8Array(readFileSync(aeqPath)));
+  const a = byName(aeq);
+  const o = byName(ours);
+  expect([...o.keys()].sort()).toEqual([...a.keys()].sort());
+  for (const [name, want] of a) expect({ name, ...o.get(name) }).toEqual({ name, ...want });
+  expect(opSequence(ours)).toEqual(opSequence(aeq));
+}
+
 describe.skipIf(!recipes.length)('bit-identical to AI Edge Quantizer on core litert-torch fixtures', () => {
   for (const model of ['mlp', 'conv1d', 'attention']) {
     for (const recipe of recipes) {
@@ -64,14 +76,7 @@ describe.skipIf(!recipes.length)('bit-identical to AI Edge Quantizer on core lit
         `core ${model} × ${recipe}`,
         () => {
           const floatBytes = new Uint8Array(readFileSync(join(coreFixtures, `${model}.tflite`)));
-          const json = JSON.parse(readFileSync(join(dir, `${recipe}.recipe.json`), 'utf8'));
-          const ours = readTflite(quantizeModel(floatBytes, json).model);
-          const aeq = readTflite(new Uint8Array(readFileSync(aeqPath)));
-          const a = byName(aeq);
-          const o = byName(ours);
-          expect([...o.keys()].sort()).toEqual([...a.keys()].sort());
-          for (const [name, want] of a) expect({ name, ...o.get(name) }).toEqual({ name, ...want });
-          expect(opSequence(ours)).toEqual(opSequence(aeq));
+          expectSameAsAeq(floatBytes, recipe, aeqPath);
         },
       );
     }
@@ -86,14 +91,7 @@ describe.skipIf(!recipes.length)('bit-identical to AI Edge Quantizer (committed 
         const floatBytes = new Uint8Array(readFileSync(join(dir, `${model}.tflite`)));
         // The committed float model is what our test-model builder writes today.
         expect(Buffer.from(writeTflite(TEST_MODELS[model]!())).equals(Buffer.from(floatBytes))).toBe(true);
-        const json = JSON.parse(readFileSync(join(dir, `${recipe}.recipe.json`), 'utf8'));
-        const ours = readTflite(quantizeModel(floatBytes, json).model);
-        const aeq = readTflite(new Uint8Array(readFileSync(aeqPath)));
-        const a = byName(aeq);
-        const o = byName(ours);
-        expect([...o.keys()].sort()).toEqual([...a.keys()].sort());
-        for (const [name, want] of a) expect({ name, ...o.get(name) }).toEqual({ name, ...want });
-        expect(opSequence(ours)).toEqual(opSequence(aeq));
+        expectSameAsAeq(floatBytes, recipe, aeqPath);
       });
     }
   }
