@@ -468,7 +468,8 @@ class LiteRtModel implements NativeModel {
     } catch (e) {
       // the addon's size check of a caller-owned output (nothing was written)
       const err = e as NativeErrorProps;
-      if (err.code === 'INVALID_ARGUMENT') throw new AudiogenError('INVALID_ARGUMENT', `${this.label}: ${err.op}`);
+      if (err.code === 'INVALID_ARGUMENT')
+        throw new AudiogenError('INVALID_ARGUMENT', `${this.label}: ${err.op}`);
       throw nativeError(e, this.label);
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
