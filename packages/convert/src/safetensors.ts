@@ -9,9 +9,16 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { closeSync, promises as fs, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, promises as fs, readSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { AudiogenError, bf16ToFloat, floatToBf16, floatToHalf, halfToFloat } from '@audiogen/core';
+import {
+  AudiogenError,
+  bf16ToFloat,
+  floatToBf16,
+  floatToHalf,
+  halfToFloat,
+  openInputFileSync,
+} from '@audiogen/core';
 
 export type SafetensorsDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 const DTYPE_SIZE: Record<SafetensorsDType, number> = {
@@ -64,20 +71,12 @@ export class SafetensorsFile implements WeightSource {
       const { entries, metadata, dataStart } = parseHeader(pathOrBytes, pathOrBytes.byteLength, '<bytes>');
       return new SafetensorsFile('<bytes>', entries, metadata, dataStart, null, pathOrBytes);
     }
-    let fd: number;
+    // A regular file (a directory, FIFO or device is refused with a typed error before any read).
+    const { fd, size } = openInputFileSync(pathOrBytes, {
+      what: 'checkpoint',
+      maxBytes: Number.MAX_SAFE_INTEGER,
+    });
     try {
-      fd = openSync(pathOrBytes, 'r');
-    } catch (e) {
-      throw new AudiogenError(
-        'MISSING_FILE',
-        `cannot open checkpoint ${pathOrBytes}: ${(e as Error).message}`,
-        {
-          cause: e,
-        },
-      );
-    }
-    try {
-      const size = fstatSync(fd).size;
       if (size < 8) throw bad(`${pathOrBytes}: file of ${size} bytes is too small for safetensors`);
       const lenBuf = new Uint8Array(8);
       readSync(fd, lenBuf, 0, 8, 0);

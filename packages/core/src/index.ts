@@ -1,6 +1,7 @@
 export * from './atomic';
 export * from './audio';
 export * from './errors';
+export * from './input';
 export * from './interfaces';
 export * from './npy';
 export * from './pipeline';

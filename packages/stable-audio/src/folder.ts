@@ -1,6 +1,6 @@
-import { access, readFile, stat } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { AudiogenError } from '@audiogen/core';
+import { AudiogenError, readInputJson, statInputFile } from '@audiogen/core';
 import { STABLE_AUDIO_OPEN_SMALL_FAMILY, type StableAudioFamilyConfig } from './family';
 
 /**
@@ -153,16 +153,14 @@ export async function loadModelFolder(dir: string): Promise<StableAudioModelFold
       { details: { path: abs, missing: missing.map((k) => MODEL_FILE_NAMES[k][0]) } },
     );
   }
+  // Every file is a regular file (a FIFO or device is refused now, not when a stage reads it).
+  for (const p of Object.values(found))
+    await statInputFile(p, { what: 'model folder file', maxBytes: Number.MAX_SAFE_INTEGER });
   let manifest: StableAudioManifest | undefined;
   if (found.manifest) {
-    try {
-      manifest = JSON.parse(await readFile(found.manifest, 'utf8')) as StableAudioManifest;
-    } catch (e) {
-      throw new AudiogenError('INVALID_MODEL', `cannot read ${found.manifest}: ${(e as Error).message}`, {
-        cause: e,
-        details: { path: found.manifest },
-      });
-    }
+    manifest = (await readInputJson(found.manifest, 'INVALID_MODEL', {
+      what: 'manifest',
+    })) as StableAudioManifest;
     if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) {
       throw new AudiogenError('INVALID_MODEL', `${found.manifest} must hold a JSON object`);
     }

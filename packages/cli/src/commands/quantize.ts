@@ -1,5 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { AudiogenError, readNpz, type Tensor, writeFileAtomic } from '@audiogen/core';
+import { AudiogenError, readInputFile, readNpz, type Tensor, writeFileAtomic } from '@audiogen/core';
 import { readTflite } from '@audiogen/core/tflite';
 import {
   type ComparisonResult,
@@ -94,23 +93,14 @@ export async function runQuantize(
   if (wantCompare) {
     let samples: Record<string, Tensor>[] | 'random' = 'random';
     if (opts.inputs && opts.inputs !== 'random') {
-      const bytes = new Uint8Array(
-        await readFile(opts.inputs).catch((e) => {
-          throw new AudiogenError(
-            'MISSING_FILE',
-            `cannot read --inputs ${opts.inputs}: ${(e as Error).message}`,
-            { cause: e },
-          );
-        }),
-      );
-      samples = [readNpz(bytes)];
+      samples = [readNpz(await readInputFile(opts.inputs, { what: '--inputs' }))];
     }
     err(
       `[${((Date.now() - t0) / 1000).toFixed(1)}s] comparing with the float model (${samples === 'random' ? 'random inputs' : opts.inputs})`,
     );
     const { createNativeRuntime } = await import('@audiogen/runtime-native');
-    const floatGraph = readTflite(new Uint8Array(await readFile(input)));
-    const quantBytes = new Uint8Array(await readFile(opts.out));
+    const floatGraph = readTflite(await readInputFile(input, { what: 'model file' }));
+    const quantBytes = await readInputFile(opts.out, { what: 'quantized model' });
     result.comparison = await compare(floatGraph, quantBytes, samples, createNativeRuntime(), {
       ...(threads ? { threads } : {}),
     });

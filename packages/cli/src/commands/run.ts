@@ -1,8 +1,9 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   AudiogenError,
   type DType,
+  readInputFile,
   readNpy,
   type Tensor,
   type TensorInfo,
@@ -144,7 +145,7 @@ export async function runModel(
     for (const [k, info] of sig.inputs.entries()) {
       const file = files.get(info.name);
       let t: Tensor;
-      if (file) t = readNpy(new Uint8Array(await readFile(file)));
+      if (file) t = readNpy(await readInputFile(file, { what: `--input ${info.name}` }));
       else if (opts.randomInputs) t = randomTensor(info, opts.seed + k);
       else
         throw new AudiogenError(
