@@ -251,6 +251,7 @@ export async function convertStableAudioCheckpoint(opts: CheckpointOptions): Pro
   } else {
     cfg = t5Cfg ? { ...STABLE_AUDIO_OPEN_SMALL, t5: t5FromHfConfig(t5Cfg) } : STABLE_AUDIO_OPEN_SMALL;
   }
+  validateConfig(cfg); // bounded before the checkpoint is read or anything is allocated
   const t5File = ['model.safetensors', 'pytorch_model.safetensors']
     .map((n) => join(opts.t5, n))
     .find((f) => existsSync(f));
