@@ -45,6 +45,8 @@ export interface NativeAddon {
     captureStderr?: boolean;
     /** Re-print LiteRT's reported messages on stderr (default true). */
     echoErrors?: boolean;
+    /** While the model is created and compiled, lines on fd 2 starting with one of these are not forwarded. */
+    dropStderr?: string[];
   }): Promise<NativeModelHandle>;
   abiLayoutBytes: number;
   /** A 64-byte-aligned native block (freed when collected) that a model file is read into for load. */
