@@ -1,4 +1,4 @@
-import { AudiogenError, isAudiogenError } from '@audiogen/core';
+import { AudiogenError, installOutputSignalHandlers, isAudiogenError } from '@audiogen/core';
 import { Command, CommanderError } from 'commander';
 import { commands } from './commands';
 
@@ -43,6 +43,8 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
     for (const c of p.commands) quietUsage(c);
   };
   quietUsage(program);
+  // The CLI owns the process: a signal removes the temp files of writes in flight before it ends us.
+  const uninstall = installOutputSignalHandlers();
   try {
     await program.parseAsync(argv);
     return 0;
@@ -62,5 +64,7 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
     if (!json) throw e;
     out(errorJson(new AudiogenError('INTERNAL', e instanceof Error ? e.message : String(e))));
     return 1;
+  } finally {
+    uninstall();
   }
 }

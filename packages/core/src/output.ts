@@ -339,8 +339,8 @@ export async function isSameFile(a: string, b: string): Promise<boolean> {
 
 /**
  * Refuses an output that is one of the inputs (same device and inode, so links and `./a` vs `a` are
- * caught). For a folder output, also an input inside that folder (the swap would remove it) and an
- * output inside an input folder.
+ * caught). For a folder output, also an input inside that folder (the swap replaces the folder). An
+ * output folder inside an input folder is allowed (`quantize models/x --out models/x/int8`).
  */
 export async function assertOutputNotInput(
   output: string,
@@ -359,11 +359,11 @@ export async function assertOutputNotInput(
     }
     if (kind === 'folder') {
       const inReal = await realOrResolved(input);
-      if (inReal.startsWith(outReal + sep) || outReal.startsWith(inReal + sep)) {
+      if (inReal.startsWith(outReal + sep)) {
         throw invalid(
           output,
           'output-overlaps-input',
-          `the output folder ${output} and the input ${input} overlap (one is inside the other); choose another output folder`,
+          `the input ${input} is inside the output folder ${output}, which is replaced as a whole; choose another output folder`,
         );
       }
     }
@@ -426,6 +426,35 @@ export async function checkOutputTarget(
     untrack(probe);
   }
   return t;
+}
+
+/**
+ * `checkOutputTarget` for several outputs of one command (a model, its report, a chart…), which must
+ * also be distinct from each other. Undefined entries are skipped.
+ */
+export async function checkOutputTargets(
+  targets: readonly ({ path: string | undefined } & CheckOutputOptions)[],
+  common: CheckOutputOptions = {},
+): Promise<OutputTarget[]> {
+  const done: OutputTarget[] = [];
+  for (const { path, ...o } of targets) {
+    if (path === undefined) continue;
+    const t = await checkOutputTarget(path, {
+      ...common,
+      ...o,
+      inputs: [...(common.inputs ?? []), ...(o.inputs ?? [])],
+    });
+    const twin = done.find((d) => d.resolved === t.resolved && t.kind !== 'device' && t.kind !== 'stream');
+    if (twin) {
+      throw invalid(
+        path,
+        'output-repeated',
+        `${path} is given for two outputs (also as ${twin.path}); give each its own path`,
+      );
+    }
+    done.push(t);
+  }
+  return done;
 }
 
 /** Creates `dir` and its missing parents, with typed errors. */

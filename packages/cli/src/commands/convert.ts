@@ -5,7 +5,7 @@ import {
   opReport,
   writeRandomStableAudioFolder,
 } from '@audiogen/convert';
-import { AudiogenError } from '@audiogen/core';
+import { AudiogenError, checkOutputTarget } from '@audiogen/core';
 import { writeTfliteFile } from '@audiogen/core/tflite';
 import type { Command } from 'commander';
 import { createReporter, progressMode } from '../progress';
@@ -55,6 +55,7 @@ async function runOnnx(
   err: (t: string) => void,
 ): Promise<FolderResult> {
   const target = opts.out ?? source.replace(/\.onnx$/i, '.tflite');
+  await checkOutputTarget(target, { inputs: [source] });
   const reporter = createReporter(progressMode(opts), { write: err });
   const graph = convertOnnxFile(source, {
     shapes: parseShapes(opts.shape),
@@ -62,7 +63,7 @@ async function runOnnx(
   });
   reporter.close();
   const rep = opReport(graph);
-  await writeTfliteFile(target, graph);
+  await writeTfliteFile(target, graph, { inputs: [source] });
   const info = { path: target, bytes: rep.constantBytes, ops: rep.operators, builtinOps: rep.builtin };
   if (opts.json) out(JSON.stringify(info, null, 2));
   else {

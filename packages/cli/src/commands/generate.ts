@@ -3,7 +3,7 @@ import { applyOutputPolicy, readWav, type WavSampleFormat, writeWav } from '@aud
 import {
   type AudioClip,
   AudiogenError,
-  checkOutputTarget,
+  checkOutputTargets,
   isAudiogenError,
   makeOutputFolder,
   type Runtime,
@@ -170,8 +170,10 @@ export async function runGenerate(
     names: GENERATE_FLAGS,
   });
   const files = outputPaths(o.out, request.variations);
-  for (const f of files)
-    await checkOutputTarget(f, { parents: true, inputs: [o.initAudio, ...Object.values(info.folder.files)] });
+  await checkOutputTargets(
+    files.map((path) => ({ path })),
+    { parents: true, inputs: [o.initAudio, ...Object.values(info.folder.files)] },
+  );
 
   // 2. Say what will happen (the seed first, so an interrupted run can be repeated), then load and run.
   if (human) {

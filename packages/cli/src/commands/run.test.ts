@@ -92,7 +92,7 @@ describe('audiogen run', () => {
       (e) =>
         isAudiogenError(e, 'INVALID_NPY') &&
         (e as Error).message.startsWith(`--input x: ${notNpy}: not a .npy file`) &&
-        (e as { details: { path: string } }).details.path === notNpy,
+        e.details.path === notNpy,
     );
     await expect(runModel(fixture('add_fc.tflite'), { ...base, input: ['x'] }, q)).rejects.toSatisfy((e) =>
       isAudiogenError(e, 'INVALID_ARGUMENT'),
