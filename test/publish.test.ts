@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readWav } from '@audiogen/audio-io';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeDemoModels } from '../scripts/demo-models.mjs';
 import { type Registry, runtimeClosure, seedThirdParty, startRegistry } from './registry';
 import { type Released, releaseWithChangesets } from './release';
 import { publishedPackages, ROOT, run } from './workspace';
@@ -55,16 +56,8 @@ describe('published packages, installed as the README says', () => {
     released = releaseWithChangesets(registry, join(work, 'release')).released;
     mkdirSync(app);
     npm(readmeInstall());
-    // A tiny random-weight model folder, made by the published CLI itself.
-    npx([
-      '@audiogen/cli',
-      'convert',
-      'stable-audio-open-small',
-      '--random-weights',
-      '--tiny',
-      '--out',
-      'models/sao-small',
-    ]);
+    // The README example asks for 10 s: the demo's random-weight folder (tiny widths, full clip length).
+    await writeDemoModels(join(app, 'models', 'sao-small'));
   }, 600_000);
 
   afterAll(async () => {
@@ -101,7 +94,17 @@ describe('published packages, installed as the README says', () => {
     await checkWav(join(app, 'rain.wav'));
   });
 
-  it('runs `npx @audiogen/cli generate` in the app, and the CLI knows its version', async () => {
+  it('runs `npx @audiogen/cli convert` and `generate` in the app, and the CLI knows its version', async () => {
+    npx([
+      '@audiogen/cli',
+      'convert',
+      'stable-audio-open-small',
+      '--random-weights',
+      '--tiny',
+      '--out',
+      'tiny',
+    ]);
+    expect(existsSync(join(app, 'tiny', 'dit_model.tflite'))).toBe(true);
     const out = npx([
       '@audiogen/cli',
       'generate',

@@ -5,6 +5,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { cleanEnv, ROOT } from './workspace';
@@ -15,6 +16,39 @@ export interface Registry {
   env: NodeJS.ProcessEnv;
   token: string;
   stop(): Promise<void>;
+}
+
+/** One HTTP request on a fresh connection (no keep-alive: a registry may close idle sockets under us). */
+function request(
+  method: string,
+  url: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const req = httpRequest(
+      url,
+      {
+        method,
+        agent: false,
+        headers: data
+          ? { 'content-type': 'application/json', 'content-length': data.length, ...headers }
+          : headers,
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => {
+          text += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(data);
+  });
 }
 
 async function freePort(): Promise<number> {
@@ -81,7 +115,7 @@ export async function startRegistry(dir: string): Promise<Registry> {
   for (;;) {
     if (child.exitCode !== null) throw new Error(`verdaccio exited (${child.exitCode}):\n${log}`);
     try {
-      if ((await fetch(`${url}-/ping`)).ok) break;
+      if ((await request('GET', `${url}-/ping`)).status === 200) break;
     } catch {}
     if (Date.now() > deadline) {
       await stop();
@@ -90,12 +124,12 @@ export async function startRegistry(dir: string): Promise<Registry> {
     await new Promise((r) => setTimeout(r, 100));
   }
 
-  const res = await fetch(`${url}-/user/org.couchdb.user:ci`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'ci', password: 'ci-password', email: 'ci@example.invalid' }),
+  const res = await request('PUT', `${url}-/user/org.couchdb.user:ci`, {
+    name: 'ci',
+    password: 'ci-password',
+    email: 'ci@example.invalid',
   });
-  const { token } = (await res.json()) as { token?: string };
+  const { token } = JSON.parse(res.text) as { token?: string };
   if (!token) {
     await stop();
     throw new Error(`verdaccio: could not create a user (${res.status}):\n${log}`);
@@ -253,12 +287,11 @@ async function putTarball(registry: Registry, manifest: Record<string, unknown>,
       },
     },
   };
-  const res = await fetch(`${registry.url}${name.replace('/', '%2f')}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${registry.token}` },
-    body: JSON.stringify(body),
+  const res = await request('PUT', `${registry.url}${name.replace('/', '%2f')}`, body, {
+    authorization: `Bearer ${registry.token}`,
   });
-  if (!res.ok) throw new Error(`registry refused ${name}@${version}: ${res.status} ${await res.text()}`);
+  if (res.status < 200 || res.status >= 300)
+    throw new Error(`registry refused ${name}@${version}: ${res.status} ${res.text}`);
 }
 
 export function listTarballs(dir: string): string[] {
