@@ -55,32 +55,38 @@ const genOpts = (o: Partial<GenerateCliOptions>): GenerateCliOptions => ({
   ...o,
 });
 
-/** A runtime factory that records whether any model work started. */
-function spyRuntime(): { createRuntime: () => Runtime; created: () => boolean } {
-  let created = false;
+/** A runtime whose `load` records whether any model was loaded (the slow work checks must precede). */
+function spyRuntime(): { createRuntime: () => Runtime; loaded: () => boolean } {
+  let loaded = false;
   return {
     createRuntime: () => {
-      created = true;
-      return createNativeRuntime();
+      const rt = createNativeRuntime();
+      return {
+        ...rt,
+        load: (...a: Parameters<Runtime['load']>) => {
+          loaded = true;
+          return rt.load(...a);
+        },
+      } as Runtime;
     },
-    created: () => created,
+    loaded: () => loaded,
   };
 }
 
 describe('outputs are checked before any work', () => {
-  it('generate --out under a file: INVALID_ARGUMENT before a runtime exists (was an untyped ENOTDIR after generating)', async () => {
+  it('generate --out under a file: INVALID_ARGUMENT before any model is loaded (was an untyped ENOTDIR after generating)', async () => {
     writeFileSync(join(dir, 'afile'), 'x');
     const spy = spyRuntime();
     await expect(
       runGenerate('x', genOpts({ out: join(dir, 'afile', 'out.wav') }), { ...quiet, ...spy }),
     ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { reason: 'parent-not-folder' } });
-    expect(spy.created()).toBe(false);
+    expect(spy.loaded()).toBe(false);
     // --variations: every numbered path is checked (here the third is a folder).
     mkdirSync(join(dir, 'v-3.wav'));
     await expect(
       runGenerate('x', genOpts({ out: join(dir, 'v.wav'), variations: 3 }), { ...quiet, ...spy }),
     ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { reason: 'is-folder' } });
-    expect(spy.created()).toBe(false);
+    expect(spy.loaded()).toBe(false);
     expect(existsSync(join(dir, 'v-1.wav'))).toBe(false);
   });
 
@@ -254,7 +260,7 @@ describe.skipIf(noDisk)('every writer on a full 256 KiB tmpfs: IO_ERROR, old fil
       await expect(
         runGenerate('x', genOpts({ out: ro('out.wav') }), { ...quiet, ...spy }),
       ).rejects.toMatchObject(erofs);
-      expect(spy.created()).toBe(false);
+      expect(spy.loaded()).toBe(false);
       await expect(
         runConvert('stable-audio-open-small', { randomWeights: true, tiny: true, out: ro('m2') }, quiet),
       ).rejects.toMatchObject(erofs);
