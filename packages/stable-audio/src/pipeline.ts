@@ -1,4 +1,4 @@
-import { AudiogenError, type ProgressCallback, type Runtime } from '@audiogen/core';
+import { AudiogenError, checkHooks, type ProgressCallback, type Runtime } from '@audiogen/core';
 import type {
   StableAudioConditioner,
   StableAudioDecoder,
@@ -89,6 +89,7 @@ interface Setup {
 async function setup(options: StableAudioPipelineOptions, what: string): Promise<Setup> {
   if (!options || typeof options !== 'object')
     throw new AudiogenError('INVALID_ARGUMENT', `${what} needs an options object`);
+  checkHooks(options);
   const { runtime, threads, onProgress } = options;
   if (!runtime || typeof runtime.load !== 'function') {
     throw new AudiogenError('INVALID_ARGUMENT', `${what} needs a runtime (e.g. createNativeRuntime())`);
@@ -182,6 +183,7 @@ export async function createStableAudioPipeline(
       loadMs: loader.loadMs,
       async generate(o: StableAudioGenerateOptions): Promise<StableAudioResult> {
         if (disposed) throw new AudiogenError('DISPOSED', 'this pipeline was disposed');
+        checkHooks(o, ['onProgress', 'onClip']);
         const request = prepareStableAudioRequest(o, limits, { api });
         return runStableAudio(request, { residency, tokenizer, api, sampleRate }, o);
       },
