@@ -1168,8 +1168,8 @@ Napi::Value AllocModelBuffer(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   size_t size = static_cast<size_t>(n);
-  void* p = nullptr;
-  if (posix_memalign(&p, kAlign, size == 0 ? kAlign : size) != 0) {
+  void* p = AlignedAlloc(size == 0 ? kAlign : size);
+  if (!p) {
     Napi::Error e = Napi::Error::New(env, "cannot allocate " + std::to_string(size) + " bytes for the model");
     e.Set("code", "ENOMEM");
     e.ThrowAsJavaScriptException();
