@@ -88,6 +88,12 @@ export const REQUIRED_SYMBOLS = [
   'LiteRtLockTensorBuffer',
   'LiteRtUnlockTensorBuffer',
   'LiteRtDestroyTensorBuffer',
+  // GPU (issue 16): accelerator listing, full-acceleration check.
+  'LiteRtGetNumAccelerators',
+  'LiteRtGetAccelerator',
+  'LiteRtGetAcceleratorName',
+  'LiteRtGetAcceleratorHardwareSupport',
+  'LiteRtCompiledModelIsFullyAccelerated',
 ];
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -168,7 +174,7 @@ export function checkLibrary(file, pin) {
   return { litertSymbols: litert, tfliteSymbols: tflite };
 }
 
-function findPython() {
+export function findPython() {
   const candidates = [];
   let dir = PACKAGE_DIR;
   for (let i = 0; i < 4; i++) {

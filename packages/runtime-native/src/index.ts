@@ -1,6 +1,16 @@
+export {
+  type Accelerator,
+  findGpuLibrary,
+  GPU_LIBRARY,
+  GPU_PACKAGE,
+  type GpuLibrary,
+  type GpuPrecision,
+  type GpuRefusal,
+} from './gpu';
 export { describeHost, type HostReport, LITERT_LIB_SHA256, LITERT_VERSION, LITERT_VERSIONS } from './host';
 export { loadAddon } from './native';
 export {
+  type AcceleratorWarning,
   cpuOptionsFor,
   createNativeRuntime,
   DEFAULT_XNNPACK_FLAGS,
@@ -12,6 +22,7 @@ export {
   type NativeModel,
   type NativeRuntime,
   type NativeRuntimeOptions,
+  type Placement,
   XnnpackFlags,
 } from './runtime';
 export {

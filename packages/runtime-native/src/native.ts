@@ -24,6 +24,10 @@ export interface NativeOutput {
 export interface NativeModelHandle {
   /** What LiteRT's error reporter collected while compiling and preparing (lines; usually empty). */
   loadMessages?: string;
+  /** LiteRtCompiledModelIsFullyAccelerated after the compile. */
+  fullyAccelerated?: boolean;
+  /** GPU loads: everything printed on fd 2 while the model was created and compiled. */
+  loadLog?: string;
   signatures(): NativeSignature[];
   run(
     signatureIndex: number,
@@ -46,7 +50,15 @@ export interface NativeAddon {
     echoErrors?: boolean;
     /** While the model is created and compiled, lines on fd 2 starting with one of these are not forwarded. */
     dropStderr?: string[];
+    /** LiteRtHwAccelerator bits (default CPU); with the GPU bit the model lives in the GPU environment. */
+    accelerators?: number;
+    /** Directory LiteRT loads its GPU accelerator library from (GPU loads). */
+    gpuDir?: string;
+    /** GPU options, TOML (GPU loads). */
+    gpuToml?: string;
   }): Promise<NativeModelHandle>;
+  /** The accelerators LiteRT registered in the GPU environment (made with the library from gpuDir). */
+  accelerators(gpuDir: string): { name: string; hardware: number }[];
   abiLayoutBytes: number;
   /** Test hook: writes `bytes` bytes of numbered lines to fd 2 under a capture; returns the kept text. */
   _testStderrCapture(bytes: number): { started: boolean; text: string };
@@ -64,6 +76,8 @@ export interface NativeErrorProps {
   litertMessages?: string;
   /** stderr captured while a failed compile was retried (present only when that capture ran). */
   litertStderr?: string;
+  /** GPU loads: everything printed on fd 2 during the failed load. */
+  loadLog?: string;
 }
 
 /** The package root: src/ and dist/ both sit one level below it. */
