@@ -8,6 +8,7 @@ import {
 import { AudiogenError, checkOutputTarget } from '@audiogen/core';
 import { writeTfliteFile } from '@audiogen/core/tflite';
 import type { Command } from 'commander';
+import { createReporter, progressMode } from '../progress';
 
 export interface ConvertOptions {
   out?: string;
@@ -24,6 +25,8 @@ export interface ConvertOptions {
   spiece?: string;
   json?: boolean;
   shape?: string[];
+  progress?: boolean;
+  quiet?: boolean;
 }
 
 export interface ConvertDeps {
@@ -53,11 +56,12 @@ async function runOnnx(
 ): Promise<FolderResult> {
   const target = opts.out ?? source.replace(/\.onnx$/i, '.tflite');
   await checkOutputTarget(target, { inputs: [source] });
-  const t0 = Date.now();
+  const reporter = createReporter(progressMode(opts), { write: err });
   const graph = convertOnnxFile(source, {
     shapes: parseShapes(opts.shape),
-    onProgress: (m) => err(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`),
+    onProgress: (m, f) => reporter.message(m, f),
   });
+  reporter.close();
   const rep = opReport(graph);
   await writeTfliteFile(target, graph, { inputs: [source] });
   const info = { path: target, bytes: rep.constantBytes, ops: rep.operators, builtinOps: rep.builtin };
@@ -86,7 +90,8 @@ export async function runConvert(
   }
   if (!opts.out) throw new AudiogenError('INVALID_ARGUMENT', '--out <dir> is required');
   const t0 = Date.now();
-  const onProgress = (m: string) => err(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`);
+  const reporter = createReporter(progressMode(opts), { write: deps.stderr });
+  const onProgress = (m: string, f?: number) => reporter.message(m, f);
   const common = {
     out: opts.out,
     encoder: opts.encoder !== false,
@@ -123,6 +128,7 @@ export async function runConvert(
   } else {
     throw new AudiogenError('INVALID_ARGUMENT', 'give --random-weights or --checkpoint <model.safetensors>');
   }
+  reporter.close();
   if (opts.json) out(JSON.stringify({ dir: result.dir, files: result.files }, null, 2));
   else {
     out(`wrote ${result.dir} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -152,6 +158,8 @@ export function registerConvert(program: Command): void {
     .option('--fp16-weights', 'store weights as fp16 (compute stays fp32)', false)
     .option('--ignore-extra-keys', 'do not fail on checkpoint keys no model uses', false)
     .option('--spiece <file>', 'SentencePiece model to copy into the folder')
+    .option('--no-progress', 'no progress bars or lines')
+    .option('-q, --quiet', 'no progress', false)
     .option('--json', 'print the result as JSON', false)
     .option(
       '--shape <name=DxD...>',
