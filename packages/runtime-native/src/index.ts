@@ -7,8 +7,15 @@ export {
   type GpuPrecision,
   type GpuRefusal,
 } from './gpu';
-export { describeHost, type HostReport, LITERT_LIB_SHA256, LITERT_VERSION, LITERT_VERSIONS } from './host';
-export { loadAddon } from './native';
+export {
+  describeHost,
+  type HostReport,
+  LITERT_LIB_SHA256,
+  LITERT_LIBRARY_NAMES,
+  LITERT_VERSION,
+  LITERT_VERSIONS,
+} from './host';
+export { loadAddon, noPrebuildMessage, PREBUILT_PLATFORMS } from './native';
 export {
   type AcceleratorWarning,
   cpuOptionsFor,
