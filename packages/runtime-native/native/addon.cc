@@ -79,8 +79,14 @@ size_t ElementBits(LiteRtElementType t) {
   }
 }
 
-// Byte size of a dense tensor; 0 when a dimension is dynamic (< 0) or the type is not plain data.
+// LiteRT's layouts hold at most AUDIOGEN_LITERT_MAX_RANK dimensions (core's MAX_RANK refuses files with
+// more); a rank above it is never used to index `dimensions`.
+bool RankOk(const LiteRtLayout& l) { return l.rank <= AUDIOGEN_LITERT_MAX_RANK; }
+
+// Byte size of a dense tensor; 0 when a dimension is dynamic (< 0), the rank is out of range or the type
+// is not plain data.
 size_t ByteSize(const LiteRtRankedTensorType& t) {
+  if (!RankOk(t.layout)) return 0;
   size_t n = 1;
   for (unsigned i = 0; i < t.layout.rank; i++) {
     if (t.layout.dimensions[i] < 0) return 0;
@@ -444,6 +450,11 @@ LiteRtStatus ReadSignatures(LiteRtModel model, std::vector<SignatureMeta>* out, 
         if (tid != kLiteRtRankedTensorType) { *where = "unranked tensor " + std::string(name ? name : ""); return kLiteRtStatusErrorUnsupported; }
         std::memset(&tm.type, 0, sizeof(tm.type));
         if ((s = LiteRtGetRankedTensorType(t, &tm.type)) != kLiteRtStatusOk) { *where = "GetRankedTensorType"; return s; }
+        if (!RankOk(tm.type.layout)) {
+          *where = "tensor " + std::string(name ? name : "") + " has rank " + std::to_string(tm.type.layout.rank) +
+                   " (at most " + std::to_string(AUDIOGEN_LITERT_MAX_RANK) + ")";
+          return kLiteRtStatusErrorUnsupported;
+        }
         tm.name = name ? name : "";
         (dir == 0 ? meta.inputs : meta.outputs).push_back(tm);
       }
@@ -689,6 +700,11 @@ class LoadWorker : public Napi::AsyncWorker {
       std::vector<LiteRtLayout> layouts(n);
       status_ = LiteRtGetCompiledModelOutputTensorLayouts(state_->compiled, si, n, layouts.data(), true);
       if (status_ != kLiteRtStatusOk) { op_ = "prepare (allocate tensors)"; break; }
+      if (!std::all_of(layouts.begin(), layouts.end(), RankOk)) {
+        status_ = kLiteRtStatusErrorUnsupported;
+        op_ = "prepare (an output has more than " + std::to_string(AUDIOGEN_LITERT_MAX_RANK) + " dimensions)";
+        break;
+      }
     }
     // Compile and prepare messages (e.g. XNNPACK refusing a node), on failure and on success.
     messages_ = TakeErrorMessages(state_->compiled);
@@ -866,6 +882,15 @@ class RunWorker : public Napi::AsyncWorker {
       if (nout > 0) {
         status_ = LiteRtGetCompiledModelOutputTensorLayouts(st_->compiled, sig_, nout, layouts.data(), true);
         if (status_ != kLiteRtStatusOk) { op_ = "GetCompiledModelOutputTensorLayouts"; return; }
+      }
+      for (size_t i = 0; i < nout; i++) {
+        if (!RankOk(layouts[i])) {
+          status_ = kLiteRtStatusErrorUnsupported;
+          op_ = "output " + meta.outputs[i].name + " has rank " + std::to_string(layouts[i].rank) + " (at most " +
+                std::to_string(AUDIOGEN_LITERT_MAX_RANK) + ")";
+          layouts.clear();
+          return;
+        }
       }
       st_->layouts_stale[sig_] = false;
     }
@@ -1058,6 +1083,28 @@ Napi::Value NativeModel::Run(const Napi::CallbackInfo& info) {
   return p;
 }
 
+// allocModelBuffer(bytes) -> ArrayBuffer over a 64-byte-aligned native block (freed when collected). JS reads
+// a model file into it and passes it to load({bytes}): LiteRtCreateModelFromBuffer reads the model from this
+// private copy for its whole life (it does not copy), so truncating or replacing the file cannot fault.
+Napi::Value AllocModelBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double n = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+  if (!(n >= 0 && n <= 9007199254740991.0)) {
+    Napi::RangeError::New(env, "allocModelBuffer(bytes) needs a byte count").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  size_t size = static_cast<size_t>(n);
+  void* p = nullptr;
+  if (posix_memalign(&p, kAlign, size == 0 ? kAlign : size) != 0) {
+    Napi::Error e = Napi::Error::New(env, "cannot allocate " + std::to_string(size) + " bytes for the model");
+    e.Set("code", "ENOMEM");
+    e.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(size));
+  return Napi::ArrayBuffer::New(env, p, size, FreeOutput, new size_t(size));
+}
+
 // Test hook for StderrCapture (src/litert-errors.test.ts): captures while writing `bytes` bytes of
 // numbered lines to fd 2 from this thread (more than a pipe holds: the drain thread must keep up), then
 // returns { started, text } with the kept text.
@@ -1083,7 +1130,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   NativeModel::Init(env, exports);
   exports.Set("_testStderrCapture", Napi::Function::New(env, TestStderrCapture));
   exports.Set("load", Napi::Function::New(env, Load));
+  exports.Set("allocModelBuffer", Napi::Function::New(env, AllocModelBuffer));
   exports.Set("abiLayoutBytes", Napi::Number::New(env, sizeof(LiteRtRankedTensorType)));
+  exports.Set("maxRank", Napi::Number::New(env, AUDIOGEN_LITERT_MAX_RANK));
   return exports;
 }
 

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AudiogenError } from '@audiogen/core';
+import { MAX_RANK } from '@audiogen/core/tflite';
 
 /** What the addon (native/addon.cc) exposes. */
 export interface NativeTensorMeta {
@@ -48,6 +49,10 @@ export interface NativeAddon {
     dropStderr?: string[];
   }): Promise<NativeModelHandle>;
   abiLayoutBytes: number;
+  /** A 64-byte-aligned native block (freed when collected) that a model file is read into for load. */
+  allocModelBuffer(bytes: number): ArrayBuffer;
+  /** AUDIOGEN_LITERT_MAX_RANK: dimensions a LiteRT layout holds (must equal core's MAX_RANK). */
+  maxRank: number;
   /** Test hook: writes `bytes` bytes of numbered lines to fd 2 under a capture; returns the kept text. */
   _testStderrCapture(bytes: number): { started: boolean; text: string };
 }
@@ -85,7 +90,13 @@ export function loadAddon(): { addon: NativeAddon; path: string } {
     if (!existsSync(dir)) continue;
     try {
       const path = nodeGypBuild.path(dir);
-      cached = { addon: require(path) as NativeAddon, path };
+      const addon = require(path) as NativeAddon;
+      // The verifier refuses ranks above MAX_RANK because the addon's layouts hold no more: one fact.
+      if (addon.maxRank !== MAX_RANK) {
+        errors.push(`${path}: the addon holds ${addon.maxRank} dimensions, the verifier allows ${MAX_RANK}`);
+        continue;
+      }
+      cached = { addon, path };
       return cached;
     } catch (e) {
       errors.push(`${dir}: ${e instanceof Error ? e.message : String(e)}`);
