@@ -1,5 +1,12 @@
-export { describeHost, type HostReport, LITERT_LIB_SHA256, LITERT_VERSION, LITERT_VERSIONS } from './host';
-export { loadAddon } from './native';
+export {
+  describeHost,
+  type HostReport,
+  LITERT_LIB_SHA256,
+  LITERT_LIBRARY_NAMES,
+  LITERT_VERSION,
+  LITERT_VERSIONS,
+} from './host';
+export { loadAddon, noPrebuildMessage, PREBUILT_PLATFORMS } from './native';
 export {
   cpuOptionsFor,
   createNativeRuntime,
