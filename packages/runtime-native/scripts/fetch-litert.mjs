@@ -144,6 +144,12 @@ export const REQUIRED_SYMBOLS = [
   'LiteRtLockTensorBuffer',
   'LiteRtUnlockTensorBuffer',
   'LiteRtDestroyTensorBuffer',
+  // GPU (issue 16): accelerator listing, full-acceleration check.
+  'LiteRtGetNumAccelerators',
+  'LiteRtGetAccelerator',
+  'LiteRtGetAcceleratorName',
+  'LiteRtGetAcceleratorHardwareSupport',
+  'LiteRtCompiledModelIsFullyAccelerated',
 ];
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -1,4 +1,13 @@
 export {
+  type Accelerator,
+  findGpuLibrary,
+  GPU_LIBRARY,
+  GPU_PACKAGE,
+  type GpuLibrary,
+  type GpuPrecision,
+  type GpuRefusal,
+} from './gpu';
+export {
   describeHost,
   type HostReport,
   LITERT_LIB_SHA256,
@@ -8,6 +17,7 @@ export {
 } from './host';
 export { loadAddon, noPrebuildMessage, PREBUILT_PLATFORMS } from './native';
 export {
+  type AcceleratorWarning,
   cpuOptionsFor,
   createNativeRuntime,
   DEFAULT_XNNPACK_FLAGS,
@@ -19,6 +29,7 @@ export {
   type NativeModel,
   type NativeRuntime,
   type NativeRuntimeOptions,
+  type Placement,
   XnnpackFlags,
 } from './runtime';
 export {
