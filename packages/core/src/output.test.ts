@@ -22,6 +22,7 @@ import {
   checkOutputTarget,
   cleanStaleOutputTemps,
   cleanupOutputTemps,
+  isStdoutTarget,
   liveOutputTemps,
   type OutputSink,
   writeFileAtomic,
@@ -212,6 +213,8 @@ await writeFileAtomic(process.argv[2], new TextEncoder().encode('two'));`,
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
     expect(lstatSync('/dev/stdout').isSymbolicLink()).toBe(true);
     expect((await checkOutputTarget(link)).kind).toBe('stream');
+    expect(isStdoutTarget(await checkOutputTarget(link))).toBe(true);
+    expect(isStdoutTarget(await checkOutputTarget('/dev/stderr'))).toBe(false);
   });
 
   it('a symlink is written through: the link is kept, the file it points to is replaced atomically', async () => {

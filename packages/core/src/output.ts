@@ -273,6 +273,11 @@ function kindOf(st: Stats): OutputTargetKind | 'socket' {
   return 'socket';
 }
 
+/** True when the target is this process's stdout (`--out /dev/stdout`, `/dev/fd/1`…): print messages elsewhere. */
+export function isStdoutTarget(t: OutputTarget): boolean {
+  return t.kind === 'stream' && ownDescriptor(t.resolved) === 1;
+}
+
 /** Follows symlinks to what a write to `path` would replace; the link itself is never replaced. */
 export async function resolveOutputTarget(path: string): Promise<OutputTarget> {
   if (typeof path !== 'string' || path === '' || path.includes('\0')) {
