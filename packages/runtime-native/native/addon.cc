@@ -11,6 +11,9 @@
 //  - hands LiteRT's own error text to JS: models are compiled with LiteRT's buffer error reporter, read
 //    (and so cleared) after every load/run/resize and echoed to stderr; a failed compile, whose reporter
 //    dies with it, is retried once with stderr captured (StderrCapture).
+// One source for linux (g++), darwin-arm64 and win32-x64 (zig cross builds: scripts/build-addon.mjs); keep
+// it portable: fd calls through Fd*(), aligned blocks through AlignedAlloc/AlignedFree, no POSIX-only API
+// outside an #ifdef, and new LiteRt* calls listed in scripts/fetch-litert.mjs (checked per platform).
 // Errors are thrown as JS Errors whose `litertStatus`/`op`/`litertMessages`/`litertStderr` properties the
 // TS layer maps to AudiogenError.
 #include <fcntl.h>
