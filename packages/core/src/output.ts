@@ -134,6 +134,10 @@ function untrack(path: string): void {
   registry().live.delete(path);
 }
 
+// A write still in flight on a worker thread may add a file while the folder is being removed
+// (ENOTEMPTY): retry a few times.
+const RM_RETRY = { recursive: true, force: true, maxRetries: 5, retryDelay: 2 } as const;
+
 /**
  * Removes every temp file and folder this process is writing right now (and puts back an old folder
  * set aside mid-swap). Synchronous, for signal and exit handlers; safe to call more than once.
@@ -142,21 +146,29 @@ function untrack(path: string): void {
 export function cleanupOutputTemps(): string[] {
   const r = registry();
   const done: string[] = [];
-  for (const [p, t] of r.live) {
-    try {
-      if (t.restoreTo) {
-        try {
-          renameSync(p, t.restoreTo);
-        } catch {
-          // The new folder is already in place: the old one is just garbage now.
-          rmSync(p, { recursive: true, force: true });
-        }
-      } else rmSync(p, { recursive: true, force: true });
-    } catch {
-      // Nothing more can be done while the process dies; a later run cleans stale temps.
+  // Newest first (a temp file inside a temp folder goes before the folder), and a few passes: a file
+  // being created by a worker thread right now can make the folder's removal fail once (ENOTEMPTY).
+  let left = [...r.live].reverse();
+  for (let pass = 0; pass < 3 && left.length; pass++) {
+    const failed: typeof left = [];
+    for (const [p, t] of left) {
+      try {
+        if (t.restoreTo) {
+          try {
+            renameSync(p, t.restoreTo);
+          } catch {
+            // The new folder is already in place: the old one is just garbage now.
+            rmSync(p, RM_RETRY);
+          }
+        } else rmSync(p, RM_RETRY);
+        done.push(p);
+      } catch {
+        failed.push([p, t]);
+      }
     }
-    done.push(p);
+    left = failed;
   }
+  // What still fails is left to a later run's stale-temp cleanup.
   r.live.clear();
   return done;
 }
@@ -259,6 +271,11 @@ function kindOf(st: Stats): OutputTargetKind | 'socket' {
   if (st.isCharacterDevice() || st.isBlockDevice()) return 'device';
   if (st.isFIFO()) return 'fifo';
   return 'socket';
+}
+
+/** True when the target is this process's stdout (`--out /dev/stdout`, `/dev/fd/1`…): print messages elsewhere. */
+export function isStdoutTarget(t: OutputTarget): boolean {
+  return t.kind === 'stream' && ownDescriptor(t.resolved) === 1;
 }
 
 /** Follows symlinks to what a write to `path` would replace; the link itself is never replaced. */
@@ -499,38 +516,61 @@ const handleWrite =
   async (c) =>
     (await handle.write(c, 0, c.length, null)).bytesWritten;
 
+/**
+ * Writes every byte of `chunk` through `raw`, which may accept fewer bytes than asked (write(2) on a
+ * nearly full disk does, without an error): the rest is written next; a device that keeps accepting
+ * nothing is full (ENOSPC). `onBytes` hears each accepted count.
+ */
+async function writeAllWith(raw: RawWrite, chunk: Uint8Array, path: string, onBytes?: (n: number) => void) {
+  if (!(chunk instanceof Uint8Array)) {
+    throw new AudiogenError('INVALID_ARGUMENT', `output chunks must be Uint8Array (writing ${path})`);
+  }
+  let off = 0;
+  let stalls = 0;
+  while (off < chunk.length) {
+    const part = chunk.subarray(off, Math.min(chunk.length, off + MAX_CALL));
+    const hook = writeHook();
+    const n = hook ? await hook(path, part, raw) : await raw(part);
+    if (!(n > 0)) {
+      if (++stalls >= 3)
+        throw Object.assign(new Error('the device accepted no more bytes'), { code: 'ENOSPC' });
+      continue;
+    }
+    stalls = 0;
+    off += n;
+    onBytes?.(n);
+  }
+}
+
+/**
+ * For writers that keep their own file (a resumable download): writes all of `chunk` at `position`
+ * of an open handle, resuming short writes. Errors are the raw fs errors (map them with `outputError`).
+ */
+export async function writeAllAt(
+  handle: fs.FileHandle,
+  chunk: Uint8Array,
+  position: number,
+  path = '',
+): Promise<void> {
+  let at = position;
+  const raw: RawWrite = async (c) => (await handle.write(c, 0, c.length, at)).bytesWritten;
+  await writeAllWith(raw, chunk, path, (n) => {
+    at += n;
+  });
+}
+
 function makeSink(raw: RawWrite, path: string): OutputSink {
   let written = 0;
-  const sink = {
+  return {
     path,
     get bytesWritten() {
       return written;
     },
-    async write(chunk: Uint8Array) {
-      if (!(chunk instanceof Uint8Array)) {
-        throw new AudiogenError('INVALID_ARGUMENT', `output chunks must be Uint8Array (writing ${path})`);
-      }
-      let off = 0;
-      let stalls = 0;
-      while (off < chunk.length) {
-        const part = chunk.subarray(off, Math.min(chunk.length, off + MAX_CALL));
-        const hook = writeHook();
-        const n = hook ? await hook(path, part, raw) : await raw(part);
-        // write(2) may accept fewer bytes than asked (a nearly full disk) without an error: go on with
-        // the rest; a device that keeps accepting nothing is full.
-        if (!(n > 0)) {
-          if (++stalls >= 3) {
-            throw Object.assign(new Error('the device accepted no more bytes'), { code: 'ENOSPC' });
-          }
-          continue;
-        }
-        stalls = 0;
-        off += n;
+    write: (chunk: Uint8Array) =>
+      writeAllWith(raw, chunk, path, (n) => {
         written += n;
-      }
-    },
+      }),
   };
-  return sink;
 }
 
 async function feed(sink: OutputSink, data: OutputData): Promise<void> {

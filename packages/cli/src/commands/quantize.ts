@@ -1,5 +1,11 @@
-import { readFile } from 'node:fs/promises';
-import { AudiogenError, checkOutputTargets, type Tensor, writeFileAtomic } from '@audiogen/core';
+import {
+  AudiogenError,
+  checkOutputTargets,
+  isStdoutTarget,
+  readInputFile,
+  type Tensor,
+  writeFileAtomic,
+} from '@audiogen/core';
 import { readTflite } from '@audiogen/core/tflite';
 import {
   type ComparisonResult,
@@ -46,7 +52,7 @@ export async function runQuantize(
   opts: QuantizeCliOptions,
   deps: { stdout?: (t: string) => void; stderr?: (t: string) => void } = {},
 ): Promise<QuantizeCliResult | undefined> {
-  const out = deps.stdout ?? ((t: string) => process.stdout.write(`${t}\n`));
+  let out = deps.stdout ?? ((t: string) => process.stdout.write(`${t}\n`));
   const reporter = createReporter(progressMode(opts), { write: deps.stderr });
   if (opts.listRecipes) {
     for (const r of listRecipes()) out(`${r.name.padEnd(30)} ${r.description}`);
@@ -59,7 +65,7 @@ export async function runQuantize(
     );
   if (!opts.out) throw new AudiogenError('INVALID_ARGUMENT', '--out <file.tflite> is required');
   // Every output checked (writable, distinct, none of the inputs) before the model is read.
-  await checkOutputTargets(
+  const targets = await checkOutputTargets(
     [
       { path: opts.out, kind: opts.preset ? 'folder' : 'file' },
       { path: opts.report },
@@ -68,6 +74,8 @@ export async function runQuantize(
     ],
     { inputs: [input, opts.recipe, opts.inputs] },
   );
+  // A model or report written to stdout: our own lines go to stderr so they do not corrupt it.
+  if (targets.some(isStdoutTarget)) out = deps.stderr ?? ((t: string) => process.stderr.write(`${t}\n`));
   if (opts.preset) {
     // A Stable Audio model folder with a per-component preset.
     const reports = await quantizeModelFolder(input, opts.out, opts.preset, {
@@ -107,8 +115,8 @@ export async function runQuantize(
     const samples: Record<string, Tensor>[] | 'random' = npz ? [npz] : 'random';
     reporter.message(`compare: with the float model (${npz ? opts.inputs : 'random inputs'})`);
     const { createNativeRuntime } = await import('@audiogen/runtime-native');
-    const floatGraph = readTflite(new Uint8Array(await readFile(input)));
-    const quantBytes = new Uint8Array(await readFile(opts.out));
+    const floatGraph = readTflite(await readInputFile(input, { what: 'model file' }));
+    const quantBytes = await readInputFile(opts.out, { what: 'quantized model' });
     result.comparison = await compare(floatGraph, quantBytes, samples, createNativeRuntime(), {
       ...(threads ? { threads } : {}),
     });
