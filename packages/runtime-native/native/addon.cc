@@ -11,6 +11,9 @@
 //  - hands LiteRT's own error text to JS: models are compiled with LiteRT's buffer error reporter, read
 //    (and so cleared) after every load/run/resize and echoed to stderr; a failed compile, whose reporter
 //    dies with it, is retried once with stderr captured (StderrCapture).
+// One source for linux (g++), darwin-arm64 and win32-x64 (zig cross builds: scripts/build-addon.mjs); keep
+// it portable: fd calls through Fd*(), aligned blocks through AlignedAlloc/AlignedFree, no POSIX-only API
+// outside an #ifdef, and new LiteRt* calls listed in scripts/fetch-litert.mjs (checked per platform).
 // Errors are thrown as JS Errors whose `litertStatus`/`op`/`litertMessages`/`litertStderr` properties the
 // TS layer maps to AudiogenError.
 #include <fcntl.h>
@@ -1278,6 +1281,19 @@ Napi::Value TestStderrCapture(const Napi::CallbackInfo& info) {
   return r;
 }
 
+// libLiteRt.dll (2.3.0) does not export LiteRT's accelerator listing, which the .so and .dylib do: on
+// Windows those calls are looked up at run time (null when absent), so one source links everywhere.
+#ifdef _WIN32
+template <typename F>
+F LiteRtOptional(const char* name) {
+  HMODULE h = GetModuleHandleA("libLiteRt.dll");
+  return h ? reinterpret_cast<F>(reinterpret_cast<void*>(GetProcAddress(h, name))) : nullptr;
+}
+#define LITERT_OPTIONAL(fn) LiteRtOptional<decltype(&fn)>(#fn)
+#else
+#define LITERT_OPTIONAL(fn) (&fn)
+#endif
+
 // accelerators(gpuDir) -> [{ name, hardware }]: what LiteRT registered in the GPU environment (creating it
 // with the accelerator library from gpuDir if no GPU load did yet). Throws with litertStatus on failure.
 Napi::Value Accelerators(const Napi::CallbackInfo& info) {
@@ -1286,10 +1302,19 @@ Napi::Value Accelerators(const Napi::CallbackInfo& info) {
     Napi::TypeError::New(env, "accelerators(gpuDir) expects a string").ThrowAsJavaScriptException();
     return env.Undefined();
   }
+  const auto get_num = LITERT_OPTIONAL(LiteRtGetNumAccelerators);
+  const auto get_accelerator = LITERT_OPTIONAL(LiteRtGetAccelerator);
+  const auto get_name = LITERT_OPTIONAL(LiteRtGetAcceleratorName);
+  const auto get_hardware = LITERT_OPTIONAL(LiteRtGetAcceleratorHardwareSupport);
+  if (!get_num || !get_accelerator || !get_name || !get_hardware) {
+    StatusError(env, "GetNumAccelerators (not exported by this LiteRT library)", kLiteRtStatusErrorUnsupported)
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
   LiteRtEnvironment e = nullptr;
   LiteRtStatus s = GetGpuEnv(info[0].As<Napi::String>().Utf8Value(), &e);
   LiteRtParamIndex n = 0;
-  if (s == kLiteRtStatusOk) s = LiteRtGetNumAccelerators(e, &n);
+  if (s == kLiteRtStatusOk) s = get_num(e, &n);
   if (s != kLiteRtStatusOk) {
     StatusError(env, "GetNumAccelerators", s).ThrowAsJavaScriptException();
     return env.Undefined();
@@ -1299,9 +1324,9 @@ Napi::Value Accelerators(const Napi::CallbackInfo& info) {
     LiteRtAccelerator a = nullptr;
     const char* name = nullptr;
     LiteRtHwAcceleratorSet hw = 0;
-    if (LiteRtGetAccelerator(e, i, &a) != kLiteRtStatusOk) continue;
-    LiteRtGetAcceleratorName(a, &name);
-    LiteRtGetAcceleratorHardwareSupport(a, &hw);
+    if (get_accelerator(e, i, &a) != kLiteRtStatusOk) continue;
+    get_name(a, &name);
+    get_hardware(a, &hw);
     Napi::Object o = Napi::Object::New(env);
     o.Set("name", name ? name : "");
     o.Set("hardware", static_cast<int>(hw));
