@@ -273,6 +273,8 @@ export interface CheckpointOptions extends FolderOptions {
   t5: string;
   /** Keys in the checkpoint that no model uses are an error unless this is set. */
   ignoreExtraKeys?: boolean;
+  /** More facts about where the inputs came from, recorded in audiogen.json's `source` (e.g. Hub repo, commit, licence). */
+  source?: Record<string, unknown>;
 }
 
 /** Converts a Stable Audio checkpoint + HF T5 encoder weights to a model folder. */
@@ -360,7 +362,7 @@ export async function convertStableAudioCheckpoint(opts: CheckpointOptions): Pro
           at,
           cfg,
           spiece,
-          { source: { checkpoint: opts.checkpoint }, armCompatible: !!opts.armCompatible },
+          { source: { checkpoint: opts.checkpoint, ...opts.source }, armCompatible: !!opts.armCompatible },
           result,
           p,
         );

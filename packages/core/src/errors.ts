@@ -21,6 +21,7 @@ export type AudiogenErrorCode =
   | 'ABORTED'
   | 'RUNTIME_ERROR'
   | 'ENGINE_UNAVAILABLE'
+  | 'ACCELERATOR_UNAVAILABLE'
   | 'NON_FINITE_AUDIO'
   | 'OUT_OF_MEMORY'
   | 'IO_ERROR'

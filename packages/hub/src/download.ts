@@ -4,9 +4,9 @@
  * `blobs/<etag>` only when the digest the Hub published matches. Nothing unverified ever has a final name.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
-import { dirname } from 'node:path';
-import { AudiogenError, isAudiogenError } from '@audiogen/core';
+import { createReadStream, existsSync, promises as fs } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { AudiogenError, isAudiogenError, writeAllAt } from '@audiogen/core';
 import { blobPath, lockBlob, type RepoCache } from './cache';
 import type { HubEvent } from './events';
 import { networkError } from './http';
@@ -61,9 +61,12 @@ export async function checkDiskSpace(
   free: (dir: string) => Promise<number> = freeBytes,
 ): Promise<void> {
   if (need <= 0) return;
+  // The folder may not exist yet: ask about the nearest one that does (the same filesystem, usually).
+  let at = resolve(dir);
+  while (!existsSync(at) && dirname(at) !== at) at = dirname(at);
   let have: number;
   try {
-    have = await free(dir);
+    have = await free(at);
   } catch {
     return; // statfs unsupported here: the write itself will report ENOSPC
   }
@@ -306,7 +309,8 @@ async function transferOnce(
         );
       }
       try {
-        await handle.write(b, 0, b.length, st.offset);
+        // All of it: a short write (nearly full disk) would leave a hole the hash, computed from memory, misses.
+        await writeAllAt(handle, b, st.offset);
       } catch (e) {
         throw ioError(`${blobPath(req.rc, req.etag)}.incomplete`, e);
       }

@@ -11,21 +11,34 @@
 //  - hands LiteRT's own error text to JS: models are compiled with LiteRT's buffer error reporter, read
 //    (and so cleared) after every load/run/resize and echoed to stderr; a failed compile, whose reporter
 //    dies with it, is retried once with stderr captured (StderrCapture).
+// One source for linux (g++), darwin-arm64 and win32-x64 (zig cross builds: scripts/build-addon.mjs); keep
+// it portable: fd calls through Fd*(), aligned blocks through AlignedAlloc/AlignedFree, no POSIX-only API
+// outside an #ifdef, and new LiteRt* calls listed in scripts/fetch-litert.mjs (checked per platform).
 // Errors are thrown as JS Errors whose `litertStatus`/`op`/`litertMessages`/`litertStderr` properties the
 // TS layer maps to AudiogenError.
 #include <fcntl.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
-#include <napi.h>
+#ifdef __APPLE__
+#include <malloc/malloc.h>
+#endif
+#ifdef _WIN32
+#define NOMINMAX
+#define WIN32_LEAN_AND_MEAN
+#include <io.h>
+#include <windows.h>
+#else
 #include <poll.h>
 #include <unistd.h>
+#endif
 #ifdef __linux__
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #endif
+#include <napi.h>
 
 #include <algorithm>
 #include <atomic>
@@ -44,6 +57,23 @@
 namespace {
 
 constexpr size_t kAlign = 64;  // LITERT_HOST_MEMORY_BUFFER_ALIGNMENT
+
+// 64-byte aligned blocks, released with AlignedFree (the UCRT's aligned blocks need their own free).
+void* AlignedAlloc(size_t n) {
+#ifdef _WIN32
+  return _aligned_malloc(n, kAlign);
+#else
+  void* p = nullptr;
+  return posix_memalign(&p, kAlign, n) == 0 ? p : nullptr;
+#endif
+}
+void AlignedFree(void* p) {
+#ifdef _WIN32
+  _aligned_free(p);
+#else
+  free(p);
+#endif
+}
 
 std::mutex g_env_mutex;
 LiteRtEnvironment g_env = nullptr;
@@ -67,6 +97,39 @@ LiteRtStatus GetEnv(LiteRtEnvironment* out) {
     if (s != kLiteRtStatusOk) return s;
   }
   *out = g_env;
+  return kLiteRtStatusOk;
+}
+
+// The GPU lives in a second environment, created by the first GPU load (or accelerator listing): it
+// registers LiteRT's GPU accelerator, which LiteRT dlopens from `dir` (the runtime library directory option),
+// so CPU-only processes never load the accelerator library or touch a GPU driver. The directory is
+// chosen in TypeScript; once the environment exists it cannot change.
+std::string g_gpu_dir;  // must outlive the environment (the option holds the pointer)
+LiteRtEnvironment g_gpu_env = nullptr;
+
+LiteRtStatus GetGpuEnv(const std::string& dir, LiteRtEnvironment* out) {
+  std::lock_guard<std::mutex> lock(g_env_mutex);
+  if (g_gpu_env && dir != g_gpu_dir) return kLiteRtStatusErrorAlreadyExists;
+  if (!g_gpu_env) {
+    g_gpu_dir = dir;
+    LiteRtEnvOption opts[3];
+    std::memset(opts, 0, sizeof(opts));
+    opts[0].tag = kLiteRtEnvOptionTagAutoRegisterAccelerators;
+    opts[0].value.type = kLiteRtAnyTypeInt;
+    opts[0].value.int_value = kLiteRtHwAcceleratorCpu | kLiteRtHwAcceleratorGpu;
+    opts[1].tag = kLiteRtEnvOptionTagMinLoggerSeverity;
+    opts[1].value.type = kLiteRtAnyTypeInt;
+    opts[1].value.int_value = g_log_severity;
+    opts[2].tag = kLiteRtEnvOptionTagRuntimeLibraryDir;
+    opts[2].value.type = kLiteRtAnyTypeString;
+    opts[2].value.str_value = g_gpu_dir.c_str();
+    LiteRtStatus s = LiteRtCreateEnvironment(3, opts, &g_gpu_env);
+    if (s != kLiteRtStatusOk) {
+      g_gpu_env = nullptr;
+      return s;
+    }
+  }
+  *out = g_gpu_env;
   return kLiteRtStatusOk;
 }
 
@@ -104,10 +167,35 @@ size_t ByteSize(const LiteRtRankedTensorType& t) {
 
 // ---------------------------------------------------------------- LiteRT's error text
 
+// File-descriptor calls of the C runtime. On Windows these are the UCRT's (ucrtbase.dll): libLiteRt.dll
+// is an MSVC /MD build on the same UCRT, so fd 2 here is the stderr LiteRT prints to, as on POSIX.
+#ifdef _WIN32
+using IoSize = int;
+IoSize FdWrite(int fd, const char* p, size_t n) { return _write(fd, p, static_cast<unsigned>(std::min<size_t>(n, 1u << 30))); }
+IoSize FdRead(int fd, char* p, size_t n) { return _read(fd, p, static_cast<unsigned>(n)); }
+int FdClose(int fd) { return _close(fd); }
+int FdDup2(int from, int to) { return _dup2(from, to); }
+int FdDup(int fd) { return _dup(fd); }
+// Binary (no CRLF translation), not inherited by child processes.
+int FdPipe(int p[2]) { return _pipe(p, 64 * 1024, _O_BINARY | _O_NOINHERIT); }
+#else
+using IoSize = ssize_t;
+IoSize FdWrite(int fd, const char* p, size_t n) { return write(fd, p, n); }
+IoSize FdRead(int fd, char* p, size_t n) { return read(fd, p, n); }
+int FdClose(int fd) { return close(fd); }
+int FdDup2(int from, int to) { return dup2(from, to); }
+int FdDup(int fd) { return fcntl(fd, F_DUPFD_CLOEXEC, 3); }
+int FdPipe(int p[2]) {
+  if (pipe(p) != 0) return -1;
+  for (int i = 0; i < 2; i++) fcntl(p[i], F_SETFD, fcntl(p[i], F_GETFD) | FD_CLOEXEC);
+  return 0;
+}
+#endif
+
 // Writes all of p[0..n) to fd (partial writes and EINTR handled; other errors drop the rest).
 void WriteAll(int fd, const char* p, size_t n) {
   while (n > 0) {
-    ssize_t w = write(fd, p, n);
+    IoSize w = FdWrite(fd, p, n);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) return;
     p += w;
@@ -145,8 +233,6 @@ void EchoToStderr(const std::string& text) {
 
 std::mutex g_capture_mutex;  // one stderr capture at a time in the process
 
-void SetCloexec(int fd) { fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC); }
-
 // Captures what is written to fd 2 between Start() and Stop(): used only to retry a LiteRT call that
 // failed and whose explanation LiteRT only prints (compile). fd 2 is process-wide, so captures are
 // serialized (the lock is held for the object's life) and anything another thread writes meanwhile is
@@ -166,12 +252,11 @@ class StderrCapture {
   // False (and nothing redirected) when fd 2 is closed or no pipe/thread can be made.
   bool Start() {
     fflush(stderr);
-    saved_ = fcntl(2, F_DUPFD_CLOEXEC, 3);
+    saved_ = FdDup(2);
     if (saved_ < 0) return false;
     int p[2], w[2];
-    if (pipe(p) != 0) return Fail(-1, -1);
-    if (pipe(w) != 0) return Fail(p[0], p[1]);
-    for (int fd : {p[0], p[1], w[0], w[1]}) SetCloexec(fd);
+    if (FdPipe(p) != 0) return Fail(-1, -1);
+    if (FdPipe(w) != 0) return Fail(p[0], p[1]);
     read_ = p[0];
     wake_r_ = w[0];
     wake_w_ = w[1];
@@ -180,12 +265,12 @@ class StderrCapture {
     } catch (...) {
       return Fail(-1, p[1]);  // p[0] is read_, closed by CloseAll
     }
-    if (dup2(p[1], 2) < 0) {
-      close(p[1]);  // no write end left: the drain thread sees EOF and ends
+    if (FdDup2(p[1], 2) < 0) {
+      FdClose(p[1]);  // no write end left: the drain thread sees EOF and ends
       thread_.join();
       return Fail(-1, -1);
     }
-    close(p[1]);  // fd 2 is now the only write end
+    FdClose(p[1]);  // fd 2 is now the only write end
     active_ = true;
     return true;
   }
@@ -195,7 +280,8 @@ class StderrCapture {
     if (!active_) return "";
     active_ = false;
     fflush(stderr);
-    dup2(saved_, 2);  // closes the pipe's last write end (unless a child process inherited it)
+    FdDup2(saved_, 2);  // closes the pipe's last write end (unless a child process inherited it)
+    stopping_ = true;
     char c = 1;
     WriteAll(wake_w_, &c, 1);
     thread_.join();
@@ -216,6 +302,7 @@ class StderrCapture {
   std::unique_lock<std::mutex> lock_;
   int saved_ = -1, read_ = -1, wake_r_ = -1, wake_w_ = -1;
   bool active_ = false;
+  std::atomic<bool> stopping_{false};
   std::thread thread_;
   std::string head_, tail_;
   size_t dropped_ = 0;
@@ -249,14 +336,14 @@ class StderrCapture {
   }
 
   bool Fail(int a, int b) {
-    if (a >= 0) close(a);
-    if (b >= 0) close(b);
+    if (a >= 0) FdClose(a);
+    if (b >= 0) FdClose(b);
     CloseAll();
     return false;
   }
   void CloseAll() {
     for (int* fd : {&saved_, &read_, &wake_r_, &wake_w_}) {
-      if (*fd >= 0) close(*fd);
+      if (*fd >= 0) FdClose(*fd);
       *fd = -1;
     }
   }
@@ -270,26 +357,46 @@ class StderrCapture {
       dropped_ += cut;
     }
   }
+  // Forwards and keeps what arrives until EOF (no write end left); once stopped, gives up after 100 ms
+  // of silence (a child process kept a write end open).
   void Drain() {
     char buf[16384];
-    bool stopping = false;
+    int idle_ms = 0;
     for (;;) {
-      struct pollfd fds[2] = {{read_, POLLIN, 0}, {wake_r_, POLLIN, 0}};
-      // Once stopped, wait for EOF; give up after 100 ms of silence (a child kept the write end open).
-      int r = poll(fds, stopping ? 1 : 2, stopping ? 100 : -1);
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) break;
-      if (!stopping && (fds[1].revents & POLLIN)) stopping = true;
-      if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-        ssize_t n = read(read_, buf, sizeof(buf));
-        if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-        if (n <= 0) break;  // EOF: no write end left
-        Forward(buf, static_cast<size_t>(n), false);
-        Keep(buf, static_cast<size_t>(n));
-      }
+      int r = WaitReadable(idle_ms);
+      if (r == 0) continue;
+      if (r < 0) break;
+      IoSize n = FdRead(read_, buf, sizeof(buf));
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (n <= 0) break;  // EOF: no write end left
+      Forward(buf, static_cast<size_t>(n), false);
+      Keep(buf, static_cast<size_t>(n));
     }
     Forward(nullptr, 0, true);
   }
+  // 1: data (or EOF) to read; 0: wait again; -1: stop draining. `idle_ms` counts silence after Stop().
+#ifdef _WIN32
+  // Anonymous pipes cannot be waited on together with another handle: peek every millisecond.
+  int WaitReadable(int& idle_ms) {
+    DWORD avail = 0;
+    if (!PeekNamedPipe(reinterpret_cast<HANDLE>(_get_osfhandle(read_)), nullptr, 0, nullptr, &avail, nullptr))
+      return GetLastError() == ERROR_BROKEN_PIPE ? 1 : -1;  // broken pipe: read() then sees EOF
+    if (avail > 0) return 1;
+    if (stopping_ && ++idle_ms > 100) return -1;
+    Sleep(1);
+    return 0;
+  }
+#else
+  int WaitReadable(int& idle_ms) {
+    struct pollfd fds[2] = {{read_, POLLIN, 0}, {wake_r_, POLLIN, 0}};
+    bool stopping = idle_ms > 0;
+    int r = poll(fds, stopping ? 1 : 2, stopping ? 100 : -1);
+    if (r < 0 && errno == EINTR) return 0;
+    if (r <= 0) return -1;
+    if (!stopping && (fds[1].revents & POLLIN)) idle_ms = 1;
+    return (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) ? 1 : 0;
+  }
+#endif
 };
 
 Napi::Error StatusError(Napi::Env env, const std::string& op, int status, const std::string& messages = "",
@@ -323,7 +430,7 @@ struct Bound {
   LiteRtRankedTensorType type;
   void Reset() {
     if (buffer) LiteRtDestroyTensorBuffer(buffer);
-    free(mem);
+    AlignedFree(mem);
     buffer = nullptr;
     mem = nullptr;
     size = 0;
@@ -341,8 +448,8 @@ bool SameType(const LiteRtRankedTensorType& a, const LiteRtRankedTensorType& b) 
 // LiteRT-managed buffer created from the compiled model's requirements for that tensor -- the same kind
 // the Python API creates -- else (AUDIOGEN_LITERT_HOST_BUFFERS=1, kept for A/B benchmarks) a host-memory
 // buffer over our own aligned block.
-LiteRtStatus Bind(Bound& b, const LiteRtRankedTensorType& type, size_t bytes, LiteRtCompiledModel cm, size_t sig,
-                  size_t index, bool is_input) {
+LiteRtStatus Bind(Bound& b, const LiteRtRankedTensorType& type, size_t bytes, LiteRtEnvironment env,
+                  LiteRtCompiledModel cm, size_t sig, size_t index, bool is_input) {
   if (b.buffer && SameType(b.type, type)) return kLiteRtStatusOk;
   b.Reset();
   b.type = type;
@@ -351,9 +458,7 @@ LiteRtStatus Bind(Bound& b, const LiteRtRankedTensorType& type, size_t bytes, Li
   static const bool host = getenv("AUDIOGEN_LITERT_HOST_BUFFERS") != nullptr;
   LiteRtStatus s;
   if (!host) {
-    LiteRtEnvironment env = nullptr;
     LiteRtTensorBufferRequirements req = nullptr;
-    if ((s = GetEnv(&env)) != kLiteRtStatusOk) return s;
     s = is_input ? LiteRtGetCompiledModelInputBufferRequirements(cm, sig, index, &req)
                  : LiteRtGetCompiledModelOutputBufferRequirements(cm, sig, index, &req);
     if (s == kLiteRtStatusOk) s = LiteRtCreateManagedTensorBufferFromRequirements(env, &b.type, req, &b.buffer);
@@ -361,8 +466,8 @@ LiteRtStatus Bind(Bound& b, const LiteRtRankedTensorType& type, size_t bytes, Li
     return s;
   }
   size_t alloc = ((bytes + kAlign - 1) / kAlign) * kAlign + kAlign;
-  if (posix_memalign(&b.mem, kAlign, alloc) != 0) {
-    b.mem = nullptr;
+  b.mem = AlignedAlloc(alloc);
+  if (!b.mem) {
     return kLiteRtStatusErrorMemoryAllocationFailure;
   }
   std::memset(b.mem, 0, alloc);
@@ -394,6 +499,7 @@ LiteRtStatus CopyOut(Bound& b, void* dst, size_t n) {
 
 // Everything a loaded model owns natively. Shared between the JS wrapper and in-flight workers.
 struct ModelState {
+  LiteRtEnvironment env = nullptr;  // the CPU or the GPU environment (tensor buffers come from it)
   LiteRtModel model = nullptr;
   LiteRtCompiledModel compiled = nullptr;
   std::vector<SignatureMeta> signatures;
@@ -403,6 +509,8 @@ struct ModelState {
   std::atomic<bool> cancel{false};
   std::atomic<int> busy{0};
   bool echo_errors = true;  // re-print LiteRT's reported messages on stderr
+  bool fully_accelerated = false;  // LiteRtCompiledModelIsFullyAccelerated after compile
+  bool on_gpu = false;             // compiled in the GPU environment
   bool disposed = false;
   int memfd = -1;  // the private copy LiteRT maps the model from (Linux), closed after the model
   bool dispose_pending = false;
@@ -413,17 +521,20 @@ struct ModelState {
   }
   void Destroy() {
     ReleaseBuffers();
-    const bool had_model = compiled || model;
+    [[maybe_unused]] const bool had_model = compiled || model;
     if (compiled) LiteRtDestroyCompiledModel(compiled);
     if (model) LiteRtDestroyModel(model);
     compiled = nullptr;
     model = nullptr;
-    if (memfd >= 0) close(memfd);
+    if (memfd >= 0) FdClose(memfd);
     memfd = -1;
 #ifdef __GLIBC__
     // glibc keeps freed heap memory (XNNPACK's packed weights, workspaces) for reuse; a pipeline that
     // disposes each model after its stage would otherwise carry 0.3-0.7 GB into the next stage.
     if (had_model) malloc_trim(0);
+#endif
+#ifdef __APPLE__
+    if (had_model) malloc_zone_pressure_relief(nullptr, 0);  // the same for macOS's malloc zones
 #endif
   }
   ~ModelState() { Destroy(); }
@@ -646,22 +757,30 @@ struct LoadSpec {
   // Lines TFLite/LiteRT print while the model is created and compiled that start with one of these are not
   // forwarded to stderr (e.g. "INFO: "): which ones is the caller's log level, decided in TypeScript.
   std::vector<std::string> drop_stderr;
+  // kLiteRtHwAccelerator* bits for the compile. With the GPU bit the model lives in the GPU environment
+  // (accelerator library from gpu_dir) and gets gpu_toml as its GPU options; what LiteRT prints while it
+  // loads (adapter, unsupported ops) is captured and handed back as `loadLog`.
+  int accelerators = kLiteRtHwAcceleratorCpu;
+  std::string gpu_dir;
+  std::string gpu_toml;
 };
 
 // Compiles for the CPU with our CPU options and, with `buffer_reporter`, LiteRT's buffer error reporter
 // (runtime options); without it the interpreter prints its errors to stderr (TFLite's default reporter).
-LiteRtStatus Compile(LiteRtEnvironment env, LiteRtModel model, const std::string& cpu_toml, bool buffer_reporter,
+LiteRtStatus Compile(LiteRtEnvironment env, LiteRtModel model, const LoadSpec& spec, bool buffer_reporter,
                      LiteRtCompiledModel* out, std::string* op) {
   LiteRtOptions opts = nullptr;
   LiteRtStatus s = LiteRtCreateOptions(&opts);
   if (s != kLiteRtStatusOk) { *op = "CreateOptions"; return s; }
-  s = LiteRtSetOptionsHardwareAccelerators(opts, kLiteRtHwAcceleratorCpu);
+  s = LiteRtSetOptionsHardwareAccelerators(opts, spec.accelerators);
   *op = "SetOptionsHardwareAccelerators";
   struct Opaque { const char* id; std::string toml; const char* op; };
-  const Opaque all[2] = {
-      {AUDIOGEN_LITERT_CPU_OPTIONS_ID, cpu_toml, "AddOpaqueOptions(cpu)"},
+  const bool gpu = spec.accelerators & kLiteRtHwAcceleratorGpu;
+  const Opaque all[3] = {
+      {AUDIOGEN_LITERT_CPU_OPTIONS_ID, spec.toml, "AddOpaqueOptions(cpu)"},
       {AUDIOGEN_LITERT_RUNTIME_OPTIONS_ID, buffer_reporter ? "error_reporter_mode = 2\n" : "",
        "AddOpaqueOptions(runtime)"},
+      {AUDIOGEN_LITERT_GPU_OPTIONS_ID, gpu ? spec.gpu_toml : "", "AddOpaqueOptions(gpu)"},
   };
   for (const Opaque& o : all) {
     if (s != kLiteRtStatusOk || o.toml.empty()) continue;
@@ -697,30 +816,33 @@ class LoadWorker : public Napi::AsyncWorker {
     state_ = new ModelState();
     {
       std::unique_ptr<StderrCapture> filter;
-      if (!spec_.drop_stderr.empty()) {
+      if (!spec_.drop_stderr.empty() || Gpu()) {
         filter = std::make_unique<StderrCapture>(spec_.drop_stderr);
         if (!filter->Start()) filter.reset();
       }
       CreateAndCompile();
+      if (filter && Gpu()) load_log_ = filter->Stop();
     }  // filter stopped: the retry below may capture stderr itself
     if (status_ != kLiteRtStatusOk && op_ == "CreateCompiledModel") {
       // What LiteRT reported went to the reporter of a compiled model that no longer exists. Compile again
       // with the default reporter, which prints to stderr, and capture that (or just let it print).
-      LiteRtEnvironment env = nullptr;
-      GetEnv(&env);
+      LiteRtEnvironment env = state_->env;
       if (spec_.capture_stderr) {
         StderrCapture capture;
         bool on = capture.Start();
-        status_ = Compile(env, state_->model, spec_.toml, false, &state_->compiled, &op_);
+        status_ = Compile(env, state_->model, spec_, false, &state_->compiled, &op_);
         if (on) {
           captured_ = capture.Stop();
           has_captured_ = true;
         }
       } else {
-        status_ = Compile(env, state_->model, spec_.toml, false, &state_->compiled, &op_);
+        status_ = Compile(env, state_->model, spec_, false, &state_->compiled, &op_);
       }
     }
     if (status_ != kLiteRtStatusOk) return;
+    bool full = false;
+    if (LiteRtCompiledModelIsFullyAccelerated(state_->compiled, &full) == kLiteRtStatusOk)
+      state_->fully_accelerated = full;
     LiteRtSetCompiledModelCancellationFunction(state_->compiled, state_, CheckCancelled);
     // Allocate now so that unresolved/unsupported ops fail at load rather than at the first run.
     for (size_t si = 0; si < state_->signatures.size(); si++) {
@@ -740,10 +862,15 @@ class LoadWorker : public Napi::AsyncWorker {
     if (spec_.echo_errors) EchoToStderr(messages_);
   }
 
+  bool Gpu() const { return spec_.accelerators & kLiteRtHwAcceleratorGpu; }
+  LiteRtStatus ModelEnv(LiteRtEnvironment* env) { return Gpu() ? GetGpuEnv(spec_.gpu_dir, env) : GetEnv(env); }
+
   // Creates the model and compiles it with the buffer reporter (sets status_/op_).
   void CreateAndCompile() {
     LiteRtEnvironment env = nullptr;
-    if ((status_ = GetEnv(&env)) != kLiteRtStatusOk) { op_ = "CreateEnvironment"; return; }
+    if ((status_ = ModelEnv(&env)) != kLiteRtStatusOk) { op_ = "CreateEnvironment"; return; }
+    state_->env = env;
+    state_->on_gpu = Gpu();
 #ifdef __linux__
     // Bytes are loaded through a private memfd and LiteRtCreateModelFromFile: that path checks the
     // flatbuffer, LiteRtCreateModelFromBuffer does not (it crashed on mutated files our verifier accepts).
@@ -765,7 +892,7 @@ class LoadWorker : public Napi::AsyncWorker {
     if (status_ != kLiteRtStatusOk) return;
     if ((status_ = ReadSignatures(state_->model, &state_->signatures, &op_)) != kLiteRtStatusOk) return;
     state_->echo_errors = spec_.echo_errors;
-    status_ = Compile(env, state_->model, spec_.toml, true, &state_->compiled, &op_);
+    status_ = Compile(env, state_->model, spec_, true, &state_->compiled, &op_);
   }
 
   void OnOK() override {
@@ -773,15 +900,20 @@ class LoadWorker : public Napi::AsyncWorker {
     if (status_ != kLiteRtStatusOk) {
       delete state_;
       state_ = nullptr;
-      deferred_.Reject(StatusError(env, op_, status_, messages_, has_captured_ ? &captured_ : nullptr).Value());
+      Napi::Error e = StatusError(env, op_, status_, messages_, has_captured_ ? &captured_ : nullptr);
+      if (Gpu()) e.Set("loadLog", Napi::String::New(env, load_log_));
+      deferred_.Reject(e.Value());
       return;
     }
     const int state_memfd_ = state_->memfd;
+    fully_ = state_->fully_accelerated;
     Napi::Object obj = NativeModel::constructor->New({Napi::External<ModelState>::New(env, state_)});
     state_ = nullptr;
     // Model-from-buffer needs the bytes alive (a model read from a memfd does not).
     if (!keep_.IsEmpty() && state_memfd_ < 0) obj.Set("_bytes", keep_.Value());
     obj.Set("loadMessages", Napi::String::New(env, messages_));
+    obj.Set("fullyAccelerated", Napi::Boolean::New(env, fully_));
+    if (Gpu()) obj.Set("loadLog", Napi::String::New(env, load_log_));
     deferred_.Resolve(obj);
   }
 
@@ -801,6 +933,8 @@ class LoadWorker : public Napi::AsyncWorker {
   std::string messages_;  // from the buffer error reporter
   std::string captured_;  // stderr of the retried compile
   bool has_captured_ = false;
+  std::string load_log_;  // GPU loads: everything printed on fd 2 while the model was created and compiled
+  bool fully_ = false;
 };
 
 // load({ path?: string, bytes?: Uint8Array, toml: string, logSeverity?, captureStderr?, echoErrors?,
@@ -838,6 +972,9 @@ Napi::Value Load(const Napi::CallbackInfo& info) {
         spec.drop_stderr.push_back(v.As<Napi::String>().Utf8Value());
     }
   }
+  if (o.Get("accelerators").IsNumber()) spec.accelerators = o.Get("accelerators").As<Napi::Number>().Int32Value();
+  if (o.Get("gpuDir").IsString()) spec.gpu_dir = o.Get("gpuDir").As<Napi::String>().Utf8Value();
+  if (o.Get("gpuToml").IsString()) spec.gpu_toml = o.Get("gpuToml").As<Napi::String>().Utf8Value();
   if (o.Get("logSeverity").IsNumber()) {
     std::lock_guard<std::mutex> lock(g_env_mutex);
     if (!g_env) g_log_severity = o.Get("logSeverity").As<Napi::Number>().Int32Value();
@@ -861,7 +998,7 @@ struct Binding {
 // Output blocks are external to V8: report their size so that GC pressure reflects them (else a loop of
 // runs could pile up unreferenced outputs until an unrelated GC).
 void FreeOutput(Napi::Env env, void* p, size_t* size) {
-  free(p);
+  AlignedFree(p);
   Napi::MemoryManagement::AdjustExternalMemory(env, -static_cast<int64_t>(*size));
   delete size;
 }
@@ -907,7 +1044,7 @@ class RunWorker : public Napi::AsyncWorker {
     bin.resize(ins_.size());
     std::vector<LiteRtTensorBuffer> in_bufs, out_bufs;
     for (size_t i = 0; i < ins_.size(); i++) {
-      status_ = Bind(bin[i], ins_[i].type, ins_[i].size, st_->compiled, sig_, i, true);
+      status_ = Bind(bin[i], ins_[i].type, ins_[i].size, st_->env, st_->compiled, sig_, i, true);
       if (status_ != kLiteRtStatusOk) { op_ = "bind input"; return; }
       status_ = CopyIn(bin[i], ins_[i].data, ins_[i].size);
       if (status_ != kLiteRtStatusOk) { op_ = "write input"; return; }
@@ -942,7 +1079,7 @@ class RunWorker : public Napi::AsyncWorker {
       LiteRtRankedTensorType t = meta.outputs[i].type;
       t.layout = layouts[i];
       t.layout.has_strides = false;
-      status_ = Bind(bout[i], t, ByteSize(t), st_->compiled, sig_, i, false);
+      status_ = Bind(bout[i], t, ByteSize(t), st_->env, st_->compiled, sig_, i, false);
       if (status_ != kLiteRtStatusOk) { op_ = "bind output"; return; }
       out_bufs.push_back(bout[i].buffer);
     }
@@ -950,7 +1087,19 @@ class RunWorker : public Napi::AsyncWorker {
     op_ = "RunCompiledModel";
     // LiteRT reports an interrupted invoke as a runtime failure; a run that completed after the cancel
     // request is reported as cancelled too (the caller asked for it to be dropped).
-    if (st_->cancel.load()) status_ = kLiteRtStatusCancelled;
+    if (st_->cancel.load()) {
+      // A GPU run returns once its work is queued, and LiteRT may stop between queueing and returning: the
+      // queued work ends when the outputs are locked. Wait for it before dropping the run, or the next run's
+      // output read fails (status 3) while this one is still in flight.
+      if (st_->on_gpu) {
+        for (size_t i = 0; i < nout; i++) {
+          void* p = nullptr;
+          if (LiteRtLockTensorBuffer(bout[i].buffer, &p, kLiteRtTensorBufferLockModeRead) == kLiteRtStatusOk)
+            LiteRtUnlockTensorBuffer(bout[i].buffer);
+        }
+      }
+      status_ = kLiteRtStatusCancelled;
+    }
     if (status_ != kLiteRtStatusOk) return;
     // Hand each output to JS in its own allocation (an external ArrayBuffer; one copy, no JS-heap copy).
     outs_.resize(nout);
@@ -973,8 +1122,8 @@ class RunWorker : public Napi::AsyncWorker {
         o.caller = true;
         continue;
       }
-      if (posix_memalign(&o.owned, kAlign, o.size == 0 ? kAlign : o.size) != 0) {
-        o.owned = nullptr;
+      o.owned = AlignedAlloc(o.size == 0 ? kAlign : o.size);
+      if (!o.owned) {
         status_ = kLiteRtStatusErrorMemoryAllocationFailure;
         op_ = "alloc output";
         return;
@@ -982,11 +1131,17 @@ class RunWorker : public Napi::AsyncWorker {
       status_ = CopyOut(bout[i], o.owned, o.size);
       if (status_ != kLiteRtStatusOk) { op_ = "read output"; return; }
     }
+    // A GPU run really ends in the output reads above: a cancel that came meanwhile drops the run too.
+    if (st_->cancel.load()) {
+      status_ = kLiteRtStatusCancelled;
+      op_ = "RunCompiledModel";
+      return;
+    }
     if (getenv("AUDIOGEN_LITERT_FRESH_BUFFERS")) st_->ReleaseBuffers();  // A/B switch for the benchmark
   }
 
   void Finish() {
-    for (auto& b : ins_) free(b.owned);
+    for (auto& b : ins_) AlignedFree(b.owned);
     ins_.clear();
     dsts_.clear();
     keep_.clear();
@@ -1002,7 +1157,7 @@ class RunWorker : public Napi::AsyncWorker {
     Napi::Env env = Env();
     Finish();
     if (status_ != kLiteRtStatusOk) {
-      for (auto& o : outs_) free(o.owned);
+      for (auto& o : outs_) AlignedFree(o.owned);
       Napi::Error e = StatusError(env, op_, status_, messages_);
       if (status_ == kLiteRtStatusCancelled) e.Set("code", "ABORTED");
       if (bad_output_) e.Set("code", "INVALID_ARGUMENT");  // a caller's output array of the wrong size
@@ -1032,7 +1187,7 @@ class RunWorker : public Napi::AsyncWorker {
 
   void OnError(const Napi::Error& e) override {
     Finish();
-    for (auto& o : outs_) free(o.owned);
+    for (auto& o : outs_) AlignedFree(o.owned);
     deferred_.Reject(e.Value());
   }
 
@@ -1076,7 +1231,7 @@ Napi::Value NativeModel::Run(const Napi::CallbackInfo& info) {
   for (uint32_t i = 0; i < arr.Length(); i++) {
     Napi::Value v = arr.Get(i);
     if (!v.IsTypedArray()) {
-      for (auto& b : ins) free(b.owned);
+      for (auto& b : ins) AlignedFree(b.owned);
       Napi::TypeError::New(env, "inputs must be typed arrays").ThrowAsJavaScriptException();
       return env.Undefined();
     }
@@ -1086,7 +1241,7 @@ Napi::Value NativeModel::Run(const Napi::CallbackInfo& info) {
     b.type.layout.has_strides = false;
     size_t need = ByteSize(b.type);
     if (need != ta.ByteLength()) {
-      for (auto& x : ins) free(x.owned);
+      for (auto& x : ins) AlignedFree(x.owned);
       Napi::RangeError::New(env, "input " + meta.inputs[i].name + " has " + std::to_string(ta.ByteLength()) +
                                      " bytes, the model needs " + std::to_string(need))
           .ThrowAsJavaScriptException();
@@ -1103,7 +1258,7 @@ Napi::Value NativeModel::Run(const Napi::CallbackInfo& info) {
       Napi::Value v = oa.Get(i);
       if (v.IsUndefined() || v.IsNull()) continue;
       if (!v.IsTypedArray()) {
-        for (auto& b : ins) free(b.owned);
+        for (auto& b : ins) AlignedFree(b.owned);
         Napi::TypeError::New(env, "outputs must be typed arrays").ThrowAsJavaScriptException();
         return env.Undefined();
       }
@@ -1137,8 +1292,8 @@ Napi::Value AllocModelBuffer(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   size_t size = static_cast<size_t>(n);
-  void* p = nullptr;
-  if (posix_memalign(&p, kAlign, size == 0 ? kAlign : size) != 0) {
+  void* p = AlignedAlloc(size == 0 ? kAlign : size);
+  if (!p) {
     Napi::Error e = Napi::Error::New(env, "cannot allocate " + std::to_string(size) + " bytes for the model");
     e.Set("code", "ENOMEM");
     e.ThrowAsJavaScriptException();
@@ -1203,7 +1358,7 @@ Napi::Value CopyToMemfd(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value CloseFd(const Napi::CallbackInfo& info) {
-  if (info.Length() > 0 && info[0].IsNumber()) close(info[0].As<Napi::Number>().Int32Value());
+  if (info.Length() > 0 && info[0].IsNumber()) FdClose(info[0].As<Napi::Number>().Int32Value());
   return info.Env().Undefined();
 }
 
@@ -1228,7 +1383,62 @@ Napi::Value TestStderrCapture(const Napi::CallbackInfo& info) {
   return r;
 }
 
+// libLiteRt.dll (2.3.0) does not export LiteRT's accelerator listing, which the .so and .dylib do: on
+// Windows those calls are looked up at run time (null when absent), so one source links everywhere.
+#ifdef _WIN32
+template <typename F>
+F LiteRtOptional(const char* name) {
+  HMODULE h = GetModuleHandleA("libLiteRt.dll");
+  return h ? reinterpret_cast<F>(reinterpret_cast<void*>(GetProcAddress(h, name))) : nullptr;
+}
+#define LITERT_OPTIONAL(fn) LiteRtOptional<decltype(&fn)>(#fn)
+#else
+#define LITERT_OPTIONAL(fn) (&fn)
+#endif
+
+// accelerators(gpuDir) -> [{ name, hardware }]: what LiteRT registered in the GPU environment (creating it
+// with the accelerator library from gpuDir if no GPU load did yet). Throws with litertStatus on failure.
+Napi::Value Accelerators(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) {
+    Napi::TypeError::New(env, "accelerators(gpuDir) expects a string").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const auto get_num = LITERT_OPTIONAL(LiteRtGetNumAccelerators);
+  const auto get_accelerator = LITERT_OPTIONAL(LiteRtGetAccelerator);
+  const auto get_name = LITERT_OPTIONAL(LiteRtGetAcceleratorName);
+  const auto get_hardware = LITERT_OPTIONAL(LiteRtGetAcceleratorHardwareSupport);
+  if (!get_num || !get_accelerator || !get_name || !get_hardware) {
+    StatusError(env, "GetNumAccelerators (not exported by this LiteRT library)", kLiteRtStatusErrorUnsupported)
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  LiteRtEnvironment e = nullptr;
+  LiteRtStatus s = GetGpuEnv(info[0].As<Napi::String>().Utf8Value(), &e);
+  LiteRtParamIndex n = 0;
+  if (s == kLiteRtStatusOk) s = get_num(e, &n);
+  if (s != kLiteRtStatusOk) {
+    StatusError(env, "GetNumAccelerators", s).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Array out = Napi::Array::New(env);
+  for (LiteRtParamIndex i = 0; i < n; i++) {
+    LiteRtAccelerator a = nullptr;
+    const char* name = nullptr;
+    LiteRtHwAcceleratorSet hw = 0;
+    if (get_accelerator(e, i, &a) != kLiteRtStatusOk) continue;
+    get_name(a, &name);
+    get_hardware(a, &hw);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", name ? name : "");
+    o.Set("hardware", static_cast<int>(hw));
+    out.Set(out.Length(), o);
+  }
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("accelerators", Napi::Function::New(env, Accelerators));
   NativeModel::Init(env, exports);
   exports.Set("_testStderrCapture", Napi::Function::New(env, TestStderrCapture));
   exports.Set("load", Napi::Function::New(env, Load));

@@ -1,6 +1,23 @@
-export { describeHost, type HostReport, LITERT_LIB_SHA256, LITERT_VERSION, LITERT_VERSIONS } from './host';
-export { loadAddon } from './native';
 export {
+  type Accelerator,
+  findGpuLibrary,
+  GPU_LIBRARY,
+  GPU_PACKAGE,
+  type GpuLibrary,
+  type GpuPrecision,
+  type GpuRefusal,
+} from './gpu';
+export {
+  describeHost,
+  type HostReport,
+  LITERT_LIB_SHA256,
+  LITERT_LIBRARY_NAMES,
+  LITERT_VERSION,
+  LITERT_VERSIONS,
+} from './host';
+export { loadAddon, noPrebuildMessage, PREBUILT_PLATFORMS } from './native';
+export {
+  type AcceleratorWarning,
   cpuOptionsFor,
   createNativeRuntime,
   DEFAULT_XNNPACK_FLAGS,
@@ -12,6 +29,7 @@ export {
   type NativeModel,
   type NativeRuntime,
   type NativeRuntimeOptions,
+  type Placement,
   XnnpackFlags,
 } from './runtime';
 export {

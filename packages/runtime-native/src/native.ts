@@ -25,6 +25,10 @@ export interface NativeOutput {
 export interface NativeModelHandle {
   /** What LiteRT's error reporter collected while compiling and preparing (lines; usually empty). */
   loadMessages?: string;
+  /** LiteRtCompiledModelIsFullyAccelerated after the compile. */
+  fullyAccelerated?: boolean;
+  /** GPU loads: everything printed on fd 2 while the model was created and compiled. */
+  loadLog?: string;
   signatures(): NativeSignature[];
   run(
     signatureIndex: number,
@@ -49,7 +53,15 @@ export interface NativeAddon {
     echoErrors?: boolean;
     /** While the model is created and compiled, lines on fd 2 starting with one of these are not forwarded. */
     dropStderr?: string[];
+    /** LiteRtHwAccelerator bits (default CPU); with the GPU bit the model lives in the GPU environment. */
+    accelerators?: number;
+    /** Directory LiteRT loads its GPU accelerator library from (GPU loads). */
+    gpuDir?: string;
+    /** GPU options, TOML (GPU loads). */
+    gpuToml?: string;
   }): Promise<NativeModelHandle>;
+  /** The accelerators LiteRT registered in the GPU environment (made with the library from gpuDir). */
+  accelerators(gpuDir: string): { name: string; hardware: number }[];
   abiLayoutBytes: number;
   /** A 64-byte-aligned native block (freed when collected) that a model file is read into for load. */
   allocModelBuffer(bytes: number): ArrayBuffer;
@@ -74,6 +86,8 @@ export interface NativeErrorProps {
   litertMessages?: string;
   /** stderr captured while a failed compile was retried (present only when that capture ran). */
   litertStderr?: string;
+  /** GPU loads: everything printed on fd 2 during the failed load. */
+  loadLog?: string;
 }
 
 /** The package root: src/ and dist/ both sit one level below it. */
@@ -107,10 +121,35 @@ export function loadAddon(): { addon: NativeAddon; path: string } {
       errors.push(`${dir}: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
-  throw new AudiogenError(
-    'ENGINE_UNAVAILABLE',
-    `the LiteRT addon for ${process.platform}-${process.arch} is not available (build it with ` +
-      `'npm run build -w @audiogen/runtime-native'); ${errors.join('; ')}`,
-    { details: { platform: process.platform, arch: process.arch } },
+  throw new AudiogenError('ENGINE_UNAVAILABLE', noPrebuildMessage(process.platform, process.arch, errors), {
+    details: { platform: process.platform, arch: process.arch, supported: PREBUILT_PLATFORMS, errors },
+  });
+}
+
+/** The platforms the published package carries a prebuild for (dist/prebuilds/<platform>-<arch>/). */
+export const PREBUILT_PLATFORMS = ['linux-x64', 'linux-arm64', 'darwin-arm64', 'win32-x64'] as const;
+
+/**
+ * What an app developer reads when the addon cannot be loaded: which platforms have a prebuild and what
+ * to do — words for a user of the npm package (no monorepo commands).
+ */
+export function noPrebuildMessage(platform: string, arch: string, errors: string[]): string {
+  const key = `${platform}-${arch}`;
+  const list = PREBUILT_PLATFORMS.join(', ');
+  const why = errors.length ? ` (${errors.join('; ')})` : '';
+  if ((PREBUILT_PLATFORMS as readonly string[]).includes(key)) {
+    return (
+      `the LiteRT addon for ${key} failed to load${why}. @audiogen/runtime-native ships it in ` +
+      `dist/prebuilds/${key}/ with the LiteRT library beside it: reinstall the package (npm ci, or delete ` +
+      `node_modules/@audiogen/runtime-native and npm install) and make sure your bundler or packager copies ` +
+      `that folder unchanged${platform === 'linux' ? '; Linux needs glibc 2.27 or newer' : ''}` +
+      `${platform === 'darwin' ? '; macOS needs 12 or newer' : ''}.`
+    );
+  }
+  return (
+    `@audiogen/runtime-native has no prebuilt LiteRT addon for ${key}; prebuilds exist for ${list}. ` +
+    `Run on one of those (on Apple silicon use an arm64 Node, not one under Rosetta), or use another ` +
+    `runtime: Google's ai-edge-litert wheels, where this package's LiteRT library comes from, exist for ` +
+    `those platforms only${why}.`
   );
 }
