@@ -60,8 +60,9 @@ elif command -v apt-get >/dev/null && { [ "$(id -u)" = 0 ] || sudo -n true 2>/de
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${target[@]}" \
     mesa-vulkan-drivers libvulkan1 >/dev/null
   if [ "$(mesa_major)" -lt 25 ] 2>/dev/null; then
-    echo "[setup-dev] mesa-vulkan-drivers $(mesa_major) < 25: LiteRT's WebGPU accelerator will find no adapter" >&2
-    [ -z "${CI:-}" ] || exit 1
+    # Known refused: Debian 12's 22.3. Other releases' Mesa 23/24 were not tried; the GPU tests will say.
+    echo "[setup-dev] mesa-vulkan-drivers $(mesa_major) < 25: LiteRT's WebGPU accelerator may find no adapter" >&2
+    [ -z "${CI:-}" ] || [ "$codename" != bookworm ] || exit 1
   fi
 elif [ -n "${CI:-}" ]; then
   echo "[setup-dev] CI needs Mesa >= 25's lavapipe (mesa-vulkan-drivers) and cannot install it" >&2

@@ -105,6 +105,15 @@ function toolchain() {
 }
 
 const tc = toolchain();
+// --print-toolchain: what this machine would build `target` with, as JSON (null: it cannot). toolchains.mjs
+// records it for every target in a build input, so turbo's cache key changes when a toolchain comes or goes.
+if (flag('--print-toolchain')) {
+  const version = tc.missing
+    ? null
+    : spawnSync(tc.cxx, [...tc.pre, '--version'], { encoding: 'utf8' }).stdout?.split('\n')[0];
+  console.log(JSON.stringify(tc.missing ? null : { cxx: tc.cxx, flags: tc.flags, version }));
+  process.exit(0);
+}
 if (tc.missing) {
   const hint = ZIG_TRIPLES[target] ? '' : ' (apt-get install -y g++-aarch64-linux-gnu)';
   const msg = `[build-addon] ${target} skipped: ${tc.missing}${hint}`;
