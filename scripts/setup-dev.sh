@@ -77,9 +77,24 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install --disable-pip-version-check -q -r scripts/requirements-ci.txt
 
+# zig (PyPI `ziglang`, pinned): the cross toolchain of the darwin-arm64 and win32-x64 prebuilds. Installed
+# once per machine outside the clone: zig caches the libc++/libc it builds per target by the path of its
+# own install, so a fixed place lets every clone (and CI's fresh one) reuse that work (~1–2 CPU-minutes
+# per target the first time). .venv/bin/zig points to it.
+ZIG_VERSION=0.17.0
+ZIG_HOME=${AUDIOGEN_ZIG_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/audiogen/ziglang-$ZIG_VERSION}
+if [ ! -x "$ZIG_HOME/ziglang/zig" ]; then
+  echo "[setup-dev] pip install ziglang==$ZIG_VERSION --target $ZIG_HOME" >&2
+  rm -rf "$ZIG_HOME.tmp.$$"
+  .venv/bin/pip install --disable-pip-version-check -q --no-deps --target "$ZIG_HOME.tmp.$$" "ziglang==$ZIG_VERSION"
+  mkdir -p "$(dirname "$ZIG_HOME")"
+  mv -T "$ZIG_HOME.tmp.$$" "$ZIG_HOME" 2>/dev/null || rm -rf "$ZIG_HOME.tmp.$$" # another setup won the race
+fi
+ln -sfn "$ZIG_HOME/ziglang/zig" .venv/bin/zig
+
 # actionlint (a Go module, pinned) lints .github/workflows in npm test; installed into .venv/bin.
 ACTIONLINT_VERSION=v1.7.12
-if ! { [ -x .venv/bin/actionlint ] && .venv/bin/actionlint -version 2>/dev/null | head -1 | grep -qx "${ACTIONLINT_VERSION#v}"; }; then
+if ! { [ -x .venv/bin/actionlint ] && .venv/bin/actionlint -version 2>/dev/null | head -1 | grep -qx "$ACTIONLINT_VERSION"; }; then
   if command -v go >/dev/null; then
     echo "[setup-dev] go install github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION" >&2
     GOBIN="$(pwd)/.venv/bin" go install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
