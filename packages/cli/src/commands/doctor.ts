@@ -1,9 +1,26 @@
-import { describeHost, type HostReport } from '@audiogen/runtime-native';
+import { describeGpu, describeHost, type GpuReport, type HostReport } from '@audiogen/runtime-native';
 import type { Command } from 'commander';
 
 export interface DoctorDeps {
   stdout?: (line: string) => void;
   describe?: () => HostReport;
+  describeGpu?: () => Promise<GpuReport>;
+}
+
+export type DoctorReport = HostReport & { gpu: GpuReport };
+
+/** The GPU lines: the adapter LiteRT picks and its accelerators, or why there is none. */
+export function formatGpuReport(g: GpuReport): string[] {
+  const lines = [
+    g.available
+      ? `gpu       ${g.adapter ?? 'an adapter (LiteRT did not log its name)'}`
+      : `gpu       none: ${g.reason}${g.message ? ` — ${g.message}` : ''}`,
+  ];
+  if (g.library) lines.push(`          library ${g.library.file} (${g.library.source})`);
+  if (g.searched?.length) lines.push(`          searched ${g.searched.join(', ')}`);
+  if (g.accelerators)
+    lines.push(`          LiteRT accelerators: ${g.accelerators.map((a) => a.name).join(', ') || 'none'}`);
+  return lines;
 }
 
 /** Human-readable lines of a host report. */
@@ -32,21 +49,25 @@ export function formatHostReport(h: HostReport): string[] {
   ];
 }
 
-export function runDoctor(opts: { json: boolean }, deps: DoctorDeps = {}): HostReport {
+export async function runDoctor(opts: { json: boolean }, deps: DoctorDeps = {}): Promise<DoctorReport> {
   const out = deps.stdout ?? ((l: string) => console.log(l));
-  const report = (deps.describe ?? describeHost)();
+  const host = (deps.describe ?? describeHost)();
+  const gpu = await (deps.describeGpu ?? describeGpu)();
+  const report = { ...host, gpu };
   if (opts.json) out(JSON.stringify(report, null, 2));
-  else for (const l of formatHostReport(report)) out(l);
+  else for (const l of [...formatHostReport(host), ...formatGpuReport(gpu)]) out(l);
   return report;
 }
 
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
-    .description('Report the CPU features, the LiteRT engine and the defaults this machine will use')
+    .description(
+      'Report the CPU features, the LiteRT engine, the defaults this machine will use and the GPU LiteRT sees',
+    )
     .option('--json', 'print the report as JSON', false)
-    .action((opts: { json: boolean }) => {
-      const r = runDoctor(opts);
+    .action(async (opts: { json: boolean }) => {
+      const r = await runDoctor(opts);
       if (!r.engine.available) process.exitCode = 1;
     });
 }

@@ -101,14 +101,19 @@ describe('audiogen run', () => {
 });
 
 describe('audiogen doctor', () => {
-  it('prints the host/engine report as JSON and text', () => {
+  it('prints the host/engine/GPU report as JSON and text', async () => {
     const lines: string[] = [];
-    const r = runDoctor({ json: true }, { stdout: (l) => lines.push(l) });
+    const r = await runDoctor({ json: true }, { stdout: (l) => lines.push(l) });
     const version = { x64: '2.1.6', arm64: '2.3.0' }[process.arch as 'x64' | 'arm64'];
     expect(JSON.parse(lines.join('\n')).engine.version).toBe(version);
     expect(r.engine.available).toBe(true);
     const text: string[] = [];
-    runDoctor({ json: false }, { stdout: (l) => text.push(l) });
+    await runDoctor({ json: false }, { stdout: (l) => text.push(l) });
     expect(text.some((l) => l.startsWith(`engine    LiteRT ${version}`))).toBe(true);
+    // The GPU section: an adapter where LiteRT's GPU accelerator runs (lavapipe here), else the reason.
+    const gpu = JSON.parse(lines.join('\n')).gpu as { available: boolean; adapter?: string; reason?: string };
+    const line = text.find((l) => l.startsWith('gpu       '))!;
+    if (gpu.available) expect(line).toContain(gpu.adapter ?? 'an adapter');
+    else expect(line).toContain(`none: ${gpu.reason}`);
   });
 });
