@@ -1,6 +1,10 @@
 // Test models shared by this package's tests (not part of the package's API).
+import { spawnSync } from 'node:child_process';
 import { floatToHalf } from '@audiogen/core';
 import type { Graph } from '@audiogen/core/tflite';
+
+/** Under qemu-user without a binfmt_misc registration (the arm64 lane) a child node cannot be started. */
+export const canSpawnNode = spawnSync(process.execPath, ['-e', ''], { timeout: 30_000 }).status === 0;
 
 export const O = 8;
 export const I = 64;
