@@ -4,4 +4,5 @@ export * from './metrics';
 export * from './model';
 export * from './recipe';
 export * from './recipes';
+export * from './sensitivity';
 export * from './transform';

@@ -1,4 +1,11 @@
-export { describeHost, type HostReport, LITERT_LIB_SHA256, LITERT_VERSION, LITERT_VERSIONS } from './host';
+export {
+  describeHost,
+  type HostReport,
+  hostCpu,
+  LITERT_LIB_SHA256,
+  LITERT_VERSION,
+  LITERT_VERSIONS,
+} from './host';
 export { loadAddon } from './native';
 export {
   cpuOptionsFor,

@@ -16,6 +16,7 @@ import {
   typedArrayConstructor,
 } from '@audiogen/core';
 import { elementTypeName, elementTypeToDType } from './dtypes';
+import { hostCpu } from './host';
 import {
   loadAddon,
   type NativeErrorProps,
@@ -563,6 +564,9 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
   }
   return {
     name: 'litert-native',
+    get host() {
+      return hostCpu();
+    },
     async load(source: string | Uint8Array, loadOptions: LoadOptions = {}): Promise<NativeModel> {
       const cpu = cpuOptionsFor(loadOptions, options.threads);
       let scan: TfliteScan;

@@ -10,6 +10,7 @@ import {
   type GeneratedClip,
   type GenerateTimings,
   generate,
+  type HostCpu,
   type LoadOptions,
   type Model,
   type ProgressCallback,
@@ -32,6 +33,7 @@ import {
 import { DEFAULT_SECONDS } from './family';
 import { loadModelFolder, type StableAudioModelFolder } from './folder';
 import { describeModel } from './model-info';
+import { choosePrecision, type PrecisionChoice, type PrecisionRequest } from './precision';
 import { type SamplerApi, samplerApi } from './sampling';
 import { T5Tokenizer } from './tokenizer/t5';
 
@@ -52,7 +54,18 @@ export interface StableAudioPipelineOptions {
   runtime: Runtime;
   /** CPU threads per model (the runtime's default when omitted). */
   threads?: number;
-  /** Run the decoder with XNNPACK FORCE_FP16 as Arm's sample does. Default: true on arm64, false elsewhere. */
+  /**
+   * Which precision of the DiT and decoder to run among the folder's files (`dit_model.int8.tflite`,
+   * `autoencoder_model.int8.tflite`…), chosen for this CPU: see PrecisionRequest. Default `'auto'`.
+   * What was picked and why: `pipeline.precision`.
+   */
+  precision?: PrecisionRequest;
+  /** The CPU to choose precisions for; default `runtime.host` (runtime-native reports it). */
+  host?: HostCpu;
+  /**
+   * Run the decoder with XNNPACK FORCE_FP16 as Arm's sample does. Default: on Arm CPUs with fp16
+   * arithmetic (never on an int8 decoder), off elsewhere.
+   */
   decoderFp16?: boolean;
   /** Load the encoder (audio-to-audio) when the folder has one. Default true. */
   loadEncoder?: boolean;
@@ -136,6 +149,8 @@ export interface StableAudioPipeline {
   readonly decoder: StableAudioDecoder;
   readonly encoder: StableAudioEncoder | undefined;
   readonly residency: ModelResidency;
+  /** The files and precisions this pipeline runs, and why they were chosen for this host. */
+  readonly precision: PrecisionChoice;
   readonly sampleRate: number;
   /** Longest clip the decoder writes, in seconds. */
   readonly maxSeconds: number;
@@ -226,10 +241,16 @@ export async function createStableAudioPipeline(
     );
   }
   const folder = typeof options.models === 'string' ? await loadModelFolder(options.models) : options.models;
-  const decoderFp16 = options.decoderFp16 ?? process.arch === 'arm64';
+  const precision = choosePrecision(
+    folder.files,
+    options.precision ?? 'auto',
+    options.host ?? runtime.host,
+    options.decoderFp16 === undefined ? {} : { decoderFp16: options.decoderFp16 },
+  );
+  const decoderFp16 = precision.decoder.forceFp16;
   const api: SamplerApi = { ...samplerApi(), ...options.samplers };
   const cfg = folder.config;
-  const f = folder.files;
+  const f = { ...folder.files, dit: precision.dit.path, decoder: precision.decoder.path };
   const withEncoder = f.encoder !== undefined && options.loadEncoder !== false;
 
   const loadOptions = (label: string, forceFp16 = false): LoadOptions => ({
@@ -332,6 +353,7 @@ export async function createStableAudioPipeline(
       decoder,
       encoder,
       residency,
+      precision,
       sampleRate,
       maxSeconds,
       loadMs,

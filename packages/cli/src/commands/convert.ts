@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import {
   convertOnnxFile,
   convertStableAudioCheckpoint,
@@ -24,6 +25,8 @@ export interface ConvertOptions {
   spiece?: string;
   json?: boolean;
   shape?: string[];
+  /** Also write the precisions of a folder preset (auto: int8 DiT; fast: + int8 decoder) beside the float files. */
+  precisions?: string;
 }
 
 export interface ConvertDeps {
@@ -84,6 +87,13 @@ export async function runConvert(
     );
   }
   if (!opts.out) throw new AudiogenError('INVALID_ARGUMENT', '--out <dir> is required');
+  const { STABLE_AUDIO_VARIANT_PRESETS, quantizeFolderVariants } = await import('@audiogen/quantize');
+  if (opts.precisions !== undefined && !(opts.precisions in STABLE_AUDIO_VARIANT_PRESETS)) {
+    throw new AudiogenError(
+      'INVALID_ARGUMENT',
+      `--precisions must be one of ${Object.keys(STABLE_AUDIO_VARIANT_PRESETS).join(', ')} (got ${opts.precisions})`,
+    );
+  }
   const t0 = Date.now();
   const onProgress = (m: string) => err(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`);
   const common = {
@@ -122,6 +132,18 @@ export async function runConvert(
   } else {
     throw new AudiogenError('INVALID_ARGUMENT', 'give --random-weights or --checkpoint <model.safetensors>');
   }
+  if (opts.precisions) {
+    for (const v of await quantizeFolderVariants(result.dir, opts.precisions, { onProgress, force: true })) {
+      const name = basename(v.out);
+      if (v.report)
+        result.files[name.replace(/\.tflite$/, '')] = {
+          path: v.out,
+          bytes: v.report.quantizedBytes,
+          ops: v.report.summary.quantizedOps,
+          builtinOps: {},
+        };
+    }
+  }
   if (opts.json) out(JSON.stringify({ dir: result.dir, files: result.files }, null, 2));
   else {
     out(`wrote ${result.dir} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -149,6 +171,10 @@ export function registerConvert(program: Command): void {
     .option('--arm-compatible', "DiT as Arm's export: global token = timestep embedding only", false)
     .option('--no-encoder', 'skip the VAE encoder (audio-to-audio)')
     .option('--fp16-weights', 'store weights as fp16 (compute stays fp32)', false)
+    .option(
+      '--precisions <preset>',
+      'also write int8 variants beside the float files for generate --precision: auto (dit_model.int8.tflite) or fast (+ autoencoder_model.int8.tflite)',
+    )
     .option('--ignore-extra-keys', 'do not fail on checkpoint keys no model uses', false)
     .option('--spiece <file>', 'SentencePiece model to copy into the folder')
     .option('--json', 'print the result as JSON', false)

@@ -1,4 +1,12 @@
+import type { HostCpu } from '@audiogen/core';
 import { describeHost, type HostReport } from '@audiogen/runtime-native';
+import {
+  choosePrecision,
+  describePrecision,
+  loadModelFolder,
+  type PrecisionChoice,
+  type StableAudioModelFiles,
+} from '@audiogen/stable-audio';
 import type { Command } from 'commander';
 
 export interface DoctorDeps {
@@ -32,21 +40,54 @@ export function formatHostReport(h: HostReport): string[] {
   ];
 }
 
-export function runDoctor(opts: { json: boolean }, deps: DoctorDeps = {}): HostReport {
+/** A folder that has every precision: what `auto` picks when the folder leaves it the choice. */
+const ALL_VARIANTS: StableAudioModelFiles = {
+  conditioners: 'conditioners.tflite',
+  dit: 'dit_model.tflite',
+  decoder: 'autoencoder_model.tflite',
+  tokenizer: 'spiece.model',
+  variants: {
+    dit: { fp32: 'dit_model.tflite', int8: 'dit_model.int8.tflite' },
+    decoder: { fp32: 'autoencoder_model.tflite', int8: 'autoencoder_model.int8.tflite' },
+  },
+};
+
+/** What `--precision auto` picks on this host (for a given folder, or one carrying every precision). */
+export async function autoPrecision(h: HostReport, models?: string): Promise<PrecisionChoice> {
+  const cpu: HostCpu = { arch: h.arch, cpuModel: h.cpuModel, features: h.cpuFeatures };
+  const files = models ? (await loadModelFolder(models)).files : ALL_VARIANTS;
+  return choosePrecision(files, 'auto', cpu);
+}
+
+export function formatPrecision(c: PrecisionChoice, models?: string): string[] {
+  return [
+    `precision auto → ${describePrecision(c)}${models ? '' : ' (for a folder with every precision)'}`,
+    ...c.reasons.map((r) => `          ${r}`),
+  ];
+}
+
+export async function runDoctor(
+  opts: { json: boolean; models?: string },
+  deps: DoctorDeps = {},
+): Promise<HostReport & { precision: PrecisionChoice }> {
   const out = deps.stdout ?? ((l: string) => console.log(l));
   const report = (deps.describe ?? describeHost)();
-  if (opts.json) out(JSON.stringify(report, null, 2));
-  else for (const l of formatHostReport(report)) out(l);
-  return report;
+  const precision = await autoPrecision(report, opts.models);
+  if (opts.json) out(JSON.stringify({ ...report, precision }, null, 2));
+  else for (const l of [...formatHostReport(report), ...formatPrecision(precision, opts.models)]) out(l);
+  return { ...report, precision };
 }
 
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
-    .description('Report the CPU features, the LiteRT engine and the defaults this machine will use')
+    .description(
+      'Report the CPU features, the LiteRT engine, the defaults this machine will use and the precision `auto` picks',
+    )
     .option('--json', 'print the report as JSON', false)
-    .action((opts: { json: boolean }) => {
-      const r = runDoctor(opts);
+    .option('-m, --models <dir>', 'also say which files of this model folder --precision auto runs')
+    .action(async (opts: { json: boolean; models?: string }) => {
+      const r = await runDoctor(opts);
       if (!r.engine.available) process.exitCode = 1;
     });
 }

@@ -3,7 +3,13 @@ import { basename, dirname, extname, join } from 'node:path';
 import { applyOutputPolicy, readWav, type WavSampleFormat, writeWav } from '@audiogen/audio-io';
 import { AudiogenError, type ProgressEvent, type Runtime, randomSeed } from '@audiogen/core';
 import * as runtimeNative from '@audiogen/runtime-native';
-import { createStableAudioPipeline, type StableAudioResult } from '@audiogen/stable-audio';
+import {
+  createStableAudioPipeline,
+  describePrecision,
+  PRECISIONS,
+  type PrecisionRequest,
+  type StableAudioResult,
+} from '@audiogen/stable-audio';
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 
@@ -25,6 +31,8 @@ export interface GenerateCliOptions {
   noise: 'philox' | 'arm-mt19937';
   raw: boolean;
   decoderFp16?: boolean;
+  /** Which precision of the models to run (default auto: chosen for this CPU). */
+  precision?: PrecisionRequest;
   /** Load each model only for its stage (residency 'stage'): lower peak memory, loads on every run. */
   lowMemory?: boolean;
   progress: boolean;
@@ -149,6 +157,7 @@ export async function runGenerate(
       runtime,
       threads: o.threads,
       ...(o.decoderFp16 !== undefined ? { decoderFp16: o.decoderFp16 } : {}),
+      ...(o.precision !== undefined ? { precision: o.precision } : {}),
       loadEncoder: o.initAudio !== undefined,
       residency: o.lowMemory ? 'stage' : 'all',
       onProgress,
@@ -157,7 +166,10 @@ export async function runGenerate(
       const initAudio = o.initAudio ? await readWav(o.initAudio) : undefined;
       // Pick (and show) the seed up front, so an interrupted run can still be repeated.
       const seed = o.seed ?? randomSeed();
-      if (human) err(`seed ${seed}`);
+      if (human) {
+        err(`precision ${pipeline.precision.requested}: ${describePrecision(pipeline.precision)}`);
+        err(`seed ${seed}`);
+      }
       const result = await pipeline.generate({
         prompt,
         negativePrompt: o.negative,
@@ -216,6 +228,12 @@ export async function runGenerate(
             promptTruncated: result.promptTruncated,
             warnings: result.warnings,
             residency: pipeline.residency,
+            precision: {
+              requested: pipeline.precision.requested,
+              dit: pipeline.precision.dit,
+              decoder: pipeline.precision.decoder,
+              reasons: pipeline.precision.reasons,
+            },
             timings: {
               loadMs: loadByModel,
               encodeMs: t.encodeMs,
@@ -284,7 +302,17 @@ export function registerGenerate(program: Command, deps: GenerateDeps = {}): voi
       new Option('--noise <kind>', 'noise generator').choices(['philox', 'arm-mt19937']).default('philox'),
     )
     .option('--raw', 'write the decoder output as is (no peak protection)', false)
-    .option('--decoder-fp16', 'run the decoder in fp16 (default on arm64)')
+    .addOption(
+      new Option(
+        '--precision <p>',
+        'model precision: auto = int8 DiT where this CPU has int8 dot-product instructions (VNNI, dotprod, ' +
+          'i8mm, SME2), float decoder; fast = int8 DiT + int8 decoder preset (audio SNR vs fp32 in the README); ' +
+          'int8 = int8 DiT, float decoder; fp32 = float only. Extra precisions come from `audiogen quantize <folder> --preset auto|fast`',
+      )
+        .choices([...PRECISIONS])
+        .default('auto'),
+    )
+    .option('--decoder-fp16', 'run the decoder with FORCE_FP16 (default on Arm CPUs with fp16 arithmetic)')
     .option('--no-decoder-fp16', 'run the decoder in fp32')
     .option(
       '--low-memory',
