@@ -1,8 +1,9 @@
 // Quantize a DiT with AEQ's dynamic_wi8_afp32 recipe, check each layer's error, write the overlay and a chart.
 // Usage: node index.mjs [model folder] [out dir]   (after `npm run build` at the repo root;
 // `npm run demo` makes a random-weight folder in models/random-tiny).
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { checkOutputTarget, makeOutputFolder, writeFileAtomic } from '@audiogen/core';
 import {
   compare,
   comparisonHtml,
@@ -13,11 +14,15 @@ import {
 import { createNativeRuntime } from '@audiogen/runtime-native';
 
 const [models = '../../models/random-tiny', out = 'out'] = process.argv.slice(2);
-await mkdir(out, { recursive: true });
+// Check the output folder before any work, then write every file through core's output layer
+// (complete or untouched, typed IO_ERROR on a full or read-only disk).
+await checkOutputTarget(out, { kind: 'folder' });
+await makeOutputFolder(out);
+const text = (s) => new TextEncoder().encode(s);
 
 const float = new Uint8Array(await readFile(join(models, 'dit_model.tflite')));
 const { model, report } = quantizeModel(float, namedRecipe('dynamic_wi8_afp32'));
-await writeFile(join(out, 'dit_model.int8.tflite'), model);
+await writeFileAtomic(join(out, 'dit_model.int8.tflite'), model);
 console.log(
   `${report.summary.quantizedOps} ops quantized; size ×${report.sizeRatio.toFixed(3)}; skipped:`,
   report.summary.skippedByOp,
@@ -25,9 +30,15 @@ console.log(
 
 // Every tensor of both models on the same random inputs: AEQ's five metrics per tensor.
 const result = await compare(float, model, 'random', createNativeRuntime(), { threads: 2 });
-await writeFile(join(out, 'dit_comparison_result.json'), JSON.stringify(result, null, 1));
-await writeFile(join(out, 'dit_overlay_mse.json'), JSON.stringify(modelExplorerOverlay(result, 'mse')));
-await writeFile(join(out, 'dit_error_chart.html'), comparisonHtml(result, { metric: 'cosine_similarity' }));
+await writeFileAtomic(join(out, 'dit_comparison_result.json'), text(JSON.stringify(result, null, 1)));
+await writeFileAtomic(
+  join(out, 'dit_overlay_mse.json'),
+  text(JSON.stringify(modelExplorerOverlay(result, 'mse'))),
+);
+await writeFileAtomic(
+  join(out, 'dit_error_chart.html'),
+  text(comparisonHtml(result, { metric: 'cosine_similarity' })),
+);
 
 const sig = result.serving_default;
 for (const [name, m] of Object.entries(sig.output_tensors)) {

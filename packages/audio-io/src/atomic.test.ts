@@ -95,7 +95,7 @@ for (let i = 0; ; i++) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       }
       // Temp files of killed writers are hidden dot-files; never the target name itself.
-      const temps = readdirSync(dir).filter((f) => f.endsWith('.tmp'));
+      const temps = readdirSync(dir).filter((f) => f.endsWith('.agtmp'));
       for (const f of temps) expect(f.startsWith('.killed.wav.')).toBe(true);
       interrupted = temps.length;
     }

@@ -1,4 +1,4 @@
-import { AudiogenError } from '@audiogen/core';
+import { AudiogenError, installOutputSignalHandlers } from '@audiogen/core';
 import { Command, CommanderError } from 'commander';
 import { commands } from './commands';
 
@@ -15,6 +15,8 @@ export function createProgram(): Command {
 /** Runs the CLI; returns the process exit code. Typed errors print their code and message, not a stack. */
 export async function main(argv: string[]): Promise<number> {
   const program = createProgram();
+  // The CLI owns the process: a signal removes the temp files of writes in flight before it ends us.
+  const uninstall = installOutputSignalHandlers();
   try {
     await program.parseAsync(argv);
     return 0;
@@ -25,5 +27,7 @@ export async function main(argv: string[]): Promise<number> {
       return e.code === 'ABORTED' ? 130 : 1;
     }
     throw e;
+  } finally {
+    uninstall();
   }
 }

@@ -2,13 +2,14 @@
  * Model folders of the model-folder contract (conditioners.tflite, dit_model.tflite,
  * autoencoder_model.tflite, autoencoder_encoder.tflite, spiece.model, audiogen.json): from seeded
  * random weights, or from a Stable Audio checkpoint (.safetensors) + a Hugging Face t5-base folder.
- * Models are built and written one at a time, each file atomically.
+ * Models are built and written one at a time into a temp folder beside the target, which is then
+ * swapped in (core's writeFolderAtomic): an interrupted run leaves the old folder or the new one.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AudiogenError, writeFileAtomic } from '@audiogen/core';
+import { AudiogenError, checkOutputTarget, writeFileAtomic, writeFolderAtomic } from '@audiogen/core';
 import { type Graph, writeTfliteFile } from '@audiogen/core/tflite';
 import { opReport } from './builder';
 import {
@@ -47,6 +48,20 @@ export const FOLDER_FILES = {
   tokenizer: 'spiece.model',
   manifest: 'audiogen.json',
 } as const;
+
+/**
+ * Entries of an existing output folder a rebuild replaces or drops: every model and the tokenizer and
+ * manifest (so no old model survives next to new ones). Anything else (a README) is carried over.
+ */
+export function ownsFolderEntry(name: string): boolean {
+  return name.endsWith('.tflite') || name === FOLDER_FILES.tokenizer || name === FOLDER_FILES.manifest;
+}
+
+/** Where a folder is being built (tmp) and where it will be (dir, reported in results). */
+interface Building {
+  tmp: string;
+  dir: string;
+}
 
 export type ProgressFn = (message: string, fraction?: number) => void;
 
@@ -108,7 +123,7 @@ export function manifestFor(
 
 async function writeModel(
   name: keyof typeof FOLDER_FILES,
-  dir: string,
+  at: Building,
   build: () => Graph,
   result: FolderResult,
   progress: ProgressFn | undefined,
@@ -116,12 +131,17 @@ async function writeModel(
   progress?.(`${name}: building`);
   let graph: Graph | undefined = build();
   const rep = opReport(graph);
-  const path = join(dir, FOLDER_FILES[name]);
+  const path = join(at.tmp, FOLDER_FILES[name]);
   progress?.(`${name}: writing ${(rep.constantBytes / 1e6).toFixed(1)} MB`);
   await writeTfliteFile(path, graph);
   graph = undefined;
   const bytes = (await stat(path)).size;
-  result.files[name] = { path, bytes, ops: rep.operators, builtinOps: rep.builtin };
+  result.files[name] = {
+    path: join(at.dir, FOLDER_FILES[name]),
+    bytes,
+    ops: rep.operators,
+    builtinOps: rep.builtin,
+  };
   progress?.(
     `${name}: wrote ${FOLDER_FILES[name]} (${(bytes / 1e6).toFixed(1)} MB, ${rep.operators} ops)`,
     1,
@@ -129,7 +149,7 @@ async function writeModel(
 }
 
 async function finishFolder(
-  dir: string,
+  at: Building,
   cfg: StableAudioConfig,
   spiece: string | undefined,
   manifestExtra: Record<string, unknown>,
@@ -137,16 +157,16 @@ async function finishFolder(
   progress: ProgressFn | undefined,
 ): Promise<void> {
   if (spiece) {
-    await writeFileAtomic(join(dir, FOLDER_FILES.tokenizer), await readFile(spiece));
+    await writeFileAtomic(join(at.tmp, FOLDER_FILES.tokenizer), await readFile(spiece));
   } else {
     progress?.('tokenizer: no spiece.model found; copy one into the folder');
   }
   const manifest = manifestFor(cfg, manifestExtra);
   await writeFileAtomic(
-    join(dir, FOLDER_FILES.manifest),
+    join(at.tmp, FOLDER_FILES.manifest),
     new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`),
   );
-  result.files.manifest = { path: join(dir, FOLDER_FILES.manifest), bytes: 0, ops: 0, builtinOps: {} };
+  result.files.manifest = { path: join(at.dir, FOLDER_FILES.manifest), bytes: 0, ops: 0, builtinOps: {} };
 }
 
 /**
@@ -163,37 +183,48 @@ export async function writeRandomStableAudioFolder(
   if (!Number.isSafeInteger(seed) || seed < 0) {
     throw new AudiogenError('INVALID_ARGUMENT', `seed must be a non-negative integer (got ${seed})`);
   }
+  const spiece = opts.spiece ?? defaultSpiecePath();
+  await checkOutputTarget(opts.out, { kind: 'folder', inputs: [spiece] });
   const dir = resolve(opts.out);
-  await mkdir(dir, { recursive: true });
   const result: FolderResult = { dir, files: {}, config: cfg };
   const p = opts.onProgress;
   const common = { fp16Weights: !!opts.fp16Weights, ...(p ? { onProgress: p } : {}) };
   const sub = (spec: Map<string, number[]>, salt: number) => randomWeights(spec, seed * 16 + salt);
-  await writeModel(
-    'conditioners',
+  await writeFolderAtomic(
     dir,
-    () => buildConditioners(cfg, sub(t5Spec(cfg.t5), 1), sub(numberSpec(cfg), 2), common),
-    result,
-    p,
-  );
-  await writeModel(
-    'dit',
-    dir,
-    () => buildDit(cfg, sub(ditSpec(cfg), 3), { ...common, armCompatible: !!opts.armCompatible }),
-    result,
-    p,
-  );
-  await writeModel('decoder', dir, () => buildDecoder(cfg, sub(decoderSpec(cfg), 4), common), result, p);
-  if (opts.encoder !== false) {
-    await writeModel('encoder', dir, () => buildEncoder(cfg, sub(encoderSpec(cfg), 5), common), result, p);
-  }
-  await finishFolder(
-    dir,
-    cfg,
-    opts.spiece ?? defaultSpiecePath(),
-    { randomWeights: { seed, note: 'random weights: output is noise' }, armCompatible: !!opts.armCompatible },
-    result,
-    p,
+    async (tmp) => {
+      const at = { tmp, dir };
+      await writeModel(
+        'conditioners',
+        at,
+        () => buildConditioners(cfg, sub(t5Spec(cfg.t5), 1), sub(numberSpec(cfg), 2), common),
+        result,
+        p,
+      );
+      await writeModel(
+        'dit',
+        at,
+        () => buildDit(cfg, sub(ditSpec(cfg), 3), { ...common, armCompatible: !!opts.armCompatible }),
+        result,
+        p,
+      );
+      await writeModel('decoder', at, () => buildDecoder(cfg, sub(decoderSpec(cfg), 4), common), result, p);
+      if (opts.encoder !== false) {
+        await writeModel('encoder', at, () => buildEncoder(cfg, sub(encoderSpec(cfg), 5), common), result, p);
+      }
+      await finishFolder(
+        at,
+        cfg,
+        spiece,
+        {
+          randomWeights: { seed, note: 'random weights: output is noise' },
+          armCompatible: !!opts.armCompatible,
+        },
+        result,
+        p,
+      );
+    },
+    { owns: ownsFolderEntry, inputs: [spiece] },
   );
   return result;
 }
@@ -232,6 +263,10 @@ export interface CheckpointOptions extends FolderOptions {
 /** Converts a Stable Audio checkpoint + HF T5 encoder weights to a model folder. */
 export async function convertStableAudioCheckpoint(opts: CheckpointOptions): Promise<FolderResult> {
   const p = opts.onProgress;
+  // Output checked before anything is read or built; inputs inside the output folder are refused.
+  const inputs = [opts.checkpoint, opts.config, opts.t5, opts.spiece];
+  await checkOutputTarget(opts.out, { kind: 'folder', inputs });
+  const dir = resolve(opts.out);
   let t5Cfg: unknown;
   const t5ConfigPath = join(opts.t5, 'config.json');
   if (existsSync(t5ConfigPath)) t5Cfg = JSON.parse(readFileSync(t5ConfigPath, 'utf8'));
@@ -268,47 +303,53 @@ export async function convertStableAudioCheckpoint(opts: CheckpointOptions): Pro
       allowExtra: !!opts.ignoreExtraKeys,
       ignore: (k) => !withEncoder && k.startsWith(ENCODER_PREFIX),
     });
-    const dir = resolve(opts.out);
-    await mkdir(dir, { recursive: true });
     const result: FolderResult = { dir, files: {}, config: cfg };
     const common = { fp16Weights: !!opts.fp16Weights, ...(p ? { onProgress: p } : {}) };
-    await writeModel(
-      'conditioners',
+    await writeFolderAtomic(
       dir,
-      () => buildConditioners(cfg, t5, withPrefix(ckpt, NUMBER_PREFIX), common),
-      result,
-      p,
-    );
-    await writeModel(
-      'dit',
-      dir,
-      () => buildDit(cfg, withPrefix(ckpt, DIT_PREFIX), { ...common, armCompatible: !!opts.armCompatible }),
-      result,
-      p,
-    );
-    await writeModel(
-      'decoder',
-      dir,
-      () => buildDecoder(cfg, withPrefix(ckpt, DECODER_PREFIX), common),
-      result,
-      p,
-    );
-    if (withEncoder)
-      await writeModel(
-        'encoder',
-        dir,
-        () => buildEncoder(cfg, withPrefix(ckpt, ENCODER_PREFIX), common),
-        result,
-        p,
-      );
-    const t5Spiece = join(opts.t5, 'spiece.model');
-    await finishFolder(
-      dir,
-      cfg,
-      opts.spiece ?? (existsSync(t5Spiece) ? t5Spiece : undefined),
-      { source: { checkpoint: opts.checkpoint }, armCompatible: !!opts.armCompatible },
-      result,
-      p,
+      async (tmp) => {
+        const at = { tmp, dir };
+        await writeModel(
+          'conditioners',
+          at,
+          () => buildConditioners(cfg, t5, withPrefix(ckpt, NUMBER_PREFIX), common),
+          result,
+          p,
+        );
+        await writeModel(
+          'dit',
+          at,
+          () =>
+            buildDit(cfg, withPrefix(ckpt, DIT_PREFIX), { ...common, armCompatible: !!opts.armCompatible }),
+          result,
+          p,
+        );
+        await writeModel(
+          'decoder',
+          at,
+          () => buildDecoder(cfg, withPrefix(ckpt, DECODER_PREFIX), common),
+          result,
+          p,
+        );
+        if (withEncoder)
+          await writeModel(
+            'encoder',
+            at,
+            () => buildEncoder(cfg, withPrefix(ckpt, ENCODER_PREFIX), common),
+            result,
+            p,
+          );
+        const t5Spiece = join(opts.t5, 'spiece.model');
+        await finishFolder(
+          at,
+          cfg,
+          opts.spiece ?? (existsSync(t5Spiece) ? t5Spiece : undefined),
+          { source: { checkpoint: opts.checkpoint }, armCompatible: !!opts.armCompatible },
+          result,
+          p,
+        );
+      },
+      { owns: ownsFolderEntry, inputs },
     );
     return result;
   } finally {

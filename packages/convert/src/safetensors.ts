@@ -8,10 +8,15 @@
  * (offsets are relative to the end of the header).
  */
 
-import { randomBytes } from 'node:crypto';
-import { closeSync, promises as fs, fstatSync, openSync, readSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { AudiogenError, bf16ToFloat, floatToBf16, floatToHalf, halfToFloat } from '@audiogen/core';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import {
+  AudiogenError,
+  bf16ToFloat,
+  floatToBf16,
+  floatToHalf,
+  halfToFloat,
+  writeOutput,
+} from '@audiogen/core';
 
 export type SafetensorsDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 const DTYPE_SIZE: Record<SafetensorsDType, number> = {
@@ -315,11 +320,9 @@ export async function writeSafetensors(
 ): Promise<void> {
   const list = Object.entries(tensors);
   const { head, sizes } = header(list, metadata);
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  let h: fs.FileHandle | undefined;
-  try {
-    h = await fs.open(tmp, 'wx');
-    await h.write(head);
+  // One tensor in memory at a time, straight into the output layer's sink.
+  await writeOutput(path, async (sink) => {
+    await sink.write(head);
     for (let i = 0; i < list.length; i++) {
       const [k, t] = list[i]!;
       const d = typeof t.data === 'function' ? t.data() : t.data;
@@ -330,16 +333,7 @@ export async function writeSafetensors(
           `tensor ${k}: data does not fit shape [${t.shape.join(',')}]`,
         );
       }
-      await h.write(b);
+      await sink.write(b);
     }
-    await h.sync();
-    await h.close();
-    h = undefined;
-    await fs.rename(tmp, path);
-  } catch (e) {
-    await h?.close().catch(() => {});
-    await fs.rm(tmp, { force: true }).catch(() => {});
-    if (e instanceof AudiogenError) throw e;
-    throw new AudiogenError('IO_ERROR', `could not write ${path}: ${(e as Error).message}`, { cause: e });
-  }
+  });
 }

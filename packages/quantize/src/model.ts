@@ -1,6 +1,12 @@
 /** File- and bytes-level quantization over core's .tflite reader and writer. */
 import { promises as fs } from 'node:fs';
-import { AudiogenError, type QuantizeResult, type Quantizer } from '@audiogen/core';
+import {
+  AudiogenError,
+  checkOutputTarget,
+  type QuantizeResult,
+  type Quantizer,
+  writeFolderAtomic,
+} from '@audiogen/core';
 import { type Graph, readTflite, writeTflite, writeTfliteFile } from '@audiogen/core/tflite';
 import { parseRecipe, type Recipe, toRecipe } from './recipe';
 import { isNamedRecipe, namedRecipe } from './recipes';
@@ -63,6 +69,8 @@ export async function quantizeFile(
   recipe: Recipe | string | unknown,
   options: QuantizeGraphOptions = {},
 ): Promise<QuantizeReport & { floatBytes: number; quantizedBytes: number; sizeRatio: number }> {
+  // Before any work: a writable output that is not the input (`--out in.tflite` used to overwrite it).
+  await checkOutputTarget(output, { inputs: [input] });
   const r = await loadRecipe(recipe);
   let bytes: Uint8Array;
   try {
@@ -74,7 +82,7 @@ export async function quantizeFile(
   const graph = readTflite(bytes);
   const { graph: out, report } = quantizeGraph(graph, r, options);
   options.onProgress?.(`writing ${output}`, 1);
-  await writeTfliteFile(output, out);
+  await writeTfliteFile(output, out, { inputs: [input] });
   const quantizedBytes = (await fs.stat(output)).size;
   return {
     ...report,
@@ -117,9 +125,8 @@ export async function quantizeModelFolder(
       `unknown preset "${String(preset)}" (known: ${Object.keys(STABLE_AUDIO_PRESETS).join(', ')})`,
     );
   }
-  const { join, resolve } = await import('node:path');
-  if (resolve(dir) === resolve(outDir))
-    throw new AudiogenError('INVALID_ARGUMENT', 'the output folder must differ from the input folder');
+  const { join } = await import('node:path');
+  await checkOutputTarget(outDir, { kind: 'folder', inputs: [dir] });
   let entries: string[];
   try {
     entries = await fs.readdir(dir);
@@ -128,23 +135,29 @@ export async function quantizeModelFolder(
       cause: e,
     });
   }
-  await fs.mkdir(outDir, { recursive: true });
   const reports: Record<
     string,
     QuantizeReport & { floatBytes: number; quantizedBytes: number; sizeRatio: number }
   > = {};
-  for (const name of entries) {
-    const src = join(dir, name);
-    if (!(await fs.stat(src)).isFile()) continue;
-    const recipe =
-      map[name] ?? (name === 'conditioners_float32.tflite' ? map['conditioners.tflite'] : undefined);
-    if (recipe) {
-      options.onProgress?.(`${name}: ${recipe}`);
-      reports[name] = await quantizeFile(src, join(outDir, name), recipe, options);
-    } else {
-      await fs.copyFile(src, join(outDir, name));
-    }
-  }
+  // Built beside outDir and swapped in: an interrupted run leaves the old folder or the new one.
+  await writeFolderAtomic(
+    outDir,
+    async (tmp) => {
+      for (const name of entries) {
+        const src = join(dir, name);
+        if (!(await fs.stat(src)).isFile()) continue;
+        const recipe =
+          map[name] ?? (name === 'conditioners_float32.tflite' ? map['conditioners.tflite'] : undefined);
+        if (recipe) {
+          options.onProgress?.(`${name}: ${recipe}`);
+          reports[name] = await quantizeFile(src, join(tmp, name), recipe, options);
+        } else {
+          await fs.copyFile(src, join(tmp, name));
+        }
+      }
+    },
+    { inputs: [dir], owns: (name) => entries.includes(name) || name.endsWith('.tflite') },
+  );
   return reports;
 }
 

@@ -27,6 +27,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -146,6 +147,8 @@ class StderrCapture {
   static constexpr size_t kTail = 48 * 1024;
 
   StderrCapture() : lock_(g_capture_mutex) {}
+  // Filter mode: whole lines that start with one of `drop` are not forwarded (the caller's log level).
+  explicit StderrCapture(std::vector<std::string> drop) : lock_(g_capture_mutex), drop_(std::move(drop)) {}
   ~StderrCapture() { Stop(); }
 
   // False (and nothing redirected) when fd 2 is closed or no pipe/thread can be made.
@@ -204,6 +207,34 @@ class StderrCapture {
   std::thread thread_;
   std::string head_, tail_;
   size_t dropped_ = 0;
+  std::vector<std::string> drop_;
+  std::string line_;  // filter mode: the unfinished line
+
+  // Forwards what arrived; in filter mode whole lines only, minus the dropped ones (`end`: flush the rest).
+  void Forward(const char* p, size_t n, bool end) {
+    if (drop_.empty()) {
+      if (n > 0) WriteAll(saved_, p, n);
+      return;
+    }
+    if (n > 0) line_.append(p, n);
+    std::string out;
+    size_t i = 0;
+    for (;;) {
+      size_t j = line_.find('\n', i);
+      if (j == std::string::npos) {
+        if (!end) break;
+        j = line_.size();
+        if (j == i) break;
+      }
+      bool keep = true;
+      for (const std::string& d : drop_) keep = keep && line_.compare(i, d.size(), d) != 0;
+      if (keep) out.append(line_, i, std::min(j + 1, line_.size()) - i);
+      i = j + 1;
+      if (i >= line_.size()) break;
+    }
+    line_.erase(0, std::min(i, line_.size()));
+    if (!out.empty()) WriteAll(saved_, out.data(), out.size());
+  }
 
   bool Fail(int a, int b) {
     if (a >= 0) close(a);
@@ -241,10 +272,11 @@ class StderrCapture {
         ssize_t n = read(read_, buf, sizeof(buf));
         if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
         if (n <= 0) break;  // EOF: no write end left
-        WriteAll(saved_, buf, static_cast<size_t>(n));
+        Forward(buf, static_cast<size_t>(n), false);
         Keep(buf, static_cast<size_t>(n));
       }
     }
+    Forward(nullptr, 0, true);
   }
 };
 
@@ -571,6 +603,9 @@ struct LoadSpec {
   std::string toml;
   bool capture_stderr = true;  // retry a failed compile with stderr captured
   bool echo_errors = true;
+  // Lines TFLite/LiteRT print while the model is created and compiled that start with one of these are not
+  // forwarded to stderr (e.g. "INFO: "): which ones is the caller's log level, decided in TypeScript.
+  std::vector<std::string> drop_stderr;
 };
 
 // Compiles for the CPU with our CPU options and, with `buffer_reporter`, LiteRT's buffer error reporter
@@ -620,22 +655,19 @@ class LoadWorker : public Napi::AsyncWorker {
 
   void Execute() override {
     state_ = new ModelState();
-    LiteRtEnvironment env = nullptr;
-    if ((status_ = GetEnv(&env)) != kLiteRtStatusOk) { op_ = "CreateEnvironment"; return; }
-    if (!spec_.path.empty()) {
-      status_ = LiteRtCreateModelFromFile(env, spec_.path.c_str(), &state_->model);
-      op_ = "CreateModelFromFile";
-    } else {
-      status_ = LiteRtCreateModelFromBuffer(env, spec_.bytes, spec_.byte_length, &state_->model);
-      op_ = "CreateModelFromBuffer";
-    }
-    if (status_ != kLiteRtStatusOk) return;
-    if ((status_ = ReadSignatures(state_->model, &state_->signatures, &op_)) != kLiteRtStatusOk) return;
-    state_->echo_errors = spec_.echo_errors;
-    status_ = Compile(env, state_->model, spec_.toml, true, &state_->compiled, &op_);
+    {
+      std::unique_ptr<StderrCapture> filter;
+      if (!spec_.drop_stderr.empty()) {
+        filter = std::make_unique<StderrCapture>(spec_.drop_stderr);
+        if (!filter->Start()) filter.reset();
+      }
+      CreateAndCompile();
+    }  // filter stopped: the retry below may capture stderr itself
     if (status_ != kLiteRtStatusOk && op_ == "CreateCompiledModel") {
       // What LiteRT reported went to the reporter of a compiled model that no longer exists. Compile again
       // with the default reporter, which prints to stderr, and capture that (or just let it print).
+      LiteRtEnvironment env = nullptr;
+      GetEnv(&env);
       if (spec_.capture_stderr) {
         StderrCapture capture;
         bool on = capture.Start();
@@ -661,6 +693,23 @@ class LoadWorker : public Napi::AsyncWorker {
     // Compile and prepare messages (e.g. XNNPACK refusing a node), on failure and on success.
     messages_ = TakeErrorMessages(state_->compiled);
     if (spec_.echo_errors) EchoToStderr(messages_);
+  }
+
+  // Creates the model and compiles it with the buffer reporter (sets status_/op_).
+  void CreateAndCompile() {
+    LiteRtEnvironment env = nullptr;
+    if ((status_ = GetEnv(&env)) != kLiteRtStatusOk) { op_ = "CreateEnvironment"; return; }
+    if (!spec_.path.empty()) {
+      status_ = LiteRtCreateModelFromFile(env, spec_.path.c_str(), &state_->model);
+      op_ = "CreateModelFromFile";
+    } else {
+      status_ = LiteRtCreateModelFromBuffer(env, spec_.bytes, spec_.byte_length, &state_->model);
+      op_ = "CreateModelFromBuffer";
+    }
+    if (status_ != kLiteRtStatusOk) return;
+    if ((status_ = ReadSignatures(state_->model, &state_->signatures, &op_)) != kLiteRtStatusOk) return;
+    state_->echo_errors = spec_.echo_errors;
+    status_ = Compile(env, state_->model, spec_.toml, true, &state_->compiled, &op_);
   }
 
   void OnOK() override {
@@ -696,7 +745,8 @@ class LoadWorker : public Napi::AsyncWorker {
   bool has_captured_ = false;
 };
 
-// load({ path?: string, bytes?: Uint8Array, toml: string, logSeverity?, captureStderr?, echoErrors? })
+// load({ path?: string, bytes?: Uint8Array, toml: string, logSeverity?, captureStderr?, echoErrors?,
+//        dropStderr?: string[] })
 //   -> Promise<NativeModel>
 Napi::Value Load(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -721,6 +771,14 @@ Napi::Value Load(const Napi::CallbackInfo& info) {
   if (o.Get("toml").IsString()) spec.toml = o.Get("toml").As<Napi::String>().Utf8Value();
   if (o.Get("captureStderr").IsBoolean()) spec.capture_stderr = o.Get("captureStderr").As<Napi::Boolean>().Value();
   if (o.Get("echoErrors").IsBoolean()) spec.echo_errors = o.Get("echoErrors").As<Napi::Boolean>().Value();
+  if (o.Get("dropStderr").IsArray()) {
+    Napi::Array a = o.Get("dropStderr").As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      Napi::Value v = a.Get(i);
+      if (v.IsString() && !v.As<Napi::String>().Utf8Value().empty())
+        spec.drop_stderr.push_back(v.As<Napi::String>().Utf8Value());
+    }
+  }
   if (o.Get("logSeverity").IsNumber()) {
     std::lock_guard<std::mutex> lock(g_env_mutex);
     if (!g_env) g_log_severity = o.Get("logSeverity").As<Napi::Number>().Int32Value();

@@ -44,6 +44,8 @@ export interface NativeAddon {
     captureStderr?: boolean;
     /** Re-print LiteRT's reported messages on stderr (default true). */
     echoErrors?: boolean;
+    /** While the model is created and compiled, lines on fd 2 starting with one of these are not forwarded. */
+    dropStderr?: string[];
   }): Promise<NativeModelHandle>;
   abiLayoutBytes: number;
   /** Test hook: writes `bytes` bytes of numbered lines to fd 2 under a capture; returns the kept text. */

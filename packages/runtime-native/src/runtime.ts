@@ -47,11 +47,24 @@ export const DEFAULT_XNNPACK_FLAGS = XnnpackFlags.QS8 | XnnpackFlags.QU8;
 
 export type LogLevel = 'verbose' | 'info' | 'warning' | 'error';
 const SEVERITY: Record<LogLevel, number> = { verbose: 0, info: 1, warning: 2, error: 3 };
+/**
+ * How TFLite's own logger (which LiteRT's severity option does not reach: e.g. "INFO: Created TensorFlow Lite
+ * XNNPACK delegate for CPU.") starts its lines, by severity: the lines below the chosen level are dropped
+ * from stderr while a model is created and compiled.
+ */
+const TFLITE_LOG_PREFIXES = ['VERBOSE: ', 'INFO: ', 'WARNING: ', 'ERROR: '];
+export function droppedLogPrefixes(level: LogLevel): string[] {
+  return TFLITE_LOG_PREFIXES.slice(0, SEVERITY[level]);
+}
 
 export interface NativeRuntimeOptions {
   /** Default CPU threads for models loaded by this runtime (default: available parallelism, at most 8). */
   threads?: number;
-  /** LiteRT's own log level (process-wide, fixed by the first load; default 'error'). */
+  /**
+   * LiteRT's and TFLite's log level (default 'error'): LiteRT's logger is set once per process by the first
+   * load; TFLite's lines below the level (e.g. `INFO: Created TensorFlow Lite XNNPACK delegate for CPU.`) are
+   * filtered out of stderr while each model loads.
+   */
   logLevel?: LogLevel;
   /**
    * When compiling a model fails, LiteRT's explanation only reaches stderr: compile once more with
@@ -597,6 +610,7 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
           ...(typeof source === 'string' ? { path: source } : { bytes: source }),
           toml: cpu.toml,
           logSeverity: SEVERITY[level],
+          dropStderr: droppedLogPrefixes(level),
           captureStderr: options.captureStderr ?? true,
           echoErrors: options.echoLiteRtErrors ?? true,
         });

@@ -1,4 +1,4 @@
-import { mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeWav, encodeWav, inspectWav } from '@audiogen/audio-io';
@@ -103,6 +103,29 @@ describe('stable-audio end to end (tiny random-weight folder, runtime-native)', 
     }
   });
 
+  it('a bad model inside the folder is named, whatever the residency', async () => {
+    const bad = mkdtempSync(join(tmpdir(), 'audiogen-e2e-bad-'));
+    try {
+      cpSync(dir, bad, { recursive: true });
+      writeFileSync(join(bad, 'dit_model.tflite'), 'not a model');
+      for (const residency of ['all', 'stage'] as const) {
+        const e = await createStableAudioPipeline({
+          models: bad,
+          runtime: createNativeRuntime(),
+          residency,
+        }).then(
+          () => undefined,
+          (x: unknown) => x,
+        );
+        expect(isAudiogenError(e, 'INVALID_TFLITE')).toBe(true);
+        expect((e as Error).message).toContain(join(bad, 'dit_model.tflite'));
+        expect((e as { details: { path: string } }).details.path).toBe(join(bad, 'dit_model.tflite'));
+      }
+    } finally {
+      rmSync(bad, { recursive: true, force: true });
+    }
+  });
+
   it('abort stops the run with ABORTED', async () => {
     const p = await make(1);
     const ac = new AbortController();
@@ -126,13 +149,22 @@ describe('stable-audio end to end (tiny random-weight folder, runtime-native)', 
     expect(steps).toBe(2);
   });
 
-  it('audio-to-audio through the converter-built encoder', async () => {
-    const p = await make(1);
+  it('audio-to-audio through the converter-built encoder, loaded only when asked for', async () => {
+    const t = trackModels(createNativeRuntime());
+    const p = await createStableAudioPipeline({ models: dir, runtime: t.rt, threads: 1 });
+    pipelines.push(p);
+    // A text-to-audio app never loads the encoder: it is checked from the file's tables.
+    expect(t.models.map((m) => m.label)).toEqual(['conditioners', 'dit', 'decoder']);
+    expect(Object.keys(p.loadMs)).toEqual(['conditioners', 'dit', 'decoder']);
+    expect(p.encoder!.channels).toBe(2);
     const base = await p.generate({ prompt: 'drums', seed: 9 });
     const init = base.clips[0]!.clip;
     const a = await p.generate({ prompt: 'drums', seed: 9, initAudio: init, initNoiseLevel: 0.5 });
     expect(a.clips[0]!.clip.channels[0]!.length).toBe(init.channels[0]!.length);
     expect(a.clips[0]!.clip.channels[0]).not.toEqual(init.channels[0]);
+    expect(t.models.map((m) => m.label)).toEqual(['conditioners', 'dit', 'decoder', 'encoder']);
+    expect(Object.keys(a.timings.loadMs)).toEqual(['encoder']);
+    expect(base.timings.loadMs).toEqual({});
   });
 
   it("residency 'stage' checks the folder from the files' tables and matches residency 'all' byte for byte", async () => {

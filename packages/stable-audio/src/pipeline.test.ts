@@ -165,18 +165,30 @@ describe('createStableAudioPipeline over a fake runtime', () => {
     await expectCode(p.generate({ prompt: 'x' }), 'DISPOSED');
   });
 
-  it('clamps seconds to the model maximum and rejects bad values', async () => {
+  it('one rule for seconds: (0, maxSeconds], at least one frame, never clamped; bad values load nothing', async () => {
     makeFolder(dir, { manifest: MANIFEST });
-    const p = await createStableAudioPipeline({ models: dir, runtime: fakeRuntime() });
-    const r = await p.generate({ prompt: 'x', seconds: 11.89, seed: 1 });
+    const rt = fakeRuntime();
+    const p = await createStableAudioPipeline({ models: dir, runtime: rt });
+    const r = await p.generate({ prompt: 'x', seconds: 3, seed: 1 });
     expect(r.seconds).toBe(3);
     expect(r.clips[0]!.clip.channels[0]!.length).toBe(48);
-    expect(r.warnings.join()).toMatch(/clamped to 3\.00 s/);
-    for (const s of [0, -1, Number.NaN, 1000])
-      await expectCode(p.generate({ prompt: 'x', seconds: s }), 'INVALID_ARGUMENT', /seconds/);
+    expect(r.warnings).toEqual([]);
+    const runs = () => rt.models.map((m) => m.runs).reduce((a, b) => a + b, 0);
+    const before = runs();
+    for (const s of [0, -1, Number.NaN, 3.01, 11.89, 1000, 0.01])
+      await expectCode(p.generate({ prompt: 'x', seconds: s }), 'INVALID_ARGUMENT', /^seconds /);
     await expectCode(p.generate({ prompt: 'x', steps: 0 }), 'INVALID_ARGUMENT', /steps/);
     await expectCode(p.generate({ prompt: 'x', cfgScale: Number.NaN }), 'INVALID_ARGUMENT', /cfgScale/);
-    await expect(p.generate({ prompt: 'x', sampler: 'nope' })).rejects.toThrow(/nope/);
+    await expectCode(p.generate({ prompt: 'x', sampler: 'nope' }), 'NOT_FOUND', /^sampler: .*nope/);
+    await expectCode(p.generate({ prompt: 'x', seed: 2 ** 32 }), 'INVALID_ARGUMENT', /^seed /);
+    expect(runs()).toBe(before);
+    // 1/16 s is one frame at 16 Hz; fullLength writes every decoder frame, conditioned on the seconds asked for.
+    expect(
+      (await p.generate({ prompt: 'x', seconds: 1 / 16, seed: 1 })).clips[0]!.clip.channels[0]!.length,
+    ).toBe(1);
+    const full = await p.generate({ prompt: 'x', seconds: 2, fullLength: true, seed: 1 });
+    expect(full.clips[0]!.clip.channels[0]!.length).toBe(48);
+    expect([full.seconds, full.secondsRequested]).toEqual([3, 2]);
   });
 
   it('CFG runs the DiT twice per step and changes the result', async () => {
@@ -263,5 +275,105 @@ describe('createStableAudioPipeline over a fake runtime', () => {
     expect(p.sampleRate).toBe(44100);
     const r = await p.generate({ prompt: 'x', seed: 2, steps: 2 });
     expect(r.clips[0]!.clip.channels[0]!.length).toBe(48); // tiny fake decoder: less than 10 s
+  });
+});
+
+describe('the encoder loads only for audio-to-audio', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'audiogen-sa-enc-'));
+    makeFolder(dir, { manifest: MANIFEST, encoder: true });
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const init = audioClip(16, [new Float32Array(48).fill(0.5), new Float32Array(48).fill(-0.5)]);
+  const live = (rt: ReturnType<typeof fakeRuntime>) =>
+    rt.models.filter((m) => !m.disposed).map((m) => m.label);
+
+  it('by default: checked at creation, loaded by the first audio-to-audio generate() and kept', async () => {
+    const rt = fakeRuntime();
+    const p = await createStableAudioPipeline({ models: dir, runtime: rt });
+    // The fake files have no .tflite tables: the encoder was loaded to be checked and disposed at once.
+    expect(live(rt)).toEqual(['conditioners', 'dit', 'decoder']);
+    expect(p.encoder!.channels).toBe(2);
+    const text = await p.generate({ prompt: 'x', seed: 1 });
+    expect(text.timings.loadMs).toEqual({});
+    expect(live(rt)).toEqual(['conditioners', 'dit', 'decoder']);
+    const events: ProgressEvent[] = [];
+    const a = await p.generate({ prompt: 'x', initAudio: init, seed: 4, onProgress: (e) => events.push(e) });
+    expect(Object.keys(a.timings.loadMs)).toEqual(['encoder']);
+    expect(events.slice(0, 2).map((e) => e.type === 'load' && [e.model, e.done])).toEqual([
+      ['encoder', false],
+      ['encoder', true],
+    ]);
+    expect(live(rt)).toEqual(['conditioners', 'dit', 'decoder', 'encoder']);
+    const b = await p.generate({ prompt: 'x', initAudio: init, seed: 4 });
+    expect(b.timings.loadMs).toEqual({});
+    expect(b.clips[0]!.clip.channels).toEqual(a.clips[0]!.clip.channels);
+    // Same result as an encoder loaded at creation.
+    const rt2 = fakeRuntime();
+    const eager = await createStableAudioPipeline({ models: dir, runtime: rt2, loadEncoder: true });
+    expect(live(rt2)).toEqual(['conditioners', 'dit', 'decoder', 'encoder']);
+    const c = await eager.generate({ prompt: 'x', initAudio: init, seed: 4 });
+    expect(c.clips[0]!.clip.channels).toEqual(a.clips[0]!.clip.channels);
+    p.dispose();
+    eager.dispose();
+    expect([...rt.models, ...rt2.models].every((m) => m.disposed)).toBe(true);
+    // loadEncoder: false: no audio-to-audio, refused before any work.
+    const none = await createStableAudioPipeline({ models: dir, runtime: fakeRuntime(), loadEncoder: false });
+    expect(none.encoder).toBeUndefined();
+    await expectCode(none.generate({ prompt: 'x', initAudio: init }), 'UNSUPPORTED', /initAudio/);
+  });
+});
+
+describe('finished clips and Arm parity', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'audiogen-sa-clips-'));
+    makeFolder(dir, { manifest: MANIFEST });
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('onClip gets each finished clip before the next variation starts; an abort keeps them', async () => {
+    for (const residency of ['all', 'stage'] as const) {
+      const p = await createStableAudioPipeline({ models: dir, runtime: fakeRuntime(), residency });
+      const got: [number, number][] = [];
+      const ac = new AbortController();
+      const run = p.generate({
+        prompt: 'x',
+        seed: 10,
+        variations: 3,
+        steps: 2,
+        signal: ac.signal,
+        onClip: (c, i) => {
+          got.push([i, c.seed]);
+          expect(c.clip.channels[0]!.length).toBe(48);
+        },
+        onProgress: (e) => {
+          // 'all' finishes clip 0 before variation 1 steps; 'stage' runs the DiT for all first.
+          if (residency === 'all' && e.type === 'step' && e.variation === 1) ac.abort();
+          if (residency === 'stage' && e.type === 'decode' && e.variation === 1 && e.done) ac.abort();
+        },
+      });
+      await expectCode(run, 'ABORTED');
+      expect(got).toEqual(
+        residency === 'all'
+          ? [[0, 10]]
+          : [
+              [0, 10],
+              [1, 11],
+            ],
+      );
+      const all: number[] = [];
+      const r = await p.generate({
+        prompt: 'x',
+        seed: 10,
+        variations: 3,
+        steps: 2,
+        onClip: (_, i) => void all.push(i),
+      });
+      expect(all).toEqual([0, 1, 2]);
+      expect(r.clips.map((c) => c.seed)).toEqual([10, 11, 12]);
+      p.dispose();
+    }
   });
 });

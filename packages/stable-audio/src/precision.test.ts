@@ -175,7 +175,7 @@ describe('model folder variants through LiteRT', () => {
       loaded.length = 0;
       const p = await createStableAudioPipeline({ models: dir, runtime, threads: 1, precision, host });
       try {
-        const r = await p.generate({ prompt: 'rain', seconds: 1, seed: 7 });
+        const r = await p.generate({ prompt: 'rain', seconds: p.maxSeconds, seed: 7 });
         return { choice: p.precision, files: [...loaded], audio: r.clips[0]!.clip.channels[0]! };
       } finally {
         p.dispose();

@@ -6,7 +6,7 @@ import {
   opReport,
   writeRandomStableAudioFolder,
 } from '@audiogen/convert';
-import { AudiogenError } from '@audiogen/core';
+import { AudiogenError, checkOutputTarget } from '@audiogen/core';
 import { writeTfliteFile } from '@audiogen/core/tflite';
 import type { Command } from 'commander';
 
@@ -55,13 +55,14 @@ async function runOnnx(
   err: (t: string) => void,
 ): Promise<FolderResult> {
   const target = opts.out ?? source.replace(/\.onnx$/i, '.tflite');
+  await checkOutputTarget(target, { inputs: [source] });
   const t0 = Date.now();
   const graph = convertOnnxFile(source, {
     shapes: parseShapes(opts.shape),
     onProgress: (m) => err(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`),
   });
   const rep = opReport(graph);
-  await writeTfliteFile(target, graph);
+  await writeTfliteFile(target, graph, { inputs: [source] });
   const info = { path: target, bytes: rep.constantBytes, ops: rep.operators, builtinOps: rep.builtin };
   if (opts.json) out(JSON.stringify(info, null, 2));
   else {

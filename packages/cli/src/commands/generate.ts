@@ -1,7 +1,13 @@
-import { mkdir } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { applyOutputPolicy, readWav, type WavSampleFormat, writeWav } from '@audiogen/audio-io';
-import { AudiogenError, type ProgressEvent, type Runtime, randomSeed } from '@audiogen/core';
+import {
+  AudiogenError,
+  checkOutputTargets,
+  makeOutputFolder,
+  type ProgressEvent,
+  type Runtime,
+  randomSeed,
+} from '@audiogen/core';
 import * as runtimeNative from '@audiogen/runtime-native';
 import {
   createStableAudioPipeline,
@@ -91,6 +97,12 @@ export async function runGenerate(
   const err = deps.stderr ?? ((l: string) => process.stderr.write(`${l}\n`));
   const signals = deps.signals ?? process;
   const human = !o.json;
+  // Output paths checked before any model is loaded: a read-only folder, a parent that is a file or
+  // --out == --init-audio fail now, not after a full generation.
+  await checkOutputTargets(
+    outputPaths(o.out, o.variations ?? 1).map((path) => ({ path })),
+    { inputs: [o.initAudio] },
+  );
   const runtime = await (deps.createRuntime ?? defaultRuntime)();
 
   const ac = new AbortController();
@@ -190,7 +202,7 @@ export async function runGenerate(
       bars?.stop();
       // Nothing is written before every clip is ready; each write is atomic, so Ctrl-C leaves no partial file.
       const files = outputPaths(o.out, result.clips.length);
-      await mkdir(dirname(files[0]!), { recursive: true });
+      await makeOutputFolder(dirname(files[0]!));
       for (const [i, c] of result.clips.entries()) {
         const clip = applyOutputPolicy(c.clip, o.raw ? 'raw' : 'default');
         await writeWav(files[i]!, clip, { format: o.format });

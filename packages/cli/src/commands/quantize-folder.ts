@@ -1,7 +1,7 @@
 // `audiogen quantize <folder> --preset auto|fast [--compare]`: extra precisions written beside the float files.
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { AudiogenError, type Runtime, writeFileAtomic } from '@audiogen/core';
+import { AudiogenError, checkOutputTargets, type Runtime, writeFileAtomic } from '@audiogen/core';
 import { readTflite } from '@audiogen/core/tflite';
 import {
   comparisonHtml,
@@ -75,6 +75,9 @@ export async function runFolderVariants(
   const metric = (opts.metric ?? 'mse') as MetricName;
   if (!(METRICS as readonly string[]).includes(metric))
     throw new AudiogenError('INVALID_ARGUMENT', `--metric must be one of ${METRICS.join(', ')}`);
+  const overlay = opts.overlay ?? join(dir, 'autoencoder_model.int8.overlay.json');
+  const chart = opts.chart ?? join(dir, 'autoencoder_model.int8.chart.html');
+  if (opts.compare) await checkOutputTargets([{ path: overlay }, { path: chart }], { inputs: [dir] });
   const t0 = Date.now();
   const rows = await quantizeFolderVariants(dir, opts.preset!, {
     force: !!opts.force,
@@ -114,8 +117,6 @@ export async function runFolderVariants(
     onProgress: (m) => p.err(`  ${m}`),
   });
   for (const l of layerTable(sens.layers, kept)) p.out(l);
-  const overlay = opts.overlay ?? join(dir, 'autoencoder_model.int8.overlay.json');
-  const chart = opts.chart ?? join(dir, 'autoencoder_model.int8.chart.html');
   await writeFileAtomic(
     overlay,
     new TextEncoder().encode(JSON.stringify(modelExplorerOverlay(sens.comparison, metric))),

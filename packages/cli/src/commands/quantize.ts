@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { AudiogenError, readNpz, type Tensor, writeFileAtomic } from '@audiogen/core';
+import { AudiogenError, checkOutputTargets, readNpz, type Tensor, writeFileAtomic } from '@audiogen/core';
 import { readTflite } from '@audiogen/core/tflite';
 import {
   type ComparisonResult,
@@ -67,6 +67,16 @@ export async function runQuantize(
       'INVALID_ARGUMENT',
       `--out <file.tflite> is required (or --preset ${Object.keys(STABLE_AUDIO_VARIANT_PRESETS).join('|')} to add precisions to a folder in place)`,
     );
+  // Every output checked (writable, distinct, none of the inputs) before the model is read.
+  await checkOutputTargets(
+    [
+      { path: opts.out, kind: opts.preset ? 'folder' : 'file' },
+      { path: opts.report },
+      { path: opts.overlay },
+      { path: opts.chart },
+    ],
+    { inputs: [input, opts.recipe, opts.inputs] },
+  );
   if (opts.preset) {
     // A Stable Audio model folder with a per-component preset.
     const reports = await quantizeModelFolder(input, opts.out, opts.preset, { onProgress: (m) => err(m) });

@@ -1,8 +1,10 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   AudiogenError,
+  checkOutputTarget,
   type DType,
+  makeOutputFolder,
   readNpy,
   type Tensor,
   type TensorInfo,
@@ -121,6 +123,9 @@ export async function runModel(
 ): Promise<RunReport> {
   const out = deps.stdout ?? ((l: string) => console.log(l));
   const files = parseInputs(opts.input);
+  const sources = [modelPath, ...files.values()];
+  // Files go into the folder (no swap), so inputs may live there; each file is checked against them.
+  if (opts.outDir) await checkOutputTarget(opts.outDir, { kind: 'folder' });
   const rt = createNativeRuntime();
   const t0 = performance.now();
   const model: NativeModel = await rt.load(modelPath, {
@@ -178,12 +183,12 @@ export async function runModel(
       inputs: inputReport,
       outputs: [],
     };
-    if (opts.outDir) await mkdir(opts.outDir, { recursive: true });
+    if (opts.outDir) await makeOutputFolder(opts.outDir);
     for (const [name, t] of Object.entries(result)) {
       let file: string | undefined;
       if (opts.outDir) {
         file = join(opts.outDir, `${name.replace(/[^A-Za-z0-9_.-]/g, '_')}.npy`);
-        await writeFileAtomic(file, writeNpy(t));
+        await writeFileAtomic(file, writeNpy(t), { inputs: sources });
       }
       report.outputs.push({ name, dtype: t.dtype, shape: [...t.shape], file, ...stats(t) });
     }

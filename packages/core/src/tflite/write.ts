@@ -33,6 +33,8 @@ export interface WriteTfliteOptions {
 export interface WriteTfliteFileOptions {
   /** Use the offset/size layout when the unique constant bytes exceed this (default 512 MiB). */
   offsetThreshold?: number;
+  /** Files the output must not be (e.g. the model it was read from): refused with INVALID_ARGUMENT. */
+  inputs?: readonly (string | undefined)[];
 }
 
 function bad(message: string, details: Record<string, unknown> = {}): never {
@@ -643,5 +645,6 @@ export async function writeTfliteFile(
     if (e instanceof AudiogenError) throw e;
     throw new AudiogenError('INTERNAL', `writing .tflite failed: ${(e as Error).message}`, { cause: e });
   }
-  await writeFileAtomic(path, parts);
+  // Parts are the graph's own arrays: streamed to the file, never concatenated.
+  await writeFileAtomic(path, parts, options.inputs ? { inputs: options.inputs } : {});
 }
