@@ -26,6 +26,8 @@ export default defineConfig({
       { find: /^@audiogen\/runtime-native$/, replacement: src('runtime-native/src/index.ts') },
       { find: /^@audiogen\/convert$/, replacement: src('convert/src/index.ts') },
       { find: /^@audiogen\/quantize$/, replacement: src('quantize/src/index.ts') },
+      { find: /^@audiogen\/hub\/test$/, replacement: src('hub/src/test/index.ts') },
+      { find: /^@audiogen\/hub$/, replacement: src('hub/src/index.ts') },
       { find: /^@audiogen\/stable-audio$/, replacement: src('stable-audio/src/index.ts') },
     ],
   },

@@ -9,7 +9,7 @@ const [models = '../../models/random-tiny', prompt = 'rain on a tin roof', out =
 
 const pipeline = await createStableAudioPipeline({ models, runtime: createNativeRuntime(), threads: 2 });
 try {
-  // Family defaults: 8 ping-pong steps, CFG 1; the length is clamped to the model's maximum (11.89 s).
+  // Family defaults: 8 ping-pong steps, CFG 1; seconds must be in (0, 11.89] (the model's longest clip).
   const result = await pipeline.generate({ prompt, seconds: 10 });
   await writeWav(out, applyOutputPolicy(result.clips[0].clip), { format: 'pcm16' });
   console.log(

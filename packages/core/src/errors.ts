@@ -23,7 +23,22 @@ export type AudiogenErrorCode =
   | 'ENGINE_UNAVAILABLE'
   | 'NON_FINITE_AUDIO'
   | 'IO_ERROR'
-  | 'INTERNAL';
+  | 'INTERNAL'
+  // Remote sources (the Hugging Face Hub and its cache).
+  /** No connection to the server, a timeout, or a server error that retries did not get past. */
+  | 'NETWORK_ERROR'
+  /** A gated repository whose licence the user has not accepted (or no token was sent). */
+  | 'GATED_REPO'
+  /** The server rejected the access token. */
+  | 'INVALID_TOKEN'
+  /** Offline mode, and the file is not in the local cache. */
+  | 'NOT_CACHED'
+  /** Downloaded bytes do not hash to the checksum the server published. */
+  | 'CHECKSUM_MISMATCH'
+  /** Not enough free disk space for the data about to be written. */
+  | 'DISK_FULL'
+  /** Another process holds the lock on a resource this one needs. */
+  | 'BUSY';
 
 export interface AudiogenErrorOptions {
   cause?: unknown;

@@ -19,6 +19,7 @@ export {
 } from './rng/index';
 export {
   createSampler,
+  describeSamplers,
   dpmppSampler,
   eulerSampler,
   flowLogSnr,

@@ -1,8 +1,9 @@
-import type { SamplerConfig, Schedule, VelocityFn } from '@audiogen/core';
+import type { Sampler, SamplerConfig, Schedule, VelocityFn } from '@audiogen/core';
 import { describe, expect, it } from 'vitest';
 import { createNoiseSource } from './rng/index';
 import {
   createSampler,
+  describeSamplers,
   dpmppSampler,
   eulerSampler,
   listSamplers,
@@ -221,6 +222,24 @@ describe('shared behaviour', () => {
   it('registry lists the built-ins and swaps by name', () => {
     for (const n of names) expect(listSamplers()).toContain(n);
     for (const n of names) expect(createSampler({ name: n, steps: 8 }).config).toEqual({ name: n, steps: 8 });
+  });
+
+  it('every built-in has a description; pingpong-fma is ping-pong with fused multiply-add', async () => {
+    const d = describeSamplers();
+    expect(d.map((x) => x.name)).toEqual(listSamplers());
+    for (const n of [...names, 'pingpong-fma'])
+      expect(d.find((x) => x.name === n)?.description.length).toBeGreaterThan(10);
+    const x = Float32Array.from({ length: 64 }, (_, i) => Math.sin(i) * 0.9);
+    const run = (s: Sampler) =>
+      s.sample({
+        model: async (xt, t) => xt.map((v) => Math.fround(Math.fround(0.37 * v) - Math.fround(t))),
+        x,
+        schedule: rfSchedule({ steps: 8 }),
+        noise: createNoiseSource(5, { kind: 'arm-mt19937' }),
+      });
+    const named = await run(createSampler({ name: 'pingpong-fma' }));
+    expect(named).toEqual(await run(pingpongSampler({ name: 'pingpong', fma: true })));
+    expect(named).not.toEqual(await run(pingpongSampler()));
   });
 
   it('configs are serialisable data', () => {

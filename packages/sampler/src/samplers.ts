@@ -17,9 +17,13 @@ import { validateSchedule } from './schedule';
 export type SamplerFactory = (config: SamplerConfig) => Sampler;
 
 const registry = new Map<string, SamplerFactory>();
+const descriptions = new Map<string, string>();
 
-/** Registers (or replaces) a sampler under a name; names are case-sensitive, [a-z0-9._-]+. */
-export function registerSampler(name: string, factory: SamplerFactory): void {
+/**
+ * Registers (or replaces) a sampler under a name; names are case-sensitive, [a-z0-9._-]+. `description`
+ * (one line) is what listings such as `audiogen samplers` show.
+ */
+export function registerSampler(name: string, factory: SamplerFactory, description = ''): void {
   if (typeof name !== 'string' || !/^[a-z0-9][a-z0-9._-]*$/i.test(name)) {
     throw new AudiogenError('INVALID_ARGUMENT', `sampler name must match [a-z0-9._-]+, got ${String(name)}`);
   }
@@ -27,11 +31,18 @@ export function registerSampler(name: string, factory: SamplerFactory): void {
     throw new AudiogenError('INVALID_ARGUMENT', `sampler '${name}' needs a factory function`);
   }
   registry.set(name, factory);
+  descriptions.set(name, String(description));
 }
 
 /** Removes a registered sampler; returns whether it existed. */
 export function unregisterSampler(name: string): boolean {
+  descriptions.delete(name);
   return registry.delete(name);
+}
+
+/** The registered samplers with their descriptions, sorted by name. */
+export function describeSamplers(): { name: string; description: string }[] {
+  return listSamplers().map((name) => ({ name, description: descriptions.get(name) ?? '' }));
 }
 
 /** Names of the registered samplers, sorted. */
@@ -261,7 +272,20 @@ export function dpmppSampler(config: SamplerConfig = { name: 'dpmpp' }): Sampler
   };
 }
 
-registerSampler('pingpong', pingpongSampler);
-registerSampler('euler', eulerSampler);
-registerSampler('rk4', rk4Sampler);
-registerSampler('dpmpp', dpmppSampler);
+registerSampler(
+  'pingpong',
+  pingpongSampler,
+  'ping-pong (stable-audio-tools, Arm): denoise, then re-noise to the next time; 1 model call per step',
+);
+registerSampler(
+  'pingpong-fma',
+  (config) => pingpongSampler({ ...config, fma: true }),
+  "ping-pong with fused multiply-add, as Arm's C++ built for aarch64 by g++ (bit-equal to it there)",
+);
+registerSampler('euler', eulerSampler, 'Euler on the flow ODE (sample_discrete_euler); 1 call per step');
+registerSampler('rk4', rk4Sampler, 'classic Runge–Kutta 4 on the flow ODE (sample_rk4); 4 calls per step');
+registerSampler(
+  'dpmpp',
+  dpmppSampler,
+  'flow DPM-Solver++(2M) in logSNR (sample_flow_dpmpp); 1 call per step',
+);

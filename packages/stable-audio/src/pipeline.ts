@@ -160,6 +160,8 @@ async function setup(options: StableAudioPipelineOptions, what: string): Promise
 export interface StableAudioFolderInfo {
   readonly folder: StableAudioModelFolder;
   readonly limits: StableAudioLimits;
+  /** The files and precisions a pipeline with these options runs here, and why. */
+  readonly precision: PrecisionChoice;
   /** Load times of files that had to be loaded to be checked (not a .tflite core's reader takes), label → ms. */
   readonly loadMs: Record<string, number>;
 }
@@ -174,7 +176,12 @@ export async function describeStableAudioFolder(
 ): Promise<StableAudioFolderInfo> {
   const s = await setup(options, 'describeStableAudioFolder');
   const adapters = await describeFolder(s.loader, s.encoder !== 'none');
-  return { folder: s.folder, limits: limitsOf(s.folder, adapters), loadMs: s.loader.loadMs };
+  return {
+    folder: s.folder,
+    limits: limitsOf(s.folder, adapters),
+    precision: s.precision,
+    loadMs: s.loader.loadMs,
+  };
 }
 
 /**

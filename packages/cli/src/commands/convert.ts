@@ -9,6 +9,7 @@ import {
 import { AudiogenError, checkOutputTarget } from '@audiogen/core';
 import { writeTfliteFile } from '@audiogen/core/tflite';
 import type { Command } from 'commander';
+import { createReporter, progressMode } from '../progress';
 
 export interface ConvertOptions {
   out?: string;
@@ -27,6 +28,8 @@ export interface ConvertOptions {
   shape?: string[];
   /** Also write the precisions of a folder preset (auto: int8 DiT; fast: + int8 decoder) beside the float files. */
   precisions?: string;
+  progress?: boolean;
+  quiet?: boolean;
 }
 
 export interface ConvertDeps {
@@ -56,11 +59,12 @@ async function runOnnx(
 ): Promise<FolderResult> {
   const target = opts.out ?? source.replace(/\.onnx$/i, '.tflite');
   await checkOutputTarget(target, { inputs: [source] });
-  const t0 = Date.now();
+  const reporter = createReporter(progressMode(opts), { write: err });
   const graph = convertOnnxFile(source, {
     shapes: parseShapes(opts.shape),
-    onProgress: (m) => err(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`),
+    onProgress: (m, f) => reporter.message(m, f),
   });
+  reporter.close();
   const rep = opReport(graph);
   await writeTfliteFile(target, graph, { inputs: [source] });
   const info = { path: target, bytes: rep.constantBytes, ops: rep.operators, builtinOps: rep.builtin };
@@ -96,7 +100,8 @@ export async function runConvert(
     );
   }
   const t0 = Date.now();
-  const onProgress = (m: string) => err(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`);
+  const reporter = createReporter(progressMode(opts), { write: deps.stderr });
+  const onProgress = (m: string, f?: number) => reporter.message(m, f);
   const common = {
     out: opts.out,
     encoder: opts.encoder !== false,
@@ -145,6 +150,7 @@ export async function runConvert(
         };
     }
   }
+  reporter.close();
   if (opts.json) out(JSON.stringify({ dir: result.dir, files: result.files }, null, 2));
   else {
     out(`wrote ${result.dir} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -178,6 +184,8 @@ export function registerConvert(program: Command): void {
     )
     .option('--ignore-extra-keys', 'do not fail on checkpoint keys no model uses', false)
     .option('--spiece <file>', 'SentencePiece model to copy into the folder')
+    .option('--no-progress', 'no progress bars or lines')
+    .option('-q, --quiet', 'no progress', false)
     .option('--json', 'print the result as JSON', false)
     .option(
       '--shape <name=DxD...>',

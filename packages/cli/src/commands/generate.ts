@@ -1,29 +1,40 @@
 import { basename, dirname, extname, join } from 'node:path';
 import { applyOutputPolicy, readWav, type WavSampleFormat, writeWav } from '@audiogen/audio-io';
 import {
+  type AudioClip,
   AudiogenError,
   checkOutputTargets,
+  isAudiogenError,
   makeOutputFolder,
-  type ProgressEvent,
   type Runtime,
-  randomSeed,
 } from '@audiogen/core';
 import * as runtimeNative from '@audiogen/runtime-native';
 import {
   createStableAudioPipeline,
   describePrecision,
+  describeStableAudioFolder,
   PRECISIONS,
   type PrecisionRequest,
+  prepareStableAudioRequest,
+  STABLE_AUDIO_NOISES,
+  STABLE_AUDIO_SCHEDULES,
+  type StableAudioNoise,
+  type StableAudioOptionName,
+  type StableAudioRequestOptions,
   type StableAudioResult,
+  type StableAudioSchedule,
+  samplerApi,
 } from '@audiogen/stable-audio';
-import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { createReporter, generationProgress, progressMode } from '../progress';
 
 export interface GenerateCliOptions {
   models: string;
   seconds?: number;
+  fullLength?: boolean;
   steps?: number;
   sampler?: string;
+  schedule?: StableAudioSchedule;
   cfg?: number;
   negative?: string;
   seed?: number;
@@ -34,7 +45,7 @@ export interface GenerateCliOptions {
   format: WavSampleFormat;
   out: string;
   json: boolean;
-  noise: 'philox' | 'arm-mt19937';
+  noise: StableAudioNoise;
   raw: boolean;
   decoderFp16?: boolean;
   /** Which precision of the models to run (default auto: chosen for this CPU). */
@@ -42,6 +53,7 @@ export interface GenerateCliOptions {
   /** Load each model only for its stage (residency 'stage'): lower peak memory, loads on every run. */
   lowMemory?: boolean;
   progress: boolean;
+  quiet?: boolean;
 }
 
 export interface GenerateDeps {
@@ -53,14 +65,14 @@ export interface GenerateDeps {
   signals?: Pick<NodeJS.Process, 'on' | 'off'>;
 }
 
-const num =
-  (what: string, { int = false, min = Number.NEGATIVE_INFINITY } = {}) =>
+/** A commander parser for a number flag; the message names the flag. */
+export const num =
+  (what: string, { int = false, min = Number.NEGATIVE_INFINITY, max = Number.POSITIVE_INFINITY } = {}) =>
   (v: string) => {
     const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n) || (int && !Number.isInteger(n)) || n < min) {
-      throw new InvalidArgumentError(
-        `${what} must be ${int ? 'an integer' : 'a number'}${min > -Infinity ? ` ≥ ${min}` : ''}`,
-      );
+    if (v.trim() === '' || !Number.isFinite(n) || (int && !Number.isInteger(n)) || n < min || n > max) {
+      const range = max < Infinity ? ` in [${min}, ${max}]` : min > -Infinity ? ` ≥ ${min}` : '';
+      throw new InvalidArgumentError(`${what} must be ${int ? 'an integer' : 'a number'}${range}`);
     }
     return n;
   };
@@ -87,7 +99,41 @@ export function outputPaths(out: string, count: number): string[] {
 
 const ms = (v: number) => `${v.toFixed(0)} ms`;
 
-/** Runs one generation as the CLI does; returns the result and the files written. */
+/** The CLI's flag for each request option: errors and warnings speak the CLI's language. */
+export const GENERATE_FLAGS: Partial<Record<StableAudioOptionName, string>> = {
+  prompt: '<prompt>',
+  negativePrompt: '--negative',
+  seconds: '--seconds',
+  fullLength: '--full-length',
+  steps: '--steps',
+  sampler: '--sampler',
+  schedule: '--schedule',
+  cfgScale: '--cfg',
+  seed: '--seed',
+  variations: '--variations',
+  initAudio: '--init-audio',
+  initNoiseLevel: '--init-noise',
+  noise: '--noise',
+};
+
+/** Reads --init-audio; file problems name the flag and the file. */
+async function readInitAudio(path: string): Promise<AudioClip> {
+  try {
+    return await readWav(path);
+  } catch (e) {
+    if (!isAudiogenError(e)) throw e;
+    throw new AudiogenError(e.code, `--init-audio: ${e.message}`, {
+      cause: e,
+      details: { ...e.details, path, option: 'initAudio' },
+    });
+  }
+}
+
+/**
+ * Runs one generation as the CLI does. Everything that can be wrong with the options, the model folder (from
+ * its files' tables) and the output paths is found before any model loads and before anything is printed;
+ * each clip is written (atomically) as soon as it is decoded, so Ctrl-C keeps the finished ones.
+ */
 export async function runGenerate(
   prompt: string,
   o: GenerateCliOptions,
@@ -97,116 +143,91 @@ export async function runGenerate(
   const err = deps.stderr ?? ((l: string) => process.stderr.write(`${l}\n`));
   const signals = deps.signals ?? process;
   const human = !o.json;
-  // Output paths checked before any model is loaded: a read-only folder, a parent that is a file or
-  // --out == --init-audio fail now, not after a full generation.
-  await checkOutputTargets(
-    outputPaths(o.out, o.variations ?? 1).map((path) => ({ path })),
-    { inputs: [o.initAudio] },
-  );
-  const runtime = await (deps.createRuntime ?? defaultRuntime)();
 
+  // 1. Check before working: folder tables, options, init audio, output paths. Nothing loaded or printed yet.
+  const runtime = await (deps.createRuntime ?? defaultRuntime)();
+  const pipelineOptions = {
+    runtime,
+    threads: o.threads,
+    ...(o.decoderFp16 !== undefined ? { decoderFp16: o.decoderFp16 } : {}),
+    ...(o.precision !== undefined ? { precision: o.precision } : {}),
+    loadEncoder: o.initAudio !== undefined,
+    residency: (o.lowMemory ? 'stage' : 'all') as 'stage' | 'all',
+  };
+  const info = await describeStableAudioFolder({ models: o.models, ...pipelineOptions });
+  const initAudio = o.initAudio !== undefined ? await readInitAudio(o.initAudio) : undefined;
+  const options: StableAudioRequestOptions = {
+    prompt,
+    negativePrompt: o.negative,
+    seconds: o.seconds,
+    fullLength: o.fullLength,
+    steps: o.steps,
+    sampler: o.sampler,
+    schedule: o.schedule,
+    cfgScale: o.cfg,
+    seed: o.seed,
+    variations: o.variations,
+    initAudio,
+    initNoiseLevel: o.initNoise,
+    noise: o.noise,
+  };
+  const request = prepareStableAudioRequest(options, info.limits, {
+    api: samplerApi(),
+    names: GENERATE_FLAGS,
+  });
+  const files = outputPaths(o.out, request.variations);
+  await checkOutputTargets(
+    files.map((path) => ({ path })),
+    { parents: true, inputs: [o.initAudio, ...Object.values(info.folder.files)] },
+  );
+
+  // 2. Say what will happen (the seed first, so an interrupted run can be repeated), then load and run.
+  if (human) {
+    err(`seed ${request.seed}`);
+    for (const w of request.warnings) err(`warning: ${w}`);
+    err(`precision ${info.precision.requested}: ${describePrecision(info.precision)}`);
+  }
+  const reporter = createReporter(progressMode(o), { write: deps.stderr });
+  const onProgress = generationProgress(reporter, request.variations);
   const ac = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
     interrupts++;
     if (interrupts === 1) {
-      err('\naudiogen: stopping after the current step (Ctrl-C again to quit now)…');
+      err('\naudiogen: stopping after the current step; finished clips are kept (Ctrl-C again to quit now)…');
       ac.abort(new Error('interrupted'));
     } else {
       process.exit(130);
     }
   };
   signals.on('SIGINT', onSigint);
-
-  const bars =
-    o.progress && human && process.stderr.isTTY
-      ? new cliProgress.MultiBar(
-          {
-            format: ' {stage} |{bar}| {value}/{total} {info}',
-            hideCursor: true,
-            clearOnComplete: false,
-            stream: process.stderr,
-          },
-          cliProgress.Presets.shades_classic,
-        )
-      : undefined;
-  let stepBar: cliProgress.SingleBar | undefined;
-  let stageBar: cliProgress.SingleBar | undefined;
-  const stage = (name: string, total = 1) => {
-    stageBar?.stop();
-    stageBar = bars?.create(total, 0, { stage: name.padEnd(17), info: '' });
-  };
-  const onProgress = (e: ProgressEvent) => {
-    if (!bars) return;
-    switch (e.type) {
-      case 'load':
-        if (!e.done) stage(`load ${e.model}`);
-        else stageBar?.update(1, { info: ms(e.ms ?? 0) });
-        break;
-      case 'encode':
-        if (!e.done) stage('encode');
-        else stageBar?.update(1, { info: ms(e.ms ?? 0) });
-        break;
-      case 'step':
-        if (e.step === 0) {
-          stageBar?.stop();
-          stepBar = bars.create(e.steps, 0, { stage: `denoise ${e.variation + 1}`.padEnd(17), info: '' });
-        }
-        stepBar?.update(e.step + 1, { info: `t=${e.tNext.toFixed(3)} ${ms(e.ms)}/step` });
-        break;
-      case 'decode':
-        if (!e.done) stage(`decode ${e.variation + 1}`);
-        else stageBar?.update(1, { info: ms(e.ms ?? 0) });
-        break;
-      case 'done':
-        break;
-    }
-  };
-
+  const written: string[] = [];
   try {
-    const pipeline = await createStableAudioPipeline({
-      models: o.models,
-      runtime,
-      threads: o.threads,
-      ...(o.decoderFp16 !== undefined ? { decoderFp16: o.decoderFp16 } : {}),
-      ...(o.precision !== undefined ? { precision: o.precision } : {}),
-      loadEncoder: o.initAudio !== undefined,
-      residency: o.lowMemory ? 'stage' : 'all',
-      onProgress,
-    });
+    const pipeline = await createStableAudioPipeline({ models: info.folder, ...pipelineOptions, onProgress });
     try {
-      const initAudio = o.initAudio ? await readWav(o.initAudio) : undefined;
-      // Pick (and show) the seed up front, so an interrupted run can still be repeated.
-      const seed = o.seed ?? randomSeed();
-      if (human) {
-        err(`precision ${pipeline.precision.requested}: ${describePrecision(pipeline.precision)}`);
-        err(`seed ${seed}`);
+      let result: StableAudioResult;
+      try {
+        result = await pipeline.generate({
+          ...options,
+          seed: request.seed,
+          signal: ac.signal,
+          onProgress,
+          onClip: async (c, i) => {
+            const file = files[i]!;
+            if (i === 0) await makeOutputFolder(dirname(file));
+            await writeWav(file, applyOutputPolicy(c.clip, o.raw ? 'raw' : 'default'), { format: o.format });
+            written.push(file);
+          },
+        });
+      } catch (e) {
+        if (!isAudiogenError(e, 'ABORTED')) throw e;
+        const kept = written.length ? `kept ${written.join(', ')}` : 'no clip was finished';
+        throw new AudiogenError('ABORTED', `stopped: ${kept} (${written.length} of ${files.length} clips)`, {
+          cause: e,
+          details: { files: written, seeds: written.map((_, i) => (request.seed + i) >>> 0) },
+        });
       }
-      const result = await pipeline.generate({
-        prompt,
-        negativePrompt: o.negative,
-        seconds: o.seconds,
-        steps: o.steps,
-        sampler: o.sampler,
-        cfgScale: o.cfg,
-        seed,
-        variations: o.variations,
-        initAudio,
-        initNoiseLevel: o.initNoise,
-        noise: o.noise,
-        signal: ac.signal,
-        onProgress,
-      });
-      stageBar?.stop();
-      bars?.stop();
-      bars?.stop();
-      // Nothing is written before every clip is ready; each write is atomic, so Ctrl-C leaves no partial file.
-      const files = outputPaths(o.out, result.clips.length);
-      await makeOutputFolder(dirname(files[0]!));
-      for (const [i, c] of result.clips.entries()) {
-        const clip = applyOutputPolicy(c.clip, o.raw ? 'raw' : 'default');
-        await writeWav(files[i]!, clip, { format: o.format });
-      }
+      reporter.close();
       const t = result.timings;
       const steps = t.stepMs.flat();
       const perStep = steps.length ? steps.reduce((a, b) => a + b, 0) / steps.length : 0;
@@ -215,7 +236,7 @@ export async function runGenerate(
       for (const [k, v] of Object.entries(t.loadMs)) loadByModel[k] = (loadByModel[k] ?? 0) + v;
       const loadMs = Object.values(loadByModel).reduce((a, b) => a + b, 0);
       if (human) {
-        for (const w of result.warnings) err(`warning: ${w}`);
+        for (const w of result.warnings.filter((w) => !request.warnings.includes(w))) err(`warning: ${w}`);
         if (result.clips.length > 1)
           err(`variations use seeds ${result.clips.map((c) => c.seed).join(', ')}`);
         err(
@@ -236,6 +257,8 @@ export async function runGenerate(
             format: o.format,
             steps: result.steps,
             sampler: result.sampler,
+            schedule: result.schedule,
+            noise: result.noise,
             cfgScale: result.cfgScale,
             promptTruncated: result.promptTruncated,
             warnings: result.warnings,
@@ -263,8 +286,7 @@ export async function runGenerate(
       pipeline.dispose();
     }
   } finally {
-    stageBar?.stop();
-    bars?.stop();
+    reporter.close();
     signals.off('SIGINT', onSigint);
   }
 }
@@ -277,17 +299,26 @@ export function registerGenerate(program: Command, deps: GenerateDeps = {}): voi
     .requiredOption('-m, --models <dir>', 'model folder (audiogen convert output, or Arm’s export)')
     .option(
       '-s, --seconds <n>',
-      'clip length in seconds (clamped to the model maximum, 11.89 s)',
-      num('--seconds', { min: 0 }),
+      'clip length in seconds, in (0, longest clip] — 11.89 s for SAO-small; never clamped (default 10)',
+      num('--seconds'),
+    )
+    .option(
+      '--full-length',
+      "write the decoder's whole output (11.89 s for SAO-small) while conditioning on --seconds, as Arm's app",
     )
     .option('--steps <n>', 'denoising steps (family default: 8)', num('--steps', { int: true, min: 1 }))
-    .option('--sampler <name>', 'sampler (family default: pingpong)')
+    .option('--sampler <name>', 'sampler (family default: pingpong; see `audiogen samplers`)')
+    .addOption(
+      new Option('--schedule <name>', "time schedule: rf, or arm-f32 (Arm's float32 fill_sigmas)")
+        .choices([...STABLE_AUDIO_SCHEDULES])
+        .default('rf'),
+    )
     .option(
       '--cfg <scale>',
       'classifier-free guidance scale (family default: 1 = off)',
       num('--cfg', { min: 0 }),
     )
-    .option('--negative <prompt>', 'negative prompt (used when --cfg is not 1)')
+    .option('--negative <prompt>', 'negative prompt (used when --cfg is not 1; a warning otherwise)')
     .option(
       '--seed <n>',
       'uint32 seed (random and printed when omitted)',
@@ -300,18 +331,16 @@ export function registerGenerate(program: Command, deps: GenerateDeps = {}): voi
       1,
     )
     .option('--init-audio <wav>', 'audio-to-audio: start from this WAV (needs autoencoder_encoder.tflite)')
-    .option(
-      '--init-noise <level>',
-      'audio-to-audio noise level in (0, 1] (default 0.7)',
-      num('--init-noise', { min: 0 }),
-    )
-    .option('--threads <n>', 'CPU threads', num('--threads', { int: true, min: 1 }))
+    .option('--init-noise <level>', 'audio-to-audio noise level in (0, 1] (default 0.7)', num('--init-noise'))
+    .option('--threads <n>', 'CPU threads', num('--threads', { int: true, min: 1, max: 1024 }))
     .addOption(
       new Option('--format <fmt>', 'WAV sample format').choices(['pcm16', 'pcm24', 'f32']).default('pcm16'),
     )
     .option('-o, --out <file>', 'output WAV (variations: file-1.wav, file-2.wav, …)', 'out.wav')
     .addOption(
-      new Option('--noise <kind>', 'noise generator').choices(['philox', 'arm-mt19937']).default('philox'),
+      new Option('--noise <kind>', "noise generator: philox, or arm-mt19937 (Arm's std::mt19937)")
+        .choices([...STABLE_AUDIO_NOISES])
+        .default('philox'),
     )
     .option('--raw', 'write the decoder output as is (no peak protection)', false)
     .addOption(
@@ -331,12 +360,10 @@ export function registerGenerate(program: Command, deps: GenerateDeps = {}): voi
       'load each model only for its stage and free it after (conditioner, DiT, decoder): peak memory is the ' +
         'largest stage instead of all models together; every run pays the model loads',
     )
-    .option('--no-progress', 'no progress bars')
-    .option('--json', 'print one JSON line with files, seeds and timings', false)
+    .option('--no-progress', 'no progress bars or lines')
+    .option('-q, --quiet', 'no progress (results and errors only)', false)
+    .option('--json', 'print one JSON line with files, seeds and timings (errors as JSON too)', false)
     .action(async (prompt: string, opts: GenerateCliOptions) => {
-      if (opts.initNoise !== undefined && !opts.initAudio) {
-        throw new AudiogenError('INVALID_ARGUMENT', '--init-noise needs --init-audio');
-      }
       await runGenerate(prompt, opts, deps);
     });
 }

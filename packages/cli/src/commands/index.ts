@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
+import { registerBench } from './bench';
 import { registerConvert } from './convert';
 import { registerDoctor } from './doctor';
 import { registerGenerate } from './generate';
 import { registerInspect } from './inspect';
 import { registerQuantize } from './quantize';
 import { registerRun } from './run';
+import { registerSamplers } from './samplers';
 
 /** Each command lives in its own file and registers itself on the program. */
 export type RegisterCommand = (program: Command) => void;
@@ -16,4 +18,6 @@ export const commands: RegisterCommand[] = [
   registerRun,
   registerConvert,
   registerQuantize,
+  registerSamplers,
+  registerBench,
 ];

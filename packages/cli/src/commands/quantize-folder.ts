@@ -17,9 +17,10 @@ import {
   randomInputs,
   type VariantReport,
 } from '@audiogen/quantize';
+import type { Reporter } from '../progress';
 import type { QuantizeCliOptions } from './quantize';
 
-type Print = { out: (t: string) => void; err: (t: string) => void };
+type Print = { out: (t: string) => void; reporter: Reporter };
 
 const db = (snr: number) => (10 * Math.log10(snr)).toFixed(1);
 
@@ -78,10 +79,9 @@ export async function runFolderVariants(
   const overlay = opts.overlay ?? join(dir, 'autoencoder_model.int8.overlay.json');
   const chart = opts.chart ?? join(dir, 'autoencoder_model.int8.chart.html');
   if (opts.compare) await checkOutputTargets([{ path: overlay }, { path: chart }], { inputs: [dir] });
-  const t0 = Date.now();
   const rows = await quantizeFolderVariants(dir, opts.preset!, {
     force: !!opts.force,
-    onProgress: (m) => p.err(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`),
+    onProgress: (m, f) => p.reporter.message(m, f),
   });
   for (const r of rows) {
     const what = `${basename(r.source)} → ${basename(r.out)} (${r.recipe})`;
@@ -96,7 +96,7 @@ export async function runFolderVariants(
   const runtime = createNativeRuntime();
   for (const r of rows) {
     if (r.status !== 'written' && r.status !== 'up-to-date') continue;
-    p.err(`comparing ${basename(r.out)} with ${basename(r.source)} (random inputs)…`);
+    p.reporter.message(`compare: ${basename(r.out)} with ${basename(r.source)} (random inputs)`);
     const m = await outputError(runtime, r.source, r.out, threads);
     p.out(
       `${basename(r.out)} vs ${basename(r.source)}: output SNR ${db(m.snr!)} dB, cosine ${m.cosine_similarity!.toFixed(6)}`,
@@ -111,10 +111,10 @@ export async function runFolderVariants(
     quantizeGraph(graph, await loadRecipe('sao-decoder-int8')).report.quantized.map((q) => q.scope),
   );
   for (const q of quantizeGraph(graph, preset).report.quantized) kept.delete(q.scope);
-  p.err(`per-layer sensitivity of ${basename(dec.source)} (one model run per layer)…`);
+  p.reporter.message(`sensitivity: ${basename(dec.source)}, one model run per layer`);
   const sens = await layerSensitivity(graph, await loadRecipe('sao-decoder-int8'), 'random', runtime, {
     ...(threads ? { threads } : {}),
-    onProgress: (m) => p.err(`  ${m}`),
+    onProgress: (m, f) => p.reporter.message(`sensitivity: ${m}`, f),
   });
   for (const l of layerTable(sens.layers, kept)) p.out(l);
   await writeFileAtomic(

@@ -113,6 +113,18 @@ describe('audiogen quantize <folder> --preset fast --compare', () => {
     // One row per conv / transposed conv of the decoder (32 + 5), most harmful first.
     const rows = out.filter((l) => /^\s+\d+\s+layers\./.test(l));
     expect(rows.length).toBe(37);
+    // The preset keeps its four measured layers float (the last conv first among them).
+    expect(
+      rows
+        .filter((l) => l.endsWith('float'))
+        .map((l) => l.trim().split(/\s+/)[1])
+        .sort(),
+    ).toEqual([
+      'layers.5.layers.1/transpose_conv',
+      'layers.5.layers.2.layers.3/conv_2d',
+      'layers.5.layers.4.layers.3/conv_2d',
+      'layers.7/conv_2d',
+    ]);
     const snr = rows.map((l) => Number(l.trim().split(/\s+/)[3]));
     expect(snr).toEqual([...snr].sort((a, b) => a - b));
     const overlay = JSON.parse(readFileSync(join(folder, 'autoencoder_model.int8.overlay.json'), 'utf8'));

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { AudiogenError, checkOutputTargets, readNpz, type Tensor, writeFileAtomic } from '@audiogen/core';
+import { AudiogenError, checkOutputTargets, type Tensor, writeFileAtomic } from '@audiogen/core';
 import { readTflite } from '@audiogen/core/tflite';
 import {
   type ComparisonResult,
@@ -17,6 +17,8 @@ import {
   STABLE_AUDIO_VARIANT_PRESETS,
 } from '@audiogen/quantize';
 import type { Command } from 'commander';
+import { readNpzFile } from '../files';
+import { createReporter, progressMode } from '../progress';
 
 export interface QuantizeCliOptions {
   out?: string;
@@ -33,6 +35,8 @@ export interface QuantizeCliOptions {
   /** With a folder preset: per-layer sensitivity of the decoder and the preset's output-audio error. */
   compare?: boolean;
   force?: boolean;
+  progress?: boolean;
+  quiet?: boolean;
 }
 
 export interface QuantizeCliResult {
@@ -47,7 +51,7 @@ export async function runQuantize(
   deps: { stdout?: (t: string) => void; stderr?: (t: string) => void } = {},
 ): Promise<QuantizeCliResult | undefined> {
   const out = deps.stdout ?? ((t: string) => process.stdout.write(`${t}\n`));
-  const err = deps.stderr ?? ((t: string) => process.stderr.write(`${t}\n`));
+  const reporter = createReporter(progressMode(opts), { write: deps.stderr });
   if (opts.listRecipes) {
     for (const r of listRecipes()) out(`${r.name.padEnd(30)} ${r.description}`);
     return undefined;
@@ -59,7 +63,11 @@ export async function runQuantize(
     );
   if (opts.preset && !opts.out && opts.preset in STABLE_AUDIO_VARIANT_PRESETS) {
     const { runFolderVariants } = await import('./quantize-folder');
-    await runFolderVariants(input, opts, { out, err });
+    try {
+      await runFolderVariants(input, opts, { out, reporter });
+    } finally {
+      reporter.close();
+    }
     return undefined;
   }
   if (!opts.out)
@@ -79,7 +87,10 @@ export async function runQuantize(
   );
   if (opts.preset) {
     // A Stable Audio model folder with a per-component preset.
-    const reports = await quantizeModelFolder(input, opts.out, opts.preset, { onProgress: (m) => err(m) });
+    const reports = await quantizeModelFolder(input, opts.out, opts.preset, {
+      onProgress: (m, f) => reporter.message(m, f),
+    });
+    reporter.close();
     for (const [name, r] of Object.entries(reports)) {
       out(
         `${name}: ${(r.floatBytes / 1e6).toFixed(1)} MB → ${(r.quantizedBytes / 1e6).toFixed(1)} MB (×${r.sizeRatio.toFixed(3)}), ${r.summary.quantizedOps} ops quantized`,
@@ -102,35 +113,16 @@ export async function runQuantize(
   }
   const recipe = await loadRecipe(opts.recipe);
   const t0 = Date.now();
-  let lastPct = -1;
-  const onProgress = (m: string, f?: number) => {
-    const pct = f === undefined ? -1 : Math.floor(f * 10);
-    if (f !== undefined && pct === lastPct && f < 1) return;
-    lastPct = pct;
-    err(
-      `[${((Date.now() - t0) / 1000).toFixed(1)}s]${f === undefined ? '' : ` ${Math.round(f * 100)}%`} ${m}`,
-    );
-  };
+  // Checked before the work: the comparison inputs.
+  const npz =
+    opts.inputs && opts.inputs !== 'random' ? await readNpzFile('--inputs', opts.inputs) : undefined;
+  const onProgress = (m: string, f?: number) => reporter.message(m, f);
   const report = await quantizeFile(input, opts.out, recipe, { onProgress });
   const result: QuantizeCliResult = { report };
   const wantCompare = !!(opts.overlay || opts.chart || opts.inputs);
   if (wantCompare) {
-    let samples: Record<string, Tensor>[] | 'random' = 'random';
-    if (opts.inputs && opts.inputs !== 'random') {
-      const bytes = new Uint8Array(
-        await readFile(opts.inputs).catch((e) => {
-          throw new AudiogenError(
-            'MISSING_FILE',
-            `cannot read --inputs ${opts.inputs}: ${(e as Error).message}`,
-            { cause: e },
-          );
-        }),
-      );
-      samples = [readNpz(bytes)];
-    }
-    err(
-      `[${((Date.now() - t0) / 1000).toFixed(1)}s] comparing with the float model (${samples === 'random' ? 'random inputs' : opts.inputs})`,
-    );
+    const samples: Record<string, Tensor>[] | 'random' = npz ? [npz] : 'random';
+    reporter.message(`compare: with the float model (${npz ? opts.inputs : 'random inputs'})`);
     const { createNativeRuntime } = await import('@audiogen/runtime-native');
     const floatGraph = readTflite(new Uint8Array(await readFile(input)));
     const quantBytes = new Uint8Array(await readFile(opts.out));
@@ -152,6 +144,7 @@ export async function runQuantize(
       );
     }
   }
+  reporter.close();
   if (opts.report) {
     const doc = { ...(result.comparison ?? {}), quantization: report };
     await writeFileAtomic(opts.report, new TextEncoder().encode(JSON.stringify(doc, null, 1)));
@@ -227,6 +220,8 @@ export function registerQuantize(program: Command): void {
     )
     .option('--force', 'with an in-place preset: rewrite variants that are up to date', false)
     .option('--list-recipes', 'list built-in recipes and exit', false)
+    .option('--no-progress', 'no progress bars or lines')
+    .option('-q, --quiet', 'no progress', false)
     .option('--json', 'print the summary as JSON', false)
     .action(async (input: string | undefined, opts: QuantizeCliOptions) => {
       await runQuantize(input, opts);

@@ -78,8 +78,22 @@ describe('audiogen run', () => {
     await expect(runModel(fixture('add_fc.tflite'), base, q)).rejects.toSatisfy((e) =>
       isAudiogenError(e, 'MISSING_INPUT'),
     );
-    await expect(runModel(fixture('add_fc.tflite'), { ...base, input: ['nope=a.npy'] }, q)).rejects.toSatisfy(
-      (e) => isAudiogenError(e, 'INVALID_ARGUMENT'),
+    const npy = fixture('matmul_a.npy');
+    await expect(
+      runModel(fixture('add_fc.tflite'), { ...base, input: [`nope=${npy}`] }, q),
+    ).rejects.toSatisfy((e) => isAudiogenError(e, 'INVALID_ARGUMENT'));
+    // Input files are read before the model loads; a bad one is named.
+    await expect(runModel(fixture('add_fc.tflite'), { ...base, input: ['x=a.npy'] }, q)).rejects.toSatisfy(
+      (e) => isAudiogenError(e, 'MISSING_FILE') && /--input x: a\.npy/.test((e as Error).message),
+    );
+    const notNpy = fixture('add_fc.tflite');
+    await expect(
+      runModel(fixture('add_fc.tflite'), { ...base, input: [`x=${notNpy}`] }, q),
+    ).rejects.toSatisfy(
+      (e) =>
+        isAudiogenError(e, 'INVALID_NPY') &&
+        (e as Error).message.startsWith(`--input x: ${notNpy}: not a .npy file`) &&
+        e.details.path === notNpy,
     );
     await expect(runModel(fixture('add_fc.tflite'), { ...base, input: ['x'] }, q)).rejects.toSatisfy((e) =>
       isAudiogenError(e, 'INVALID_ARGUMENT'),

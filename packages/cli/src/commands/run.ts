@@ -1,11 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   AudiogenError,
   checkOutputTarget,
   type DType,
   makeOutputFolder,
-  readNpy,
   type Tensor,
   type TensorInfo,
   tensor,
@@ -14,6 +12,8 @@ import {
 } from '@audiogen/core';
 import { createNativeRuntime, type NativeModel } from '@audiogen/runtime-native';
 import { type Command, InvalidArgumentError } from 'commander';
+import { readNpyFile } from '../files';
+import { createReporter, progressMode } from '../progress';
 
 export interface RunCliOptions {
   input: string[];
@@ -25,6 +25,8 @@ export interface RunCliOptions {
   repeat: number;
   signature?: string;
   json: boolean;
+  progress?: boolean;
+  quiet?: boolean;
 }
 
 export interface RunReport {
@@ -119,20 +121,26 @@ function parseInputs(specs: string[]): Map<string, string> {
 export async function runModel(
   modelPath: string,
   opts: RunCliOptions,
-  deps: { stdout?: (l: string) => void } = {},
+  deps: { stdout?: (l: string) => void; stderr?: (l: string) => void } = {},
 ): Promise<RunReport> {
   const out = deps.stdout ?? ((l: string) => console.log(l));
   const files = parseInputs(opts.input);
   const sources = [modelPath, ...files.values()];
   // Files go into the folder (no swap), so inputs may live there; each file is checked against them.
   if (opts.outDir) await checkOutputTarget(opts.outDir, { kind: 'folder' });
+  // Inputs are read (and checked) before the model loads.
+  const given = new Map<string, Tensor>();
+  for (const [name, file] of files) given.set(name, await readNpyFile(`--input ${name}:`, file));
+  const reporter = createReporter(progressMode(opts), { write: deps.stderr });
   const rt = createNativeRuntime();
   const t0 = performance.now();
+  reporter.begin('load');
   const model: NativeModel = await rt.load(modelPath, {
     threads: opts.threads,
     forceFp16: opts.fp16 || undefined,
   });
   const loadMs = performance.now() - t0;
+  reporter.end(`${loadMs.toFixed(0)} ms`);
   try {
     const sig = opts.signature ? model.signatures.find((s) => s.key === opts.signature) : model.signatures[0];
     if (!sig) throw new AudiogenError('NOT_FOUND', `no signature '${opts.signature}'`);
@@ -149,7 +157,7 @@ export async function runModel(
     for (const [k, info] of sig.inputs.entries()) {
       const file = files.get(info.name);
       let t: Tensor;
-      if (file) t = readNpy(new Uint8Array(await readFile(file)));
+      if (file) t = given.get(info.name)!;
       else if (opts.randomInputs) t = randomTensor(info, opts.seed + k);
       else
         throw new AudiogenError(
@@ -166,11 +174,15 @@ export async function runModel(
     }
     const runMs: number[] = [];
     let result: Record<string, Tensor> = {};
+    reporter.begin('run', opts.repeat);
     for (let i = 0; i < opts.repeat; i++) {
       const s = performance.now();
       result = await model.run(inputs, { signature: sig.key });
       runMs.push(performance.now() - s);
+      reporter.update(i + 1, `${runMs.at(-1)!.toFixed(1)} ms`);
     }
+    reporter.end();
+    reporter.close();
     const sorted = [...runMs].sort((a, b) => a - b);
     const report: RunReport = {
       model: modelPath,
@@ -234,6 +246,8 @@ export function registerRun(program: Command): void {
     .option('--out-dir <dir>', 'write each output as <name>.npy here')
     .option('--repeat <k>', 'run K times and report the median', int('--repeat', 1), 1)
     .option('--signature <key>', 'signature to run (default: the first)')
+    .option('--no-progress', 'no progress bars or lines')
+    .option('-q, --quiet', 'no progress', false)
     .option('--json', 'print a JSON report', false)
     .action(async (model: string, opts: RunCliOptions) => {
       await runModel(model, opts);

@@ -1,0 +1,298 @@
+import { statSync } from 'node:fs';
+import type { Runtime } from '@audiogen/core';
+import { inspectTfliteFile } from '@audiogen/core/tflite';
+import { createNativeRuntime, describeHost, type HostReport } from '@audiogen/runtime-native';
+import {
+  createStableAudioPipeline,
+  describeStableAudioFolder,
+  prepareStableAudioRequest,
+  type StableAudioModelFolder,
+  samplerApi,
+} from '@audiogen/stable-audio';
+import type { Command } from 'commander';
+import { createReporter, generationProgress, progressMode } from '../progress';
+import { GENERATE_FLAGS, num } from './generate';
+
+export interface BenchCliOptions {
+  threads?: number;
+  steps?: number;
+  seconds?: number;
+  runs: number;
+  seed: number;
+  prompt: string;
+  lowMemory?: boolean;
+  decoderFp16?: boolean;
+  json: boolean;
+  progress: boolean;
+  quiet?: boolean;
+}
+
+export interface BenchDeps {
+  createRuntime?: () => Runtime;
+  describe?: () => HostReport;
+  stdout?: (line: string) => void;
+  stderr?: (line: string) => void;
+}
+
+/** One model of the folder as benchmarked: its file, size and the weight types it holds (by bytes). */
+export interface BenchModel {
+  role: string;
+  file: string;
+  bytes: number;
+  /** Constant data by tensor type, bytes (e.g. FLOAT32, INT8): what precision the weights are stored in. */
+  weights: Record<string, number>;
+  /** Run with XNNPACK FORCE_FP16. */
+  forceFp16: boolean;
+}
+
+export interface BenchRun {
+  /** T5 + seconds conditioner, ms. */
+  encodeMs: number;
+  /** DiT per step, ms. */
+  stepMs: number[];
+  denoiseMs: number;
+  decodeMs: number;
+  /** The whole generate() call (with --low-memory its loads too), ms. */
+  totalMs: number;
+  /** Loads inside this run (--low-memory), label → ms. */
+  loadMs: Record<string, number>;
+  /** Processing time / audio length: below 1 is faster than real time. */
+  realTimeFactor: number;
+}
+
+export interface BenchReport {
+  folder: string;
+  host: {
+    cpuModel: string;
+    cpuVendor: string;
+    logicalCores: number;
+    platform: string;
+    arch: string;
+    /** The CPU features the runtime tracks that this host has (AVX-512, VNNI, NEON, SME2…). */
+    cpuFlags: string[];
+    kernels: string[];
+  };
+  litert: { version: string; librarySha256?: string; pinned?: boolean; api: string };
+  config: {
+    threads: number | 'default';
+    steps: number;
+    seconds: number;
+    residency: 'all' | 'stage';
+    runs: number;
+  };
+  models: BenchModel[];
+  /** Loads at creation, label → ms, and their sum. */
+  loadMs: Record<string, number>;
+  loadTotalMs: number;
+  runs: BenchRun[];
+  /** Medians over the runs. */
+  median: {
+    encodeMs: number;
+    ditMsPerStep: number;
+    denoiseMs: number;
+    decodeMs: number;
+    totalMs: number;
+    realTimeFactor: number;
+  };
+  /** Peak resident memory of the process (getrusage maxRSS), bytes. */
+  peakRssBytes: number;
+  audioSeconds: number;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length === 0 ? 0 : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+function modelsOf(folder: StableAudioModelFolder, decoderFp16: boolean): BenchModel[] {
+  const roles: [string, string | undefined][] = [
+    ['conditioners', folder.files.conditioners],
+    ['dit', folder.files.dit],
+    ['decoder', folder.files.decoder],
+  ];
+  return roles
+    .filter((r): r is [string, string] => r[1] !== undefined)
+    .map(([role, file]) => {
+      let weights: Record<string, number> = {};
+      try {
+        const byType = inspectTfliteFile(file).parameters.byType;
+        weights = Object.fromEntries(Object.entries(byType).map(([k, v]) => [k, v.bytes]));
+      } catch {
+        // not a .tflite core's reader takes: the runtime still loads it; the weight types stay unknown
+      }
+      return {
+        role,
+        file,
+        bytes: statSync(file).size,
+        weights,
+        forceFp16: role === 'decoder' && decoderFp16,
+      };
+    });
+}
+
+/** The human lines of a report, row by row (the JSON is the report itself). */
+export function formatBench(r: BenchReport): string[] {
+  const ms = (v: number) => `${Math.round(v).toLocaleString('en-US')} ms`;
+  const mb = (b: number) => `${(b / 1e6).toFixed(0)} MB`;
+  const rows: [string, string][] = [
+    ['host', `${r.host.cpuModel} (${r.host.platform}-${r.host.arch}, ${r.host.logicalCores} logical cores)`],
+    ['cpu flags', r.host.cpuFlags.join(' ') || '-'],
+    [
+      'litert',
+      `${r.litert.version} (${r.litert.api}${r.litert.pinned === false ? ', NOT the pinned library' : ''})`,
+    ],
+    [
+      'config',
+      `${r.config.threads} threads, ${r.config.steps} steps, ${r.audioSeconds.toFixed(2)} s of audio, residency ${r.config.residency}, ${r.config.runs} run(s)`,
+    ],
+    ...r.models.map((m): [string, string] => [
+      m.role,
+      `${mb(m.bytes)}, weights ${
+        Object.entries(m.weights)
+          .map(([k, v]) => `${k} ${mb(v)}`)
+          .join(', ') || 'unknown'
+      }${m.forceFp16 ? ', FORCE_FP16' : ''}`,
+    ]),
+    [
+      'load',
+      `${ms(r.loadTotalMs)} (${Object.entries(r.loadMs)
+        .map(([k, v]) => `${k} ${ms(v)}`)
+        .join(', ')})`,
+    ],
+    ['T5', ms(r.median.encodeMs)],
+    ['DiT', `${ms(r.median.denoiseMs)} (${ms(r.median.ditMsPerStep)}/step)`],
+    ['decoder', ms(r.median.decodeMs)],
+    ['total', `${ms(r.median.totalMs)} (median of ${r.runs.length})`],
+    [
+      'real-time',
+      `${r.median.realTimeFactor.toFixed(3)} × audio length (${(1 / r.median.realTimeFactor).toFixed(2)}× real time)`,
+    ],
+    ['peak RSS', mb(r.peakRssBytes)],
+  ];
+  return rows.map(([k, v]) => `${k.padEnd(13)} ${v}`);
+}
+
+/** Runs `audiogen bench <folder>`: the full pipeline on a folder, timed stage by stage. */
+export async function runBench(
+  folderPath: string,
+  o: BenchCliOptions,
+  deps: BenchDeps = {},
+): Promise<BenchReport> {
+  const out = deps.stdout ?? ((l: string) => process.stdout.write(`${l}\n`));
+  const runtime = (deps.createRuntime ?? (() => createNativeRuntime()))();
+  const host = (deps.describe ?? describeHost)();
+  const pipelineOptions = {
+    runtime,
+    threads: o.threads,
+    ...(o.decoderFp16 !== undefined ? { decoderFp16: o.decoderFp16 } : {}),
+    loadEncoder: false,
+    residency: (o.lowMemory ? 'stage' : 'all') as 'stage' | 'all',
+  };
+  // Checked before anything loads, as generate does.
+  const info = await describeStableAudioFolder({ models: folderPath, ...pipelineOptions });
+  const options = { prompt: o.prompt, seconds: o.seconds, steps: o.steps, seed: o.seed };
+  const request = prepareStableAudioRequest(options, info.limits, {
+    api: samplerApi(),
+    names: GENERATE_FLAGS,
+  });
+
+  const reporter = createReporter(progressMode(o), { write: deps.stderr });
+  const onProgress = generationProgress(reporter, 1);
+  const decoderFp16 = o.decoderFp16 ?? process.arch === 'arm64';
+  const pipeline = await createStableAudioPipeline({ models: info.folder, ...pipelineOptions, onProgress });
+  const runs: BenchRun[] = [];
+  try {
+    for (let i = 0; i < o.runs; i++) {
+      const r = await pipeline.generate({ ...options, seed: request.seed, onProgress });
+      const t = r.timings;
+      runs.push({
+        encodeMs: t.encodeMs,
+        stepMs: t.stepMs[0] ?? [],
+        denoiseMs: t.denoiseMs,
+        decodeMs: t.decodeMs,
+        totalMs: t.totalMs,
+        loadMs: t.loadMs,
+        realTimeFactor: t.totalMs / 1000 / r.seconds,
+      });
+    }
+  } finally {
+    reporter.close();
+    pipeline.dispose();
+  }
+  const on = Object.entries(host.cpuFeatures)
+    .filter(([, v]) => v)
+    .map(([k]) => k);
+  const loadMs = { ...pipeline.loadMs };
+  const report: BenchReport = {
+    folder: info.folder.dir,
+    host: {
+      cpuModel: host.cpuModel,
+      cpuVendor: host.cpuVendor,
+      logicalCores: host.logicalCores,
+      platform: host.platform,
+      arch: host.arch,
+      cpuFlags: on,
+      kernels: host.kernels,
+    },
+    litert: {
+      version: host.engine.version,
+      api: host.engine.api,
+      ...(host.engine.librarySha256 ? { librarySha256: host.engine.librarySha256 } : {}),
+      ...(host.engine.libraryPinned !== undefined ? { pinned: host.engine.libraryPinned } : {}),
+    },
+    config: {
+      threads: o.threads ?? 'default',
+      steps: request.steps,
+      seconds: request.frames / info.limits.sampleRate,
+      residency: pipeline.residency,
+      runs: o.runs,
+    },
+    models: modelsOf(info.folder, decoderFp16),
+    loadMs,
+    loadTotalMs: Object.values(loadMs).reduce((a, b) => a + b, 0),
+    runs,
+    median: {
+      encodeMs: median(runs.map((r) => r.encodeMs)),
+      ditMsPerStep: median(runs.flatMap((r) => r.stepMs)),
+      denoiseMs: median(runs.map((r) => r.denoiseMs)),
+      decodeMs: median(runs.map((r) => r.decodeMs)),
+      totalMs: median(runs.map((r) => r.totalMs)),
+      realTimeFactor: median(runs.map((r) => r.realTimeFactor)),
+    },
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    audioSeconds: request.frames / info.limits.sampleRate,
+  };
+  if (o.json) out(JSON.stringify(report));
+  else for (const l of formatBench(report)) out(l);
+  return report;
+}
+
+export function registerBench(program: Command, deps: BenchDeps = {}): void {
+  program
+    .command('bench')
+    .description(
+      'Benchmark the full pipeline on a model folder: load, T5, DiT per step, decoder, real-time factor, peak RSS, host and LiteRT build',
+    )
+    .argument('<folder>', 'model folder')
+    .option('--threads <n>', 'CPU threads', num('--threads', { int: true, min: 1, max: 1024 }))
+    .option('--steps <n>', 'denoising steps (family default: 8)', num('--steps', { int: true, min: 1 }))
+    .option('-s, --seconds <n>', 'clip length (default 10)', num('--seconds'))
+    .option(
+      '--runs <n>',
+      'generations to time (median reported)',
+      num('--runs', { int: true, min: 1, max: 100 }),
+      1,
+    )
+    .option('--seed <n>', 'seed', num('--seed', { int: true, min: 0 }), 1)
+    .option('--prompt <text>', 'prompt', 'warm ambient pads with soft piano')
+    .option('--low-memory', "residency 'stage': each model loaded only for its stage")
+    .option('--decoder-fp16', 'run the decoder in fp16 (default on arm64)')
+    .option('--no-decoder-fp16', 'run the decoder in fp32')
+    .option('--no-progress', 'no progress bars or lines')
+    .option('-q, --quiet', 'no progress', false)
+    .option('--json', 'print the report as one JSON line', false)
+    .action(async (folder: string, opts: BenchCliOptions) => {
+      await runBench(folder, opts, deps);
+    });
+}
