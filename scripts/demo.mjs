@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeDemoModels } from './demo-models.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -19,14 +20,6 @@ const prompt = args.find((a) => !a.startsWith('--')) ?? 'warm ambient pads with 
 const models = join(root, 'models', full ? 'random-small' : 'random-tiny');
 const out = join(root, 'out', full ? 'demo-small.wav' : 'demo.wav');
 
-const { writeRandomStableAudioFolder, STABLE_AUDIO_TINY } = await import('@audiogen/convert');
-const demoConfig = {
-  ...STABLE_AUDIO_TINY,
-  name: 'stable-audio-demo',
-  sampleSize: 524288,
-  vae: { ...STABLE_AUDIO_TINY.vae, strides: [2, 4, 4, 8, 8] },
-};
-
 const manifestPath = join(models, 'audiogen.json');
 const current = existsSync(manifestPath) ? JSON.parse(readFileSync(manifestPath, 'utf8')) : undefined;
 if (current?.config?.sampleSize !== 524288) {
@@ -34,12 +27,7 @@ if (current?.config?.sampleSize !== 524288) {
     `[demo] building a ${full ? 'full-size' : 'small-width'} random-weight model folder in ${relative(root, models)}/ …`,
   );
   const t0 = performance.now();
-  await writeRandomStableAudioFolder({
-    out: models,
-    ...(full ? { tiny: false } : { config: demoConfig }),
-    seed: 0,
-    onProgress: (m) => console.log(`[demo]   ${m}`),
-  });
+  await writeDemoModels(models, { full, onProgress: (m) => console.log(`[demo]   ${m}`) });
   console.log(`[demo] folder ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 } else {
   console.log(`[demo] using the model folder ${relative(root, models)}/ (delete it to rebuild)`);

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages: sox (an independent WAV/resampler reference for audio-io), qemu-user and the aarch64
-# cross g++ with its sysroot (the arm64 prebuild, the arm64/SME2 lane, the aarch64 sampler check).
+# cross g++ with its sysroot (the arm64 prebuild, the arm64/SME2 lane, the aarch64 sampler check), wine64.
 # In CI they are required, so those tests can never be skipped there; elsewhere a missing package only
 # skips the tests that need it (each says so).
 need=()
@@ -14,6 +14,9 @@ command -v sox >/dev/null || need+=(sox)
 command -v qemu-aarch64 >/dev/null || need+=(qemu-user)
 { command -v aarch64-linux-gnu-g++ >/dev/null && [ -e /usr/aarch64-linux-gnu/lib/libc.so.6 ]; } ||
   need+=(g++-aarch64-linux-gnu libc6-dev-arm64-cross)
+# wine64: the win32-x64 lane (the official Windows node running the win32 prebuild); its loader is
+# /usr/lib/wine/wine64, not on PATH.
+[ -x /usr/lib/wine/wine64 ] || command -v wine64 >/dev/null || need+=(wine64)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=()
   [ "$(id -u)" = 0 ] || { sudo -n true 2>/dev/null && sudo=(sudo -n); } || sudo=(none)
@@ -34,3 +37,17 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/pip install --disable-pip-version-check -q -r scripts/requirements-ci.txt
+
+# actionlint (a Go module, pinned) lints .github/workflows in npm test; installed into .venv/bin.
+ACTIONLINT_VERSION=v1.7.12
+if ! { [ -x .venv/bin/actionlint ] && .venv/bin/actionlint -version 2>/dev/null | head -1 | grep -qx "${ACTIONLINT_VERSION#v}"; }; then
+  if command -v go >/dev/null; then
+    echo "[setup-dev] go install github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION" >&2
+    GOBIN="$(pwd)/.venv/bin" go install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
+  elif [ -n "${CI:-}" ]; then
+    echo "[setup-dev] CI needs Go to install actionlint" >&2
+    exit 1
+  else
+    echo "[setup-dev] no Go: workflow lint (actionlint) will skip" >&2
+  fi
+fi

@@ -5,6 +5,7 @@
 // Without arguments it converts the tiny T5 encoder the convert package's tests use.
 import { fileURLToPath } from 'node:url';
 import { convertOnnxFile, opReport } from '@audiogen/convert';
+import { checkOutputTarget } from '@audiogen/core';
 import { inspectTflite, writeTfliteFile } from '@audiogen/core/tflite';
 
 const fixture = fileURLToPath(
@@ -16,6 +17,9 @@ const [input = fixture, output = 'model.tflite', ...shapeArgs] = process.argv.sl
 const shapes = Object.fromEntries(
   shapeArgs.map((s) => s.split('=')).map(([k, v]) => [k, v.split('x').map(Number)]),
 );
+
+// The output path is checked before converting (writable, not the input); the write is atomic.
+await checkOutputTarget(output, { inputs: [input] });
 
 // Unsupported ops fail here with one error listing every op and node name.
 const graph = convertOnnxFile(input, { shapes });

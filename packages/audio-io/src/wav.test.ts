@@ -528,7 +528,7 @@ describe('readWav / writeWav', () => {
     const back = await readWav(path);
     expect(Array.from(back.channels[1]!)).toEqual(Array.from(clip.channels[1]!));
     await expect(readWav(join(tmp, 'nope.wav'))).rejects.toMatchObject({ code: 'MISSING_FILE' });
-    await expect(readWav(tmp)).rejects.toMatchObject({ code: 'IO_ERROR' });
+    await expect(readWav(tmp)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' }); // a directory
     writeFileSync(join(tmp, 'bad.wav'), 'not a wav');
     await expect(readWav(join(tmp, 'bad.wav'))).rejects.toSatisfy(
       (e: unknown) => isAudiogenError(e, 'INVALID_WAV') && (e as Error).message.includes('bad.wav'),

@@ -1,5 +1,4 @@
-import { promises as fs } from 'node:fs';
-import { type AudioClip, AudiogenError, audioClip, writeFileAtomic } from '@audiogen/core';
+import { type AudioClip, AudiogenError, audioClip, readInputFile, writeFileAtomic } from '@audiogen/core';
 import { assertFinite } from './util';
 
 /**
@@ -550,14 +549,8 @@ export async function readWav(path: string, options: DecodeWavOptions = {}): Pro
   if (typeof path !== 'string' || path.length === 0) {
     throw new AudiogenError('INVALID_ARGUMENT', 'readWav needs a file path');
   }
-  let bytes: Uint8Array;
-  try {
-    bytes = await fs.readFile(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new AudiogenError('MISSING_FILE', `no such file: ${path}`, { cause: e });
-    throw new AudiogenError('IO_ERROR', `could not read ${path}: ${(e as Error).message}`, { cause: e });
-  }
+  // Regular files only (a FIFO or /dev/zero is refused), size known before reading.
+  const bytes = await readInputFile(path, { what: 'WAV file' });
   try {
     return decodeWav(bytes, options);
   } catch (e) {

@@ -1,5 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { AudiogenError, isAudiogenError, readNpy, readNpz, type Tensor } from '@audiogen/core';
+import { AudiogenError, isAudiogenError, readInputFile, readNpy, readNpz, type Tensor } from '@audiogen/core';
 
 /** Runs fn; a typed error gets `<flag> <file>: ` in front (and the path in details) unless it names the file. */
 export async function namingFile<T>(flag: string, path: string, fn: () => Promise<T> | T): Promise<T> {
@@ -12,17 +11,9 @@ export async function namingFile<T>(flag: string, path: string, fn: () => Promis
   }
 }
 
-async function bytesOf(flag: string, path: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await readFile(path));
-  } catch (e) {
-    const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new AudiogenError(
-      missing ? 'MISSING_FILE' : 'IO_ERROR',
-      `${flag} ${path}: ${missing ? 'no such file' : (e as Error).message}`,
-      { cause: e, details: { path } },
-    );
-  }
+// Through core's input reader: a FIFO or device is refused, the size is known before reading.
+function bytesOf(flag: string, path: string): Promise<Uint8Array> {
+  return namingFile(flag, path, () => readInputFile(path, { what: 'file' }));
 }
 
 /** Reads a .npy file; every error (INVALID_NPY included) names the flag and the file. */

@@ -1,11 +1,12 @@
 import { AudiogenError, installOutputSignalHandlers, isAudiogenError } from '@audiogen/core';
 import { Command, CommanderError } from 'commander';
 import { commands } from './commands';
+import { VERSION } from './version';
 
 export function createProgram(): Command {
   const program = new Command('audiogen')
     .description('On-device text-to-audio on the official LiteRT runtime')
-    .version('0.0.0')
+    .version(VERSION)
     .exitOverride()
     .showHelpAfterError('(add --help for usage)');
   for (const register of commands) register(program);

@@ -134,8 +134,101 @@ export function latentLength(cfg: StableAudioConfig): number {
   return cfg.sampleSize / downsampling(cfg);
 }
 
-/** Checks internal consistency; throws INVALID_MODEL listing every problem. */
+/**
+ * Bounds of every integer configuration value: far above Stable Audio Open Small's, far below what would
+ * exhaust memory. Checked before anything is built or allocated.
+ */
+const LIMITS: Record<string, [number, number]> = {
+  sampleRate: [1000, 384_000],
+  sampleSize: [1, 2 ** 23],
+  tokens: [1, 4096],
+  promptTokens: [1, 4096],
+  condDim: [1, 8192],
+  numberEmbedDim: [2, 8192],
+  't5.vocabSize': [1, 1_000_000],
+  't5.dModel': [1, 8192],
+  't5.numLayers': [1, 128],
+  't5.numHeads': [1, 256],
+  't5.dKv': [1, 1024],
+  't5.dFf': [1, 65_536],
+  't5.numBuckets': [1, 1024],
+  't5.maxDistance': [1, 1 << 20],
+  'dit.ioChannels': [1, 1024],
+  'dit.embedDim': [1, 16_384],
+  'dit.depth': [1, 256],
+  'dit.numHeads': [1, 256],
+  'dit.condTokenDim': [1, 8192],
+  'dit.globalCondDim': [1, 8192],
+  'dit.ffMult': [1, 16],
+  'dit.timestepFeatures': [2, 8192],
+  'vae.channels': [1, 4096],
+  'vae.latentDim': [1, 1024],
+  'vae.ioChannels': [1, 16],
+};
+/** Largest weight count of one model, and largest activation (bytes), a configuration may imply. */
+const MAX_PARAMETERS = 2 ** 31;
+const MAX_ACTIVATION_BYTES = 2 ** 31;
+
+/** Every value inside LIMITS and the sizes it implies bounded; the problems found. */
+function boundProblems(cfg: StableAudioConfig): string[] {
+  const p: string[] = [];
+  for (const [path, [lo, hi]] of Object.entries(LIMITS)) {
+    const v = get(cfg, path);
+    if (!Number.isInteger(v) || (v as number) < lo || (v as number) > hi)
+      p.push(`${path} must be an integer in [${lo}, ${hi}] (got ${String(v)})`);
+  }
+  const { cMults, strides } = cfg.vae ?? {};
+  for (const [name, xs, lo, hi] of [
+    ['c_mults', cMults, 1, 64],
+    ['strides', strides, 2, 64],
+  ] as const) {
+    if (
+      !Array.isArray(xs) ||
+      xs.length < 1 ||
+      xs.length > 16 ||
+      !xs.every((x) => Number.isInteger(x) && x >= lo && x <= hi)
+    )
+      p.push(`${name} must be 1 to 16 integers in [${lo}, ${hi}] (got ${JSON.stringify(xs)?.slice(0, 80)})`);
+  }
+  const eps = cfg.t5?.eps;
+  if (!(typeof eps === 'number' && eps > 0 && eps < 1))
+    p.push(`t5 eps must be in (0, 1) (got ${String(eps)})`);
+  const s = cfg.seconds ?? { min: Number.NaN, max: Number.NaN };
+  if (!(Number.isFinite(s.min) && Number.isFinite(s.max) && s.min >= 0 && s.max <= 86_400))
+    p.push(`seconds min/max must be finite, in [0, 86400] (got ${String(s.min)}, ${String(s.max)})`);
+  if (p.length) return p;
+  // Sizes the values imply together (each can be in range while their product is not).
+  const { t5, dit, vae } = cfg;
+  const ff = t5.ffProj === 'gated-gelu' ? 3 : 2;
+  const t5Params =
+    t5.vocabSize * t5.dModel +
+    t5.numLayers * (4 * t5.dModel * t5.numHeads * t5.dKv + ff * t5.dModel * t5.dFf);
+  const ditParams = dit.depth * (4 + 2 + 2 * dit.ffMult) * dit.embedDim * dit.embedDim;
+  const widest = vae.channels * Math.max(...vae.cMults);
+  const decoderParams = vae.cMults.length * 7 * widest * widest * 4;
+  for (const [name, n] of [
+    ['T5', t5Params],
+    ['DiT', ditParams],
+    ['decoder', decoderParams],
+  ] as const) {
+    if (n > MAX_PARAMETERS)
+      p.push(`the ${name} would have ~${n.toExponential(2)} weights (at most ${MAX_PARAMETERS})`);
+  }
+  const activation = cfg.sampleSize * vae.channels * vae.cMults[0]! * 4;
+  if (activation > MAX_ACTIVATION_BYTES)
+    p.push(
+      `sample_size × decoder channels needs ${activation.toExponential(2)}-byte activations (at most ${MAX_ACTIVATION_BYTES})`,
+    );
+  return p;
+}
+
+/** Checks bounds and internal consistency; throws INVALID_MODEL listing every problem. */
 export function validateConfig(cfg: StableAudioConfig): void {
+  const bounds = boundProblems(cfg);
+  if (bounds.length)
+    throw new AudiogenError('INVALID_MODEL', `invalid model configuration:\n  ${bounds.join('\n  ')}`, {
+      details: { problems: bounds },
+    });
   const p: string[] = [];
   const posInt = (v: unknown, n: string) => {
     if (!Number.isInteger(v) || (v as number) <= 0)
@@ -263,8 +356,18 @@ export function configFromModelConfig(
 
 /** Reads Hugging Face T5 `config.json` fields. */
 export function t5FromHfConfig(json: unknown, base: T5Config = T5_BASE): T5Config {
-  const o = (json ?? {}) as Record<string, unknown>;
-  const n = (k: string, d: number) => (typeof o[k] === 'number' ? (o[k] as number) : d);
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new AudiogenError('INVALID_MODEL', 'the T5 config.json must hold a JSON object');
+  const o = json as Record<string, unknown>;
+  const n = (k: string, d: number) => {
+    if (o[k] === undefined) return d;
+    if (typeof o[k] !== 'number')
+      throw new AudiogenError(
+        'INVALID_MODEL',
+        `T5 config.json: ${k} must be a number (got ${JSON.stringify(o[k])?.slice(0, 40)})`,
+      );
+    return o[k] as number;
+  };
   const ff = (o.feed_forward_proj as string | undefined) ?? base.ffProj;
   if (ff !== 'relu' && ff !== 'gated-gelu') {
     throw new AudiogenError('UNSUPPORTED', `T5 feed_forward_proj ${ff} is not supported (relu, gated-gelu)`);

@@ -5,11 +5,19 @@
  * Models are built and written one at a time into a temp folder beside the target, which is then
  * swapped in (core's writeFolderAtomic): an interrupted run leaves the old folder or the new one.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AudiogenError, checkOutputTarget, writeFileAtomic, writeFolderAtomic } from '@audiogen/core';
+import {
+  AudiogenError,
+  checkOutputTarget,
+  readInputFile,
+  readInputJson,
+  statInputFile,
+  writeFileAtomic,
+  writeFolderAtomic,
+} from '@audiogen/core';
 import { type Graph, writeTfliteFile } from '@audiogen/core/tflite';
 import { opReport } from './builder';
 import {
@@ -84,6 +92,9 @@ export interface FolderResult {
   config: StableAudioConfig;
 }
 
+/** A SentencePiece model is under 1 MB (t5-base: 792 kB); anything far larger is not one. */
+const MAX_SPIECE_BYTES = 64 * 1024 * 1024;
+
 /** The small SentencePiece model shipped with this package (`assets/spiece.model`). */
 export function defaultSpiecePath(): string | undefined {
   const here = typeof __dirname === 'string' ? __dirname : dirname(fileURLToPath(import.meta.url));
@@ -157,7 +168,8 @@ async function finishFolder(
   progress: ProgressFn | undefined,
 ): Promise<void> {
   if (spiece) {
-    await writeFileAtomic(join(at.tmp, FOLDER_FILES.tokenizer), await readFile(spiece));
+    const bytes = await readInputFile(spiece, { what: 'spiece.model', maxBytes: MAX_SPIECE_BYTES });
+    await writeFileAtomic(join(at.tmp, FOLDER_FILES.tokenizer), bytes);
   } else {
     progress?.('tokenizer: no spiece.model found; copy one into the folder');
   }
@@ -258,6 +270,8 @@ export interface CheckpointOptions extends FolderOptions {
   t5: string;
   /** Keys in the checkpoint that no model uses are an error unless this is set. */
   ignoreExtraKeys?: boolean;
+  /** More facts about where the inputs came from, recorded in audiogen.json's `source` (e.g. Hub repo, commit, licence). */
+  source?: Record<string, unknown>;
 }
 
 /** Converts a Stable Audio checkpoint + HF T5 encoder weights to a model folder. */
@@ -269,21 +283,20 @@ export async function convertStableAudioCheckpoint(opts: CheckpointOptions): Pro
   const dir = resolve(opts.out);
   let t5Cfg: unknown;
   const t5ConfigPath = join(opts.t5, 'config.json');
-  if (existsSync(t5ConfigPath)) t5Cfg = JSON.parse(readFileSync(t5ConfigPath, 'utf8'));
+  if (existsSync(t5ConfigPath))
+    t5Cfg = await readInputJson(t5ConfigPath, 'INVALID_MODEL', { what: 'T5 config' });
+  // Inputs read at the end are checked now, before minutes of conversion.
+  const t5Spiece = join(opts.t5, 'spiece.model');
+  const spiece = opts.spiece ?? (existsSync(t5Spiece) ? t5Spiece : undefined);
+  if (spiece) await statInputFile(spiece, { what: 'spiece.model', maxBytes: MAX_SPIECE_BYTES });
   let cfg: StableAudioConfig;
   if (opts.config) {
-    let json: unknown;
-    try {
-      json = JSON.parse(await readFile(opts.config, 'utf8'));
-    } catch (e) {
-      throw new AudiogenError('INVALID_MODEL', `cannot read ${opts.config}: ${(e as Error).message}`, {
-        cause: e,
-      });
-    }
+    const json = await readInputJson(opts.config, 'INVALID_MODEL', { what: 'model config' });
     cfg = configFromModelConfig(json, t5Cfg ? { t5Config: t5Cfg } : {});
   } else {
     cfg = t5Cfg ? { ...STABLE_AUDIO_OPEN_SMALL, t5: t5FromHfConfig(t5Cfg) } : STABLE_AUDIO_OPEN_SMALL;
   }
+  validateConfig(cfg); // bounded before the checkpoint is read or anything is allocated
   const t5File = ['model.safetensors', 'pytorch_model.safetensors']
     .map((n) => join(opts.t5, n))
     .find((f) => existsSync(f));
@@ -339,12 +352,11 @@ export async function convertStableAudioCheckpoint(opts: CheckpointOptions): Pro
             result,
             p,
           );
-        const t5Spiece = join(opts.t5, 'spiece.model');
         await finishFolder(
           at,
           cfg,
-          opts.spiece ?? (existsSync(t5Spiece) ? t5Spiece : undefined),
-          { source: { checkpoint: opts.checkpoint }, armCompatible: !!opts.armCompatible },
+          spiece,
+          { source: { checkpoint: opts.checkpoint, ...opts.source }, armCompatible: !!opts.armCompatible },
           result,
           p,
         );

@@ -4,9 +4,9 @@
  * TFLite's NHWC kernels, dynamic dimensions fixed by user-given shapes. Unsupported ops are reported
  * all at once with their node names.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { AudiogenError } from '@audiogen/core';
+import { closeSync, readSync, realpathSync } from 'node:fs';
+import { isAbsolute, join, resolve, sep } from 'node:path';
+import { AudiogenError, inputFileError, openInputFileSync, readInputFileSync } from '@audiogen/core';
 import type { Graph } from '@audiogen/core/tflite';
 import onnxProto, { type onnx as O } from 'onnx-proto';
 import { GraphBuilder, type T, transposeArray } from './builder';
@@ -103,21 +103,124 @@ export const ONNX_SUPPORTED_OPS = [
   'Where',
 ] as const;
 
+const ELEMENT_BYTES: Record<number, number> = {
+  [DT.FLOAT]: 4,
+  [DT.DOUBLE]: 8,
+  [DT.FLOAT16]: 2,
+  [DT.INT64]: 8,
+  [DT.INT32]: 4,
+  [DT.INT8]: 1,
+  [DT.UINT8]: 1,
+  [DT.BOOL]: 1,
+};
+/** Largest initializer converted (elements): above any real weight tensor, within what memory holds. */
+const MAX_INITIALIZER_ELEMENTS = 2 ** 31;
+
+/** A non-negative integer byte count from an external_data entry (decimal text). */
+function byteCount(v: string | null | undefined, what: string, name: string): number {
+  const x = /^\d{1,16}$/.test(String(v)) ? Number(v) : Number.NaN;
+  if (!Number.isSafeInteger(x))
+    throw bad(`initializer ${name}: external data ${what} ${JSON.stringify(v)} is not a valid byte count`);
+  return x;
+}
+
+/**
+ * The `need` bytes of an initializer stored outside the .onnx file. As onnxruntime requires, the location
+ * is a relative path inside the model's folder: no absolute path, no '..', no symlink leading out of it.
+ * Only the tensor's own range is read.
+ */
+function externalData(t: O.ITensorProto, baseDir: string | undefined, need: number): Uint8Array {
+  const kv = Object.fromEntries((t.externalData ?? []).map((e) => [e.key, e.value]));
+  if (!baseDir) throw bad(`initializer ${t.name} uses external data: give baseDir`);
+  const location = String(kv.location ?? '');
+  if (
+    location === '' ||
+    location.includes('\0') ||
+    isAbsolute(location) ||
+    /^[a-zA-Z]:/.test(location) ||
+    location.split(/[\\/]/).includes('..')
+  ) {
+    throw bad(
+      `initializer ${t.name}: external data location ${JSON.stringify(location)} must be a relative path inside the model's folder`,
+    );
+  }
+  const path = resolve(baseDir, location);
+  let real: string;
+  let root: string;
+  try {
+    root = realpathSync(baseDir);
+    real = realpathSync(path);
+  } catch (e) {
+    throw inputFileError(e, path, `external data file of initializer ${t.name}`);
+  }
+  if (!real.startsWith(root.endsWith(sep) ? root : root + sep)) {
+    throw bad(
+      `initializer ${t.name}: external data location ${JSON.stringify(location)} leads outside the model's folder (to ${real})`,
+    );
+  }
+  const offset = byteCount(kv.offset ?? '0', 'offset', t.name ?? '');
+  const { fd, size } = openInputFileSync(real, {
+    what: `external data file of initializer ${t.name}`,
+    maxBytes: Number.MAX_SAFE_INTEGER,
+  });
+  try {
+    const length = kv.length != null ? byteCount(kv.length, 'length', t.name ?? '') : size - offset;
+    if (offset > size || length > size - offset) {
+      throw bad(
+        `initializer ${t.name}: external data range [${offset}, ${offset + length}) is outside ${location} (${size} bytes)`,
+      );
+    }
+    if (length < need) {
+      throw bad(`initializer ${t.name}: external data has ${length} bytes, the tensor needs ${need}`);
+    }
+    const out = new Uint8Array(need);
+    for (let got = 0; got < need; ) {
+      const r = readSync(fd, out, got, Math.min(need - got, 1 << 30), offset + got);
+      if (r <= 0) throw bad(`initializer ${t.name}: ${location} ended early (it changed while read)`);
+      got += r;
+    }
+    return out;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function tensorData(
   t: O.ITensorProto,
   baseDir: string | undefined,
 ): { int: boolean; shape: number[]; data: number[] | Float32Array } {
   const shape = (t.dims ?? []).map(num);
+  for (const d of shape) {
+    if (!Number.isSafeInteger(d) || d < 0)
+      throw bad(`initializer ${t.name}: invalid dimension ${d} in [${shape.join(', ')}]`);
+  }
   const n = prod(shape);
+  if (n > MAX_INITIALIZER_ELEMENTS)
+    throw bad(
+      `initializer ${t.name}: [${shape.join(', ')}] has ${n} elements, more than ${MAX_INITIALIZER_ELEMENTS}`,
+    );
   const dt = t.dataType ?? 0;
+  const elementBytes = ELEMENT_BYTES[dt];
+  if (elementBytes === undefined)
+    throw new AudiogenError('UNSUPPORTED', `initializer ${t.name}: ONNX data type ${dt} is not supported`);
   let raw: Uint8Array | undefined = t.rawData?.length ? t.rawData : undefined;
-  if (t.dataLocation === 1) {
-    const kv = Object.fromEntries((t.externalData ?? []).map((e) => [e.key, e.value]));
-    if (!baseDir) throw bad(`initializer ${t.name} uses external data: give baseDir`);
-    const file = readFileSync(join(baseDir, String(kv.location)));
-    const off = Number(kv.offset ?? 0);
-    const len = kv.length !== undefined ? Number(kv.length) : file.length - off;
-    raw = new Uint8Array(file.buffer, file.byteOffset + off, len);
+  if (t.dataLocation === 1) raw = externalData(t, baseDir, n * elementBytes);
+  if (raw && raw.length < n * elementBytes) {
+    throw bad(
+      `initializer ${t.name}: ${raw.length} bytes of raw data, [${shape.join(', ')}] needs ${n * elementBytes}`,
+    );
+  }
+  if (!raw) {
+    const listed =
+      dt === DT.FLOAT
+        ? t.floatData
+        : dt === DT.DOUBLE
+          ? t.doubleData
+          : dt === DT.INT64
+            ? t.int64Data
+            : t.int32Data;
+    if ((listed?.length ?? 0) < n)
+      throw bad(`initializer ${t.name}: ${listed?.length ?? 0} values, [${shape.join(', ')}] needs ${n}`);
   }
   const dv = raw ? new DataView(raw.buffer, raw.byteOffset, raw.byteLength) : undefined;
   switch (dt) {
@@ -1127,11 +1230,11 @@ export function einsum(b: GraphBuilder, eq: string, ops: T[], name = ''): T {
 
 /** Reads an .onnx file (external data relative to it) and converts it. */
 export function convertOnnxFile(path: string, opts: Omit<OnnxConvertOptions, 'baseDir'> = {}): Graph {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new AudiogenError('MISSING_FILE', `cannot read ${path}: ${(e as Error).message}`, { cause: e });
-  }
+  // protobuf's limit: an .onnx file over 2 GiB keeps its weights as external data.
+  const bytes = readInputFileSync(path, {
+    what: 'ONNX model',
+    maxBytes: 2 ** 31,
+    tooLargeCode: 'INVALID_ONNX',
+  });
   return convertOnnx(bytes, { ...opts, baseDir: join(path, '..') });
 }

@@ -8,13 +8,14 @@
  * (offsets are relative to the end of the header).
  */
 
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import {
   AudiogenError,
   bf16ToFloat,
   floatToBf16,
   floatToHalf,
   halfToFloat,
+  openInputFileSync,
   writeOutput,
 } from '@audiogen/core';
 
@@ -69,20 +70,12 @@ export class SafetensorsFile implements WeightSource {
       const { entries, metadata, dataStart } = parseHeader(pathOrBytes, pathOrBytes.byteLength, '<bytes>');
       return new SafetensorsFile('<bytes>', entries, metadata, dataStart, null, pathOrBytes);
     }
-    let fd: number;
+    // A regular file (a directory, FIFO or device is refused with a typed error before any read).
+    const { fd, size } = openInputFileSync(pathOrBytes, {
+      what: 'checkpoint',
+      maxBytes: Number.MAX_SAFE_INTEGER,
+    });
     try {
-      fd = openSync(pathOrBytes, 'r');
-    } catch (e) {
-      throw new AudiogenError(
-        'MISSING_FILE',
-        `cannot open checkpoint ${pathOrBytes}: ${(e as Error).message}`,
-        {
-          cause: e,
-        },
-      );
-    }
-    try {
-      const size = fstatSync(fd).size;
       if (size < 8) throw bad(`${pathOrBytes}: file of ${size} bytes is too small for safetensors`);
       const lenBuf = new Uint8Array(8);
       readSync(fd, lenBuf, 0, 8, 0);

@@ -3,6 +3,7 @@ import {
   configFromModelConfig,
   STABLE_AUDIO_OPEN_SMALL,
   STABLE_AUDIO_TINY,
+  t5FromHfConfig,
   toModelConfigJson,
 } from './config';
 import { t5RelativeBucket } from './stable-audio';
@@ -84,7 +85,65 @@ describe('config', () => {
     j.model.diffusion.config.embed_dim = 'big';
     expect(() => configFromModelConfig(j)).toThrow(/qk_norm l2[\s\S]*embed_dim must be a number/);
   });
+  // Each used to throw a RangeError or build until memory ran out (issue 12 §3).
+  it('bounds every value before anything is allocated: a typed error naming the value', () => {
+    // [path in model_config.json, value, message]; several paths set together in one case.
+    const D = 'model.diffusion.config';
+    const V = 'model.pretransform.config.decoder.config';
+    const cases: [[string, unknown][], RegExp][] = [
+      [[['sample_size', 1e12]], /sampleSize must be an integer in \[1, 8388608\]/],
+      [[['model.conditioning.configs.0.config.max_length', 1e9]], /promptTokens must be an integer/],
+      [[[`${D}.depth`, 1e6]], /dit.depth must be an integer in \[1, 256\]/],
+      [[[`${D}.embed_dim`, 1.5]], /dit.embedDim must be an integer/],
+      [[['sample_rate', Number.NaN]], /sampleRate/],
+      [[[`${V}.strides`, [2, 1e9]]], /strides must be 1 to 16 integers/],
+      [[[`${V}.c_mults`, []]], /c_mults/],
+      [[['model.conditioning.configs.1.config.max_val', Number.POSITIVE_INFINITY]], /seconds min\/max/],
+      // Each in range, together too large.
+      [
+        [
+          [`${D}.embed_dim`, 16_384],
+          [`${D}.depth`, 256],
+        ],
+        /DiT would have/,
+      ],
+      [
+        [
+          ['sample_size', 2 ** 23],
+          [`${V}.channels`, 4096],
+        ],
+        /activations/,
+      ],
+    ];
+    const set = (o: ModelConfigJson, path: string, v: unknown) => {
+      const keys = path.split('.');
+      const last = keys.pop()!;
+      keys.reduce((a, k) => a[k], o)[last] = v;
+    };
+    for (const [changes, message] of cases) {
+      const j = toModelConfigJson(STABLE_AUDIO_OPEN_SMALL) as ModelConfigJson;
+      for (const [path, v] of changes) set(j, path, v);
+      expect(() => configFromModelConfig(j), String(message)).toThrow(
+        expect.objectContaining({ code: 'INVALID_MODEL', message: expect.stringMatching(message) }),
+      );
+    }
+  });
+  it('a T5 config.json that is not an object, or has a non-number width, is INVALID_MODEL', () => {
+    for (const bad of [null, 42, 'x', [1, 2], { d_model: '768' }]) {
+      expect(() => t5FromHfConfig(bad), JSON.stringify(bad)).toThrow(
+        expect.objectContaining({ code: 'INVALID_MODEL' }),
+      );
+    }
+    expect(() =>
+      configFromModelConfig(toModelConfigJson(STABLE_AUDIO_OPEN_SMALL), { t5Config: { num_layers: 1e9 } }),
+    ).toThrow(
+      expect.objectContaining({ code: 'INVALID_MODEL', message: expect.stringMatching(/t5.numLayers/) }),
+    );
+  });
 });
+
+// biome-ignore lint/suspicious/noExplicitAny: a model_config.json as the tests mutate it
+type ModelConfigJson = any;
 
 describe('randomWeights', () => {
   it('is deterministic per seed and key, with zero LayerNorm beta buffers and exact inv_freq', () => {

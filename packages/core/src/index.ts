@@ -1,5 +1,6 @@
 export * from './audio';
 export * from './errors';
+export * from './input';
 export * from './interfaces';
 export * from './npy';
 export * from './output';

@@ -134,6 +134,10 @@ function untrack(path: string): void {
   registry().live.delete(path);
 }
 
+// A write still in flight on a worker thread may add a file while the folder is being removed
+// (ENOTEMPTY): retry a few times.
+const RM_RETRY = { recursive: true, force: true, maxRetries: 5, retryDelay: 2 } as const;
+
 /**
  * Removes every temp file and folder this process is writing right now (and puts back an old folder
  * set aside mid-swap). Synchronous, for signal and exit handlers; safe to call more than once.
@@ -142,21 +146,29 @@ function untrack(path: string): void {
 export function cleanupOutputTemps(): string[] {
   const r = registry();
   const done: string[] = [];
-  for (const [p, t] of r.live) {
-    try {
-      if (t.restoreTo) {
-        try {
-          renameSync(p, t.restoreTo);
-        } catch {
-          // The new folder is already in place: the old one is just garbage now.
-          rmSync(p, { recursive: true, force: true });
-        }
-      } else rmSync(p, { recursive: true, force: true });
-    } catch {
-      // Nothing more can be done while the process dies; a later run cleans stale temps.
+  // Newest first (a temp file inside a temp folder goes before the folder), and a few passes: a file
+  // being created by a worker thread right now can make the folder's removal fail once (ENOTEMPTY).
+  let left = [...r.live].reverse();
+  for (let pass = 0; pass < 3 && left.length; pass++) {
+    const failed: typeof left = [];
+    for (const [p, t] of left) {
+      try {
+        if (t.restoreTo) {
+          try {
+            renameSync(p, t.restoreTo);
+          } catch {
+            // The new folder is already in place: the old one is just garbage now.
+            rmSync(p, RM_RETRY);
+          }
+        } else rmSync(p, RM_RETRY);
+        done.push(p);
+      } catch {
+        failed.push([p, t]);
+      }
     }
-    done.push(p);
+    left = failed;
   }
+  // What still fails is left to a later run's stale-temp cleanup.
   r.live.clear();
   return done;
 }

@@ -4,8 +4,8 @@
  * `blobs/<etag>` only when the digest the Hub published matches. Nothing unverified ever has a final name.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
-import { dirname } from 'node:path';
+import { createReadStream, existsSync, promises as fs } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { AudiogenError, isAudiogenError } from '@audiogen/core';
 import { blobPath, lockBlob, type RepoCache } from './cache';
 import type { HubEvent } from './events';
@@ -61,9 +61,12 @@ export async function checkDiskSpace(
   free: (dir: string) => Promise<number> = freeBytes,
 ): Promise<void> {
   if (need <= 0) return;
+  // The folder may not exist yet: ask about the nearest one that does (the same filesystem, usually).
+  let at = resolve(dir);
+  while (!existsSync(at) && dirname(at) !== at) at = dirname(at);
   let have: number;
   try {
-    have = await free(dir);
+    have = await free(at);
   } catch {
     return; // statfs unsupported here: the write itself will report ENOSPC
   }

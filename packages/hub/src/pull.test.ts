@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { HubEvent } from './events';
-import { type PullOptions, pullFiles } from './pull';
+import { type PullOptions, planPull, pullFiles } from './pull';
 import { hubSettings } from './settings';
 import { type FakeHub, startFakeHub } from './test';
 
@@ -110,6 +110,14 @@ describe('pullFiles', () => {
     expect(hub.requests.some((q) => q.url.startsWith('/api/models/old-name/'))).toBe(true);
   });
 
+  it('every file of the repository when no files are named (online, then offline)', async () => {
+    const cache = join(tmp, 'all');
+    const r = await pullFiles(opts({ cache, files: undefined }));
+    expect(Object.keys(r.files).sort()).toEqual(['config.json', 'model.safetensors', 'sub/dir/x.txt']);
+    const off = await pullFiles(opts({ cache, files: undefined, offline: true }));
+    expect(Object.keys(off.files).sort()).toEqual(['config.json', 'model.safetensors', 'sub/dir/x.txt']);
+  });
+
   it('pins a revision: an older commit stays reachable after main moves', async () => {
     const cache = join(tmp, 'pin');
     const old = hub.head('org/open');
@@ -133,6 +141,9 @@ describe('pullFiles', () => {
     const anon = pullFiles(opts(base));
     await expect(anon).rejects.toMatchObject({ code: 'GATED_REPO' });
     await expect(anon).rejects.toThrow(new RegExp(`accept the licence at ${hub.url}/org/gated.*HF_TOKEN`));
+    // Found out while planning (a one-byte probe), before any file is fetched.
+    await expect(planPull(opts(base))).rejects.toMatchObject({ code: 'GATED_REPO' });
+    expect(storageGets()).toEqual([]);
     const other = pullFiles(opts({ ...base, token: 'hf_other' }));
     await expect(other).rejects.toMatchObject({ code: 'GATED_REPO' });
     await expect(other).rejects.toThrow(/has not been granted access/);

@@ -3,9 +3,10 @@
  * through @huggingface/hub (`modelInfo`: commit, licence, gating; `pathsInfo`: sizes and the LFS sha256 /
  * git blob id each file is verified against); bytes come through downloadBlob (ranged, resumable).
  */
-import { statSync } from 'node:fs';
+import { type Dirent, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { AudiogenError, isAudiogenError } from '@audiogen/core';
-import { modelInfo, pathsInfo } from '@huggingface/hub';
+import { fileDownloadInfo, modelInfo, pathsInfo } from '@huggingface/hub';
 import {
   blobPath,
   cachedCommit,
@@ -27,8 +28,8 @@ import { type HubSettings, type HubSettingsOptions, hubSettings } from './settin
 export interface PullOptions extends HubSettingsOptions {
   /** `org/name` of a model repository. */
   repo: string;
-  /** Paths inside the repository. */
-  files: string[];
+  /** Paths inside the repository (default: every file of the repository at that revision). */
+  files?: string[];
   /** Branch, tag or commit. Default `main`. */
   revision?: string;
   signal?: AbortSignal;
@@ -88,6 +89,19 @@ export function licenceOf(info: { cardData?: unknown; tags?: unknown }): string 
   return typeof tag === 'string' ? tag.slice('license:'.length) : undefined;
 }
 
+/** Every file under a snapshot folder, as repository paths. */
+function snapshotFiles(dir: string, prefix = ''): string[] {
+  let names: Dirent[];
+  try {
+    names = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return names.flatMap((d) =>
+    d.isDirectory() ? snapshotFiles(join(dir, d.name), `${prefix}${d.name}/`) : [`${prefix}${d.name}`],
+  );
+}
+
 function planFromCache(
   rc: RepoCache,
   opts: PullOptions,
@@ -96,7 +110,12 @@ function planFromCache(
   why: string,
 ): PullPlan {
   const commit = cachedCommit(rc, revision);
-  const missing = commit ? opts.files.filter((f) => !cachedFile(rc, commit, f)) : opts.files;
+  const wanted = opts.files ?? (commit ? snapshotFiles(snapshotDir(rc, commit)) : []);
+  const missing = commit
+    ? wanted.filter((f) => !cachedFile(rc, commit, f))
+    : wanted.length
+      ? wanted
+      : ['(all files)'];
   if (!commit || missing.length) {
     throw new AudiogenError(
       'NOT_CACHED',
@@ -113,7 +132,7 @@ function planFromCache(
     offline: true,
     downloadBytes: 0,
     settings,
-    files: opts.files.map((f) => {
+    files: wanted.map((f) => {
       const cached = cachedFile(rc, commit, f)!;
       return {
         path: f,
@@ -131,9 +150,13 @@ export async function planPull(opts: PullOptions): Promise<PullPlan> {
   const settings = hubSettings(opts);
   const revision = opts.revision ?? 'main';
   checkRevision(revision);
-  if (!opts.files.length)
-    throw new AudiogenError('INVALID_ARGUMENT', `no files given to fetch from ${opts.repo}`);
-  for (const f of opts.files) checkRepoPath(f);
+  if (opts.files && !opts.files.length) {
+    throw new AudiogenError(
+      'INVALID_ARGUMENT',
+      `an empty file list for ${opts.repo} (leave it out to fetch every file)`,
+    );
+  }
+  for (const f of opts.files ?? []) checkRepoPath(f);
   const rc = repoCache(settings.cacheDir, opts.repo);
   if (settings.offline) return planFromCache(rc, opts, settings, revision, 'HF_HUB_OFFLINE is set');
   const ctx: HubRequestContext = {
@@ -150,21 +173,28 @@ export async function planPull(opts: PullOptions): Promise<PullPlan> {
     ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
     onRetry: (reason, attempt, delayMs) => opts.onEvent?.({ type: 'retry', reason, attempt, delayMs }),
   });
-  let info: { sha?: string; gated: false | 'auto' | 'manual'; cardData?: unknown; tags?: unknown };
+  let info: {
+    sha?: string;
+    gated: false | 'auto' | 'manual';
+    private: boolean;
+    cardData?: unknown;
+    tags?: unknown;
+    filePaths?: string[];
+  };
   try {
     info = await modelInfo({
       name: opts.repo,
       revision,
       hubUrl: settings.endpoint,
       fetch: f,
-      additionalFields: ['sha', 'cardData', 'tags'],
+      additionalFields: ['sha', 'cardData', 'tags', 'filePaths'],
       ...tokenOpt(settings),
     });
   } catch (e) {
     if (isAudiogenError(e, 'NETWORK_ERROR')) {
       // As huggingface_hub does: no Hub, but everything asked for is cached → use the cache.
       const commit = cachedCommit(rc, revision);
-      if (commit && opts.files.every((file) => cachedFile(rc, commit, file))) {
+      if (commit && opts.files?.every((file) => cachedFile(rc, commit, file))) {
         opts.onEvent?.({ type: 'offline-fallback', reason: e.message });
         return planFromCache(rc, opts, settings, revision, 'the Hub cannot be reached');
       }
@@ -178,16 +208,19 @@ export async function planPull(opts: PullOptions): Promise<PullPlan> {
       `${settings.endpoint} did not report the commit of ${opts.repo}@${revision}`,
     );
   }
+  const wanted = opts.files ?? info.filePaths ?? [];
+  for (const p of wanted) checkRepoPath(p);
+  if (!wanted.length) throw new AudiogenError('MISSING_FILE', `${opts.repo} at ${revision} has no files`);
   const infos = await pathsInfo({
     repo: { type: 'model', name: opts.repo },
-    paths: opts.files,
+    paths: wanted,
     revision: commit,
     hubUrl: settings.endpoint,
     fetch: f,
     ...tokenOpt(settings),
   });
   const byPath = new Map(infos.map((i) => [i.path, i]));
-  const missing = opts.files.filter((p) => byPath.get(p)?.type !== 'file');
+  const missing = wanted.filter((p) => byPath.get(p)?.type !== 'file');
   if (missing.length) {
     throw new AudiogenError(
       'MISSING_FILE',
@@ -196,7 +229,7 @@ export async function planPull(opts: PullOptions): Promise<PullPlan> {
     );
   }
   let downloadBytes = 0;
-  const files = opts.files.map((p): PlannedFile => {
+  const files = wanted.map((p): PlannedFile => {
     const i = byPath.get(p)!;
     const digest: Digest = i.lfs
       ? { algorithm: 'sha256', hex: i.lfs.oid }
@@ -219,6 +252,27 @@ export async function planPull(opts: PullOptions): Promise<PullPlan> {
     if (!cached && !blobThere) downloadBytes += size;
     return { path: p, size, etag: digest.hex, digest, ...(cached ? { cached } : {}) };
   });
+  // A gated or private repository: ask for one missing file's download info now (a one-byte request), so
+  // a licence not yet accepted fails here, before gigabytes of other files are fetched.
+  const firstMissing = files.find((x) => !x.cached);
+  if ((info.gated || info.private) && firstMissing) {
+    ctx.file = firstMissing.path;
+    try {
+      await fileDownloadInfo({
+        repo: { type: 'model', name: opts.repo },
+        path: firstMissing.path,
+        revision: commit,
+        hubUrl: settings.endpoint,
+        fetch: f,
+        ...tokenOpt(settings),
+      });
+    } catch (e) {
+      if (isAudiogenError(e) && e.code !== 'NETWORK_ERROR') throw e;
+      // Anything else (an odd storage answer) is left for the download itself to report.
+    } finally {
+      delete ctx.file;
+    }
+  }
   const licence = licenceOf(info);
   return {
     repo: opts.repo,

@@ -4,5 +4,6 @@ export * from './metrics';
 export * from './model';
 export * from './recipe';
 export * from './recipes';
+export * from './regex';
 export * from './sensitivity';
 export * from './transform';

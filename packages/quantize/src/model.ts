@@ -3,14 +3,20 @@ import { promises as fs } from 'node:fs';
 import {
   AudiogenError,
   checkOutputTarget,
+  isAudiogenError,
   type QuantizeResult,
   type Quantizer,
+  readInputFile,
+  readInputText,
   writeFolderAtomic,
 } from '@audiogen/core';
 import { type Graph, readTflite, writeTflite, writeTfliteFile } from '@audiogen/core/tflite';
 import { parseRecipe, type Recipe, toRecipe } from './recipe';
 import { isNamedRecipe, namedRecipe } from './recipes';
 import { type QuantizeGraphOptions, type QuantizeReport, quantizeGraph } from './transform';
+
+/** Recipes are a few kB of JSON; a file far larger is not one. */
+const MAX_RECIPE_FILE_BYTES = 16 * 1024 * 1024;
 
 /** A recipe from a built-in name, a path to an AEQ recipe .json file, JSON text, or parsed JSON. */
 export async function loadRecipe(spec: string | Recipe | unknown): Promise<Recipe> {
@@ -20,8 +26,13 @@ export async function loadRecipe(spec: string | Recipe | unknown): Promise<Recip
   if (trimmed.startsWith('[') || trimmed.startsWith('{')) return parseRecipe(trimmed);
   let text: string;
   try {
-    text = await fs.readFile(spec, 'utf8');
+    text = await readInputText(spec, {
+      what: 'recipe file',
+      maxBytes: MAX_RECIPE_FILE_BYTES,
+      tooLargeCode: 'INVALID_RECIPE',
+    });
   } catch (e) {
+    if (!isAudiogenError(e, 'MISSING_FILE')) throw e;
     throw new AudiogenError(
       'INVALID_RECIPE',
       `"${spec}" is neither a built-in recipe name nor a readable recipe file`,
@@ -72,12 +83,7 @@ export async function quantizeFile(
   // Before any work: a writable output that is not the input (`--out in.tflite` used to overwrite it).
   await checkOutputTarget(output, { inputs: [input] });
   const r = await loadRecipe(recipe);
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await fs.readFile(input));
-  } catch (e) {
-    throw new AudiogenError('MISSING_FILE', `cannot read ${input}: ${(e as Error).message}`, { cause: e });
-  }
+  const bytes = await readInputFile(input, { what: 'model file' });
   options.onProgress?.(`read ${input} (${bytes.byteLength} bytes)`, 0);
   const graph = readTflite(bytes);
   const { graph: out, report } = quantizeGraph(graph, r, options);

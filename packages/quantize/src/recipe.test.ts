@@ -281,7 +281,11 @@ describe('resolution order (recipe_manager.get_quantization_configs)', () => {
 
   it('regex is searched (re.search), not fully matched; Python syntax is accepted', () => {
     expect(compilePythonRegex('dense').test('model/dense/MatMul;')).toBe(true);
-    expect(compilePythonRegex('(?P<b>block)_(?P=b)').test('x/block_block;')).toBe(true);
+    expect(compilePythonRegex('(?P<b>block)_(?P<c>x)').test('x/block_x;')).toBe(true);
+    // Backreferences cannot be matched in linear time: refused with a typed error, not run.
+    expect(() => compilePythonRegex('(?P<b>block)_(?P=b)')).toThrow(
+      expect.objectContaining({ code: 'INVALID_RECIPE' }),
+    );
     expect(compilePythonRegex('(?i)DENSE').test('dense;')).toBe(true);
   });
 });

@@ -4,6 +4,7 @@
  * (google-ai-edge/ai-edge-quantizer v0.10.0).
  */
 import { AudiogenError } from '@audiogen/core';
+import { compileRecipeRegex, type LinearRegex } from './regex';
 
 // ---------------------------------------------------------------- names
 
@@ -269,21 +270,12 @@ export function defaultOpConfig(): OpQuantizationConfig {
   };
 }
 
-/** Python `re` syntax → JavaScript RegExp (named groups, leading inline flags). */
-export function compilePythonRegex(src: string): RegExp {
-  let flags = '';
-  let body = src;
-  const m = /^\(\?([aiLmsux]+)\)/.exec(body);
-  if (m) {
-    for (const f of m[1]!) {
-      if (f === 'i' || f === 'm' || f === 's') flags += f;
-      else if (f !== 'u' && f !== 'a') throw new Error(`inline flag (?${f}) is not supported`);
-    }
-    body = body.slice(m[0].length);
-  }
-  body = body.replace(/\(\?P</g, '(?<').replace(/\(\?P=(\w+)\)/g, '\\k<$1>');
-  body = body.replace(/\\A/g, '^').replace(/\\Z/g, '$');
-  return new RegExp(body, flags);
+/**
+ * A recipe regex (Python `re` syntax) for AEQ's `re.search`, matched in linear time (see regex.ts):
+ * a downloaded recipe cannot make matching run for minutes.
+ */
+export function compilePythonRegex(src: string): LinearRegex {
+  return compileRecipeRegex(src);
 }
 
 /**
@@ -591,7 +583,7 @@ export function describeConfig(c: OpQuantizationConfig): string {
 
 interface ScopeGroup {
   regex: string;
-  re: RegExp;
+  re: LinearRegex;
   entries: RecipeEntry[];
 }
 
@@ -636,7 +628,6 @@ export class RecipeResolver {
     let chosen: RecipeEntry | undefined;
     const rejected: { entry: RecipeEntry; reason: string }[] = [];
     for (const g of this.groups) {
-      g.re.lastIndex = 0;
       if (!g.re.test(scope)) continue;
       for (const e of g.entries) {
         if (e.operation !== '*' && e.operation !== op) continue;

@@ -8,7 +8,14 @@ import { AudiogenError, type Runtime, type Tensor, toFloat32 } from '@audiogen/c
 import { type Graph, readTflite, writeTflite } from '@audiogen/core/tflite';
 import { type ComparisonResult, randomInputs, type TensorMetrics } from './compare';
 import { computeMetrics, METRICS, type MetricName } from './metrics';
-import { parseRecipe, type Recipe, type RecipeJson, recipeToJson, toRecipe } from './recipe';
+import {
+  compilePythonRegex,
+  parseRecipe,
+  type Recipe,
+  type RecipeJson,
+  recipeToJson,
+  toRecipe,
+} from './recipe';
 import { quantizeGraph } from './transform';
 
 export interface LayerSensitivity {
@@ -35,16 +42,17 @@ export interface SensitivityOptions {
 
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** `recipe` restricted to the op whose scope is exactly `scope` (everything else float). */
+/**
+ * `recipe` restricted to the op whose scope is exactly `scope` (everything else float): each entry whose
+ * regex matches that scope is kept with the scope itself as its regex (in order, so the same entry wins);
+ * the others are dropped.
+ */
 export function recipeForScope(recipe: Recipe, scope: string): Recipe {
-  const only = `^(?=${escapeRegex(scope)}$)`;
+  const exact = `^${escapeRegex(scope)}$`;
   return parseRecipe(
-    recipeToJson(recipe).map((e) => {
-      const re = String(e.regex);
-      // Keep a leading inline-flag group first, as Python requires.
-      const flags = /^\(\?[aiLmsux]+\)/.exec(re)?.[0] ?? '';
-      return { ...e, regex: `${flags}${only}.*(?:${re.slice(flags.length)})` };
-    }),
+    recipeToJson(recipe)
+      .filter((e) => compilePythonRegex(String(e.regex)).test(scope))
+      .map((e) => ({ ...e, regex: exact })),
   );
 }
 

@@ -17,9 +17,19 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
-#include <napi.h>
+#ifdef __APPLE__
+#include <malloc/malloc.h>
+#endif
+#ifdef _WIN32
+#define NOMINMAX
+#define WIN32_LEAN_AND_MEAN
+#include <io.h>
+#include <windows.h>
+#else
 #include <poll.h>
 #include <unistd.h>
+#endif
+#include <napi.h>
 
 #include <algorithm>
 #include <atomic>
@@ -38,6 +48,23 @@
 namespace {
 
 constexpr size_t kAlign = 64;  // LITERT_HOST_MEMORY_BUFFER_ALIGNMENT
+
+// 64-byte aligned blocks, released with AlignedFree (the UCRT's aligned blocks need their own free).
+void* AlignedAlloc(size_t n) {
+#ifdef _WIN32
+  return _aligned_malloc(n, kAlign);
+#else
+  void* p = nullptr;
+  return posix_memalign(&p, kAlign, n) == 0 ? p : nullptr;
+#endif
+}
+void AlignedFree(void* p) {
+#ifdef _WIN32
+  _aligned_free(p);
+#else
+  free(p);
+#endif
+}
 
 std::mutex g_env_mutex;
 LiteRtEnvironment g_env = nullptr;
@@ -79,8 +106,14 @@ size_t ElementBits(LiteRtElementType t) {
   }
 }
 
-// Byte size of a dense tensor; 0 when a dimension is dynamic (< 0) or the type is not plain data.
+// LiteRT's layouts hold at most AUDIOGEN_LITERT_MAX_RANK dimensions (core's MAX_RANK refuses files with
+// more); a rank above it is never used to index `dimensions`.
+bool RankOk(const LiteRtLayout& l) { return l.rank <= AUDIOGEN_LITERT_MAX_RANK; }
+
+// Byte size of a dense tensor; 0 when a dimension is dynamic (< 0), the rank is out of range or the type
+// is not plain data.
 size_t ByteSize(const LiteRtRankedTensorType& t) {
+  if (!RankOk(t.layout)) return 0;
   size_t n = 1;
   for (unsigned i = 0; i < t.layout.rank; i++) {
     if (t.layout.dimensions[i] < 0) return 0;
@@ -92,10 +125,35 @@ size_t ByteSize(const LiteRtRankedTensorType& t) {
 
 // ---------------------------------------------------------------- LiteRT's error text
 
+// File-descriptor calls of the C runtime. On Windows these are the UCRT's (ucrtbase.dll): libLiteRt.dll
+// is an MSVC /MD build on the same UCRT, so fd 2 here is the stderr LiteRT prints to, as on POSIX.
+#ifdef _WIN32
+using IoSize = int;
+IoSize FdWrite(int fd, const char* p, size_t n) { return _write(fd, p, static_cast<unsigned>(std::min<size_t>(n, 1u << 30))); }
+IoSize FdRead(int fd, char* p, size_t n) { return _read(fd, p, static_cast<unsigned>(n)); }
+int FdClose(int fd) { return _close(fd); }
+int FdDup2(int from, int to) { return _dup2(from, to); }
+int FdDup(int fd) { return _dup(fd); }
+// Binary (no CRLF translation), not inherited by child processes.
+int FdPipe(int p[2]) { return _pipe(p, 64 * 1024, _O_BINARY | _O_NOINHERIT); }
+#else
+using IoSize = ssize_t;
+IoSize FdWrite(int fd, const char* p, size_t n) { return write(fd, p, n); }
+IoSize FdRead(int fd, char* p, size_t n) { return read(fd, p, n); }
+int FdClose(int fd) { return close(fd); }
+int FdDup2(int from, int to) { return dup2(from, to); }
+int FdDup(int fd) { return fcntl(fd, F_DUPFD_CLOEXEC, 3); }
+int FdPipe(int p[2]) {
+  if (pipe(p) != 0) return -1;
+  for (int i = 0; i < 2; i++) fcntl(p[i], F_SETFD, fcntl(p[i], F_GETFD) | FD_CLOEXEC);
+  return 0;
+}
+#endif
+
 // Writes all of p[0..n) to fd (partial writes and EINTR handled; other errors drop the rest).
 void WriteAll(int fd, const char* p, size_t n) {
   while (n > 0) {
-    ssize_t w = write(fd, p, n);
+    IoSize w = FdWrite(fd, p, n);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) return;
     p += w;
@@ -133,8 +191,6 @@ void EchoToStderr(const std::string& text) {
 
 std::mutex g_capture_mutex;  // one stderr capture at a time in the process
 
-void SetCloexec(int fd) { fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC); }
-
 // Captures what is written to fd 2 between Start() and Stop(): used only to retry a LiteRT call that
 // failed and whose explanation LiteRT only prints (compile). fd 2 is process-wide, so captures are
 // serialized (the lock is held for the object's life) and anything another thread writes meanwhile is
@@ -154,12 +210,11 @@ class StderrCapture {
   // False (and nothing redirected) when fd 2 is closed or no pipe/thread can be made.
   bool Start() {
     fflush(stderr);
-    saved_ = fcntl(2, F_DUPFD_CLOEXEC, 3);
+    saved_ = FdDup(2);
     if (saved_ < 0) return false;
     int p[2], w[2];
-    if (pipe(p) != 0) return Fail(-1, -1);
-    if (pipe(w) != 0) return Fail(p[0], p[1]);
-    for (int fd : {p[0], p[1], w[0], w[1]}) SetCloexec(fd);
+    if (FdPipe(p) != 0) return Fail(-1, -1);
+    if (FdPipe(w) != 0) return Fail(p[0], p[1]);
     read_ = p[0];
     wake_r_ = w[0];
     wake_w_ = w[1];
@@ -168,12 +223,12 @@ class StderrCapture {
     } catch (...) {
       return Fail(-1, p[1]);  // p[0] is read_, closed by CloseAll
     }
-    if (dup2(p[1], 2) < 0) {
-      close(p[1]);  // no write end left: the drain thread sees EOF and ends
+    if (FdDup2(p[1], 2) < 0) {
+      FdClose(p[1]);  // no write end left: the drain thread sees EOF and ends
       thread_.join();
       return Fail(-1, -1);
     }
-    close(p[1]);  // fd 2 is now the only write end
+    FdClose(p[1]);  // fd 2 is now the only write end
     active_ = true;
     return true;
   }
@@ -183,7 +238,8 @@ class StderrCapture {
     if (!active_) return "";
     active_ = false;
     fflush(stderr);
-    dup2(saved_, 2);  // closes the pipe's last write end (unless a child process inherited it)
+    FdDup2(saved_, 2);  // closes the pipe's last write end (unless a child process inherited it)
+    stopping_ = true;
     char c = 1;
     WriteAll(wake_w_, &c, 1);
     thread_.join();
@@ -204,6 +260,7 @@ class StderrCapture {
   std::unique_lock<std::mutex> lock_;
   int saved_ = -1, read_ = -1, wake_r_ = -1, wake_w_ = -1;
   bool active_ = false;
+  std::atomic<bool> stopping_{false};
   std::thread thread_;
   std::string head_, tail_;
   size_t dropped_ = 0;
@@ -237,14 +294,14 @@ class StderrCapture {
   }
 
   bool Fail(int a, int b) {
-    if (a >= 0) close(a);
-    if (b >= 0) close(b);
+    if (a >= 0) FdClose(a);
+    if (b >= 0) FdClose(b);
     CloseAll();
     return false;
   }
   void CloseAll() {
     for (int* fd : {&saved_, &read_, &wake_r_, &wake_w_}) {
-      if (*fd >= 0) close(*fd);
+      if (*fd >= 0) FdClose(*fd);
       *fd = -1;
     }
   }
@@ -258,26 +315,46 @@ class StderrCapture {
       dropped_ += cut;
     }
   }
+  // Forwards and keeps what arrives until EOF (no write end left); once stopped, gives up after 100 ms
+  // of silence (a child process kept a write end open).
   void Drain() {
     char buf[16384];
-    bool stopping = false;
+    int idle_ms = 0;
     for (;;) {
-      struct pollfd fds[2] = {{read_, POLLIN, 0}, {wake_r_, POLLIN, 0}};
-      // Once stopped, wait for EOF; give up after 100 ms of silence (a child kept the write end open).
-      int r = poll(fds, stopping ? 1 : 2, stopping ? 100 : -1);
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) break;
-      if (!stopping && (fds[1].revents & POLLIN)) stopping = true;
-      if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-        ssize_t n = read(read_, buf, sizeof(buf));
-        if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-        if (n <= 0) break;  // EOF: no write end left
-        Forward(buf, static_cast<size_t>(n), false);
-        Keep(buf, static_cast<size_t>(n));
-      }
+      int r = WaitReadable(idle_ms);
+      if (r == 0) continue;
+      if (r < 0) break;
+      IoSize n = FdRead(read_, buf, sizeof(buf));
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (n <= 0) break;  // EOF: no write end left
+      Forward(buf, static_cast<size_t>(n), false);
+      Keep(buf, static_cast<size_t>(n));
     }
     Forward(nullptr, 0, true);
   }
+  // 1: data (or EOF) to read; 0: wait again; -1: stop draining. `idle_ms` counts silence after Stop().
+#ifdef _WIN32
+  // Anonymous pipes cannot be waited on together with another handle: peek every millisecond.
+  int WaitReadable(int& idle_ms) {
+    DWORD avail = 0;
+    if (!PeekNamedPipe(reinterpret_cast<HANDLE>(_get_osfhandle(read_)), nullptr, 0, nullptr, &avail, nullptr))
+      return GetLastError() == ERROR_BROKEN_PIPE ? 1 : -1;  // broken pipe: read() then sees EOF
+    if (avail > 0) return 1;
+    if (stopping_ && ++idle_ms > 100) return -1;
+    Sleep(1);
+    return 0;
+  }
+#else
+  int WaitReadable(int& idle_ms) {
+    struct pollfd fds[2] = {{read_, POLLIN, 0}, {wake_r_, POLLIN, 0}};
+    bool stopping = idle_ms > 0;
+    int r = poll(fds, stopping ? 1 : 2, stopping ? 100 : -1);
+    if (r < 0 && errno == EINTR) return 0;
+    if (r <= 0) return -1;
+    if (!stopping && (fds[1].revents & POLLIN)) idle_ms = 1;
+    return (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) ? 1 : 0;
+  }
+#endif
 };
 
 Napi::Error StatusError(Napi::Env env, const std::string& op, int status, const std::string& messages = "",
@@ -311,7 +388,7 @@ struct Bound {
   LiteRtRankedTensorType type;
   void Reset() {
     if (buffer) LiteRtDestroyTensorBuffer(buffer);
-    free(mem);
+    AlignedFree(mem);
     buffer = nullptr;
     mem = nullptr;
     size = 0;
@@ -349,8 +426,8 @@ LiteRtStatus Bind(Bound& b, const LiteRtRankedTensorType& type, size_t bytes, Li
     return s;
   }
   size_t alloc = ((bytes + kAlign - 1) / kAlign) * kAlign + kAlign;
-  if (posix_memalign(&b.mem, kAlign, alloc) != 0) {
-    b.mem = nullptr;
+  b.mem = AlignedAlloc(alloc);
+  if (!b.mem) {
     return kLiteRtStatusErrorMemoryAllocationFailure;
   }
   std::memset(b.mem, 0, alloc);
@@ -400,7 +477,7 @@ struct ModelState {
   }
   void Destroy() {
     ReleaseBuffers();
-    const bool had_model = compiled || model;
+    [[maybe_unused]] const bool had_model = compiled || model;
     if (compiled) LiteRtDestroyCompiledModel(compiled);
     if (model) LiteRtDestroyModel(model);
     compiled = nullptr;
@@ -409,6 +486,9 @@ struct ModelState {
     // glibc keeps freed heap memory (XNNPACK's packed weights, workspaces) for reuse; a pipeline that
     // disposes each model after its stage would otherwise carry 0.3-0.7 GB into the next stage.
     if (had_model) malloc_trim(0);
+#endif
+#ifdef __APPLE__
+    if (had_model) malloc_zone_pressure_relief(nullptr, 0);  // the same for macOS's malloc zones
 #endif
   }
   ~ModelState() { Destroy(); }
@@ -444,6 +524,11 @@ LiteRtStatus ReadSignatures(LiteRtModel model, std::vector<SignatureMeta>* out, 
         if (tid != kLiteRtRankedTensorType) { *where = "unranked tensor " + std::string(name ? name : ""); return kLiteRtStatusErrorUnsupported; }
         std::memset(&tm.type, 0, sizeof(tm.type));
         if ((s = LiteRtGetRankedTensorType(t, &tm.type)) != kLiteRtStatusOk) { *where = "GetRankedTensorType"; return s; }
+        if (!RankOk(tm.type.layout)) {
+          *where = "tensor " + std::string(name ? name : "") + " has rank " + std::to_string(tm.type.layout.rank) +
+                   " (at most " + std::to_string(AUDIOGEN_LITERT_MAX_RANK) + ")";
+          return kLiteRtStatusErrorUnsupported;
+        }
         tm.name = name ? name : "";
         (dir == 0 ? meta.inputs : meta.outputs).push_back(tm);
       }
@@ -689,6 +774,11 @@ class LoadWorker : public Napi::AsyncWorker {
       std::vector<LiteRtLayout> layouts(n);
       status_ = LiteRtGetCompiledModelOutputTensorLayouts(state_->compiled, si, n, layouts.data(), true);
       if (status_ != kLiteRtStatusOk) { op_ = "prepare (allocate tensors)"; break; }
+      if (!std::all_of(layouts.begin(), layouts.end(), RankOk)) {
+        status_ = kLiteRtStatusErrorUnsupported;
+        op_ = "prepare (an output has more than " + std::to_string(AUDIOGEN_LITERT_MAX_RANK) + " dimensions)";
+        break;
+      }
     }
     // Compile and prepare messages (e.g. XNNPACK refusing a node), on failure and on success.
     messages_ = TakeErrorMessages(state_->compiled);
@@ -802,7 +892,7 @@ struct Binding {
 // Output blocks are external to V8: report their size so that GC pressure reflects them (else a loop of
 // runs could pile up unreferenced outputs until an unrelated GC).
 void FreeOutput(Napi::Env env, void* p, size_t* size) {
-  free(p);
+  AlignedFree(p);
   Napi::MemoryManagement::AdjustExternalMemory(env, -static_cast<int64_t>(*size));
   delete size;
 }
@@ -867,6 +957,15 @@ class RunWorker : public Napi::AsyncWorker {
         status_ = LiteRtGetCompiledModelOutputTensorLayouts(st_->compiled, sig_, nout, layouts.data(), true);
         if (status_ != kLiteRtStatusOk) { op_ = "GetCompiledModelOutputTensorLayouts"; return; }
       }
+      for (size_t i = 0; i < nout; i++) {
+        if (!RankOk(layouts[i])) {
+          status_ = kLiteRtStatusErrorUnsupported;
+          op_ = "output " + meta.outputs[i].name + " has rank " + std::to_string(layouts[i].rank) + " (at most " +
+                std::to_string(AUDIOGEN_LITERT_MAX_RANK) + ")";
+          layouts.clear();
+          return;
+        }
+      }
       st_->layouts_stale[sig_] = false;
     }
     bout.resize(nout);
@@ -905,8 +1004,8 @@ class RunWorker : public Napi::AsyncWorker {
         o.caller = true;
         continue;
       }
-      if (posix_memalign(&o.owned, kAlign, o.size == 0 ? kAlign : o.size) != 0) {
-        o.owned = nullptr;
+      o.owned = AlignedAlloc(o.size == 0 ? kAlign : o.size);
+      if (!o.owned) {
         status_ = kLiteRtStatusErrorMemoryAllocationFailure;
         op_ = "alloc output";
         return;
@@ -918,7 +1017,7 @@ class RunWorker : public Napi::AsyncWorker {
   }
 
   void Finish() {
-    for (auto& b : ins_) free(b.owned);
+    for (auto& b : ins_) AlignedFree(b.owned);
     ins_.clear();
     dsts_.clear();
     keep_.clear();
@@ -934,7 +1033,7 @@ class RunWorker : public Napi::AsyncWorker {
     Napi::Env env = Env();
     Finish();
     if (status_ != kLiteRtStatusOk) {
-      for (auto& o : outs_) free(o.owned);
+      for (auto& o : outs_) AlignedFree(o.owned);
       Napi::Error e = StatusError(env, op_, status_, messages_);
       if (status_ == kLiteRtStatusCancelled) e.Set("code", "ABORTED");
       if (bad_output_) e.Set("code", "INVALID_ARGUMENT");  // a caller's output array of the wrong size
@@ -964,7 +1063,7 @@ class RunWorker : public Napi::AsyncWorker {
 
   void OnError(const Napi::Error& e) override {
     Finish();
-    for (auto& o : outs_) free(o.owned);
+    for (auto& o : outs_) AlignedFree(o.owned);
     deferred_.Reject(e.Value());
   }
 
@@ -1008,7 +1107,7 @@ Napi::Value NativeModel::Run(const Napi::CallbackInfo& info) {
   for (uint32_t i = 0; i < arr.Length(); i++) {
     Napi::Value v = arr.Get(i);
     if (!v.IsTypedArray()) {
-      for (auto& b : ins) free(b.owned);
+      for (auto& b : ins) AlignedFree(b.owned);
       Napi::TypeError::New(env, "inputs must be typed arrays").ThrowAsJavaScriptException();
       return env.Undefined();
     }
@@ -1018,7 +1117,7 @@ Napi::Value NativeModel::Run(const Napi::CallbackInfo& info) {
     b.type.layout.has_strides = false;
     size_t need = ByteSize(b.type);
     if (need != ta.ByteLength()) {
-      for (auto& x : ins) free(x.owned);
+      for (auto& x : ins) AlignedFree(x.owned);
       Napi::RangeError::New(env, "input " + meta.inputs[i].name + " has " + std::to_string(ta.ByteLength()) +
                                      " bytes, the model needs " + std::to_string(need))
           .ThrowAsJavaScriptException();
@@ -1035,7 +1134,7 @@ Napi::Value NativeModel::Run(const Napi::CallbackInfo& info) {
       Napi::Value v = oa.Get(i);
       if (v.IsUndefined() || v.IsNull()) continue;
       if (!v.IsTypedArray()) {
-        for (auto& b : ins) free(b.owned);
+        for (auto& b : ins) AlignedFree(b.owned);
         Napi::TypeError::New(env, "outputs must be typed arrays").ThrowAsJavaScriptException();
         return env.Undefined();
       }
@@ -1056,6 +1155,28 @@ Napi::Value NativeModel::Run(const Napi::CallbackInfo& info) {
     w->Queue();
   }
   return p;
+}
+
+// allocModelBuffer(bytes) -> ArrayBuffer over a 64-byte-aligned native block (freed when collected). JS reads
+// a model file into it and passes it to load({bytes}): LiteRtCreateModelFromBuffer reads the model from this
+// private copy for its whole life (it does not copy), so truncating or replacing the file cannot fault.
+Napi::Value AllocModelBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double n = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+  if (!(n >= 0 && n <= 9007199254740991.0)) {
+    Napi::RangeError::New(env, "allocModelBuffer(bytes) needs a byte count").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  size_t size = static_cast<size_t>(n);
+  void* p = nullptr;
+  if (posix_memalign(&p, kAlign, size == 0 ? kAlign : size) != 0) {
+    Napi::Error e = Napi::Error::New(env, "cannot allocate " + std::to_string(size) + " bytes for the model");
+    e.Set("code", "ENOMEM");
+    e.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(size));
+  return Napi::ArrayBuffer::New(env, p, size, FreeOutput, new size_t(size));
 }
 
 // Test hook for StderrCapture (src/litert-errors.test.ts): captures while writing `bytes` bytes of
@@ -1083,7 +1204,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   NativeModel::Init(env, exports);
   exports.Set("_testStderrCapture", Napi::Function::New(env, TestStderrCapture));
   exports.Set("load", Napi::Function::New(env, Load));
+  exports.Set("allocModelBuffer", Napi::Function::New(env, AllocModelBuffer));
   exports.Set("abiLayoutBytes", Napi::Number::New(env, sizeof(LiteRtRankedTensorType)));
+  exports.Set("maxRank", Napi::Number::New(env, AUDIOGEN_LITERT_MAX_RANK));
   return exports;
 }
 

@@ -93,7 +93,7 @@ typedef enum {
 
 #define AUDIOGEN_LITERT_MAX_RANK 8
 
-// ABI-stable layout (72-byte LiteRtRankedTensorType on LP64, layout at offset 4).
+// ABI-stable layout (72-byte LiteRtRankedTensorType on every platform, layout at offset 4).
 typedef struct {
   unsigned int rank : 7;
   bool has_strides : 1;
@@ -105,6 +105,10 @@ typedef struct {
   LiteRtElementType element_type;
   LiteRtLayout layout;
 } LiteRtRankedTensorType;
+
+// rank and has_strides are bit-fields of different types. The Itanium C ABI (Linux, macOS) packs them
+// into one 4-byte unit; the Microsoft layout (MSVC, which builds libLiteRt.dll, and MinGW's default,
+// -mms-bitfields) gives each type its own unit, so dimensions start at offset 8 and the type is 76 bytes.
 
 typedef enum { kLiteRtRankedTensorType = 0, kLiteRtUnrankedTensorType = 1 } LiteRtTensorTypeId;
 
@@ -225,7 +229,10 @@ void LiteRtDestroyTensorBuffer(LiteRtTensorBuffer buffer);
 #ifdef __cplusplus
 }  // extern "C"
 
-static_assert(sizeof(LiteRtRankedTensorType) == 72, "LiteRtRankedTensorType must be 72 bytes (LP64)");
+// Also on Windows: libLiteRt.dll packs rank/has_strides into 4 bytes (dimensions at offset 4, seen from
+// the shapes it returns), while MinGW's default Microsoft bit-field layout would put them at offset 8.
+// Build the Windows addon with -mno-ms-bitfields; this assertion stops any other layout.
+static_assert(sizeof(LiteRtRankedTensorType) == 72, "LiteRtRankedTensorType must be 72 bytes");
 static_assert(sizeof(LiteRtEnvOption) == 24, "LiteRtEnvOption must be 24 bytes (LP64)");
 #endif
 

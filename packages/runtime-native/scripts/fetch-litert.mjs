@@ -1,13 +1,17 @@
 #!/usr/bin/env node
+// Puts Google's LiteRT runtime library (libLiteRt.so / .dylib / .dll from the official ai-edge-litert
+// wheel on PyPI) into vendor/<platform>-<arch>/, pinned by version and sha256, and checks its format,
+// machine and exported C API symbols (ELF .dynsym, Mach-O export trie, PE export table). For win32-x64 it
+// also puts the MSVC runtime DLLs that libLiteRt.dll imports beside it (from PyPI's msvc-runtime wheel,
+// Microsoft's redistributable files, pinned the same way).
+//
+//   node scripts/fetch-litert.mjs [--target linux-x64|linux-arm64|darwin-arm64|win32-x64] [--arch x64|arm64]
+//
+// Sources, in order: an already vendored copy with the pinned hash; $AUDIOGEN_LITERT_LIB (host target
+// only); the same wheel already installed in the repo's .venv (host target only); `pip download` of the
+// pinned wheel (any target: pip fetches another platform's wheel by tag). Nothing downloaded is
+// committed (vendor/ is git-ignored).
 import { execFileSync } from 'node:child_process';
-// Puts Google's LiteRT runtime library (libLiteRt.so from the official ai-edge-litert wheel on PyPI)
-// into vendor/<platform>-<arch>/, pinned by version and sha256, and checks its exported C API symbols.
-//
-//   node scripts/fetch-litert.mjs [--arch x64|arm64]
-//
-// Sources, in order: an already vendored copy with the pinned hash; $AUDIOGEN_LITERT_LIB; the same
-// wheel already installed in the repo's .venv (host arch only); `pip download` of the pinned wheel.
-// Nothing downloaded is committed (vendor/ is git-ignored).
 import { createHash } from 'node:crypto';
 import {
   copyFileSync,
@@ -23,10 +27,15 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { elfDynamicSymbols, MACHO, machO, PE, peImage } from './binfmt.mjs';
 
-// The release is chosen per platform by measurement (README "Which LiteRT release, and why"): on x64 the
-// 2.2/2.3 libraries pick XNNPACK f32 conv kernels that run 6–11 % slower on AMD Zen than 2.1.6's and
-// than Python's own build; arm64 keeps the newest release for its KleidiAI/SME2 kernels.
+// The release is chosen per platform (README "Which LiteRT release, and why"): on linux-x64 the 2.2/2.3
+// libraries pick XNNPACK f32 conv kernels that run 6–11 % slower on AMD Zen than 2.1.6's and than
+// Python's own build (a code-layout accident of that one ELF build); arm64 (Linux and macOS) keeps the
+// newest release for its KleidiAI/SME2 kernels (Apple M4 has SME2); win32-x64 takes the newest too: its
+// DLL is a different (MSVC) link, so the Linux layout accident says nothing about it, 2.3.0's XNNPACK
+// shares activation memory better (the decoder's peak: 1.56 GB vs 2.07 GB with 2.1.6 on Linux), and its
+// outputs match Python LiteRT bit for bit under Wine (the win32 lane).
 export const PINS = {
   'linux-x64': {
     version: '2.1.6',
@@ -34,7 +43,9 @@ export const PINS = {
     wheelSha256: 'af4f2ba681fa2c688746cbd7ddd71a2bbbdd9e6a51aa609d382bfad77d1c695e',
     libSha256: 'd46eca60880d6e28c1992d136459f06ab642e30eb423bdc14d56e928f398ce19',
     pipPlatform: 'manylinux_2_27_x86_64',
-    elfMachine: 62, // EM_X86_64
+    lib: 'libLiteRt.so',
+    format: 'elf',
+    machine: 62, // EM_X86_64
   },
   'linux-arm64': {
     version: '2.3.0',
@@ -42,7 +53,52 @@ export const PINS = {
     wheelSha256: '853fc608f96da87bd5f3458465dfb9abbf18d5ae6b94eceacead407146f175ae',
     libSha256: 'b57687dc234d2b8b0598aef5a9c961ed24263df8f8b3f56adbee1cff618e544b',
     pipPlatform: 'manylinux_2_27_aarch64',
-    elfMachine: 183, // EM_AARCH64
+    lib: 'libLiteRt.so',
+    format: 'elf',
+    machine: 183, // EM_AARCH64
+  },
+  'darwin-arm64': {
+    version: '2.3.0',
+    wheel: 'ai_edge_litert-2.3.0-cp311-cp311-macosx_12_0_arm64.whl',
+    wheelSha256: 'da19cb1ad08d5113600d1038fbe7390e74e38fcb3e92af86d56a60120343e6d2',
+    libSha256: 'f3d8b2c3dea5125111de6b005820088629efd13db04b5f157ffd4f2c5dbb318b',
+    pipPlatform: 'macosx_12_0_arm64',
+    lib: 'libLiteRt.dylib',
+    format: 'macho',
+    machine: MACHO.CPU_ARM64,
+  },
+  'win32-x64': {
+    version: '2.3.0',
+    wheel: 'ai_edge_litert-2.3.0-cp311-cp311-win_amd64.whl',
+    wheelSha256: 'ffee5993b859580650e844fce322e93b7abf50dfa36fd0fcbde41e079d1eebe3',
+    libSha256: '445f51fed26967fc1112e0de9ddfef7d8497b24322bbfe18b556426a60000891',
+    pipPlatform: 'win_amd64',
+    lib: 'libLiteRt.dll',
+    format: 'pe',
+    machine: PE.AMD64,
+  },
+};
+
+/**
+ * The MSVC runtime DLLs libLiteRt.dll imports (its import table: MSVCP140, VCRUNTIME140, VCRUNTIME140_1,
+ * VCRUNTIME140_THREADS), shipped app-local beside it as Microsoft's redistribution terms allow: Windows
+ * itself does not include them, an app cannot count on a (recent enough) Visual C++ Redistributable
+ * being installed, and Node does not carry them. From PyPI's msvc-runtime wheel (Microsoft's
+ * redistributable files, 14.51.36231; only its cp312+ wheels carry this version — the files are the same
+ * in each; pip picks this one by tag).
+ */
+export const MSVC_RUNTIME = {
+  version: '14.51.36231',
+  wheel: 'msvc_runtime-14.51.36231-cp312-cp312-win_amd64.whl',
+  wheelSha256: '89f70d1a37bb64164cdb09d02dd82d6b1400e1310be2995b4ed5a9f23efe2222',
+  pipPlatform: 'win_amd64',
+  pythonVersion: '3.12',
+  dir: 'msvc_runtime-14.51.36231.data/data/Scripts',
+  files: {
+    'msvcp140.dll': '7c26614e1d733892c2deac7e245ce115504b1d80592dd0a01b08e3e5a55f89ca',
+    'vcruntime140.dll': 'd1f4225df2cd877dbf130d5668a021dce3f94118455ff5ec952061c30afc9ce7',
+    'vcruntime140_1.dll': 'a7146c08f89fe5b04541ab507cdb59ff7b44534d4ba3c668a426c6450a03434e',
+    'vcruntime140_threads.dll': '40f39e8cee5f5a531b4010e18b807e8fe265b908dc58f959ecb7ebc6ea6cb11a',
   },
 };
 
@@ -96,41 +152,7 @@ export const PACKAGE_DIR = resolve(here, '..');
 const sha256 = (buf) => createHash('sha256').update(buf).digest('hex');
 
 /** Defined global/weak symbols of an ELF64 little-endian shared object's .dynsym. */
-export function elfDynamicSymbols(buf) {
-  if (buf.length < 64 || buf.readUInt32BE(0) !== 0x7f454c46 || buf[4] !== 2 || buf[5] !== 1) {
-    throw new Error('not an ELF64 little-endian file');
-  }
-  const machine = buf.readUInt16LE(18);
-  const shoff = Number(buf.readBigUInt64LE(40));
-  const shentsize = buf.readUInt16LE(58);
-  const shnum = buf.readUInt16LE(60);
-  const sections = [];
-  for (let i = 0; i < shnum; i++) {
-    const o = shoff + i * shentsize;
-    sections.push({
-      type: buf.readUInt32LE(o + 4),
-      offset: Number(buf.readBigUInt64LE(o + 24)),
-      size: Number(buf.readBigUInt64LE(o + 32)),
-      link: buf.readUInt32LE(o + 40),
-      entsize: Number(buf.readBigUInt64LE(o + 56)),
-    });
-  }
-  const dynsym = sections.find((s) => s.type === 11); // SHT_DYNSYM
-  if (!dynsym) throw new Error('no .dynsym section');
-  const strtab = sections[dynsym.link];
-  const names = new Set();
-  for (let o = dynsym.offset; o + 24 <= dynsym.offset + dynsym.size; o += dynsym.entsize || 24) {
-    const nameOff = buf.readUInt32LE(o);
-    const info = buf[o + 4];
-    const shndx = buf.readUInt16LE(o + 6);
-    const bind = info >> 4;
-    if (shndx === 0 || (bind !== 1 && bind !== 2)) continue; // undefined, or local
-    let end = strtab.offset + nameOff;
-    while (buf[end] !== 0) end++;
-    names.add(buf.toString('latin1', strtab.offset + nameOff, end));
-  }
-  return { machine, names };
-}
+export { elfDynamicSymbols };
 
 /**
  * Puts a copy of `src` at `dest` without ever rewriting `dest` in place: a shared library that running
@@ -153,14 +175,24 @@ export function installFileAtomic(src, dest) {
   return true;
 }
 
+/** Exported names and machine of a library in the pin's format (leading `_` of Mach-O names dropped). */
+export function librarySymbols(buf, format) {
+  if (format === 'elf') return elfDynamicSymbols(buf);
+  if (format === 'macho') {
+    const m = machO(buf);
+    return { machine: m.cputype, names: new Set([...m.exports].map((n) => n.replace(/^_/, ''))) };
+  }
+  const p = peImage(buf);
+  return { machine: p.machine, names: p.exports };
+}
+
 export function checkLibrary(file, pin) {
   const buf = readFileSync(file);
   const got = sha256(buf);
   if (got !== pin.libSha256)
     throw new Error(`${file}: sha256 ${got} does not match the pinned ${pin.libSha256}`);
-  const { machine, names } = elfDynamicSymbols(buf);
-  if (machine !== pin.elfMachine)
-    throw new Error(`${file}: ELF machine ${machine}, expected ${pin.elfMachine}`);
+  const { machine, names } = librarySymbols(buf, pin.format);
+  if (machine !== pin.machine) throw new Error(`${file}: machine ${machine}, expected ${pin.machine}`);
   const missing = REQUIRED_SYMBOLS.filter((s) => !names.has(s));
   if (missing.length) throw new Error(`${file}: LiteRT C API symbols not exported: ${missing.join(', ')}`);
   const tflite = [...names].filter((n) => n.startsWith('TfLite')).length;
@@ -168,7 +200,7 @@ export function checkLibrary(file, pin) {
   return { litertSymbols: litert, tfliteSymbols: tflite };
 }
 
-function findPython() {
+export function findPython() {
   const candidates = [];
   let dir = PACKAGE_DIR;
   for (let i = 0; i < 4; i++) {
@@ -185,14 +217,14 @@ function findPython() {
   return null;
 }
 
-function venvLibraries() {
+function venvLibraries(lib) {
   const out = [];
   let dir = PACKAGE_DIR;
   for (let i = 0; i < 4; i++) {
-    const lib = join(dir, '.venv', 'lib');
-    if (existsSync(lib)) {
-      for (const py of readdirSync(lib)) {
-        const f = join(lib, py, 'site-packages', 'ai_edge_litert', 'libLiteRt.so');
+    const libDir = join(dir, '.venv', 'lib');
+    if (existsSync(libDir)) {
+      for (const py of readdirSync(libDir)) {
+        const f = join(libDir, py, 'site-packages', 'ai_edge_litert', lib);
         if (existsSync(f)) out.push(f);
       }
     }
@@ -201,13 +233,85 @@ function venvLibraries() {
   return out;
 }
 
-export function fetchLiteRt({ arch = process.arch, log = console.error } = {}) {
-  const key = `linux-${arch}`;
-  const pin = PINS[key];
+/** `pip download`s one pinned wheel into `tmp`, checks its sha256 and extracts `members` to `tmp`. */
+function downloadWheel(
+  { pkg, version, wheel, wheelSha256, pipPlatform, pythonVersion = '3.11' },
+  members,
+  tmp,
+  log,
+) {
+  const py = findPython();
+  if (!py) throw new Error(`${wheel}: not found locally and no Python with pip to download it`);
+  log(`[fetch-litert] pip download ${pkg}==${version} (${pipPlatform})`);
+  execFileSync(
+    py,
+    [
+      '-m',
+      'pip',
+      'download',
+      `${pkg}==${version}`,
+      '--no-deps',
+      '--only-binary=:all:',
+      '--platform',
+      pipPlatform,
+      '--python-version',
+      pythonVersion,
+      '-d',
+      tmp,
+      '--quiet',
+      '--disable-pip-version-check',
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  const file = join(tmp, wheel);
+  if (!existsSync(file)) throw new Error(`pip did not produce ${wheel}`);
+  const got = sha256(readFileSync(file));
+  if (got !== wheelSha256)
+    throw new Error(`${wheel}: sha256 ${got} does not match the pinned ${wheelSha256}`);
+  execFileSync(py, [
+    '-c',
+    'import os,sys,zipfile\nz=zipfile.ZipFile(sys.argv[1])\nfor m in sys.argv[3:]: open(os.path.join(sys.argv[2],os.path.basename(m)),"wb").write(z.read(m))',
+    file,
+    tmp,
+    ...members,
+  ]);
+}
+
+/** The win32-x64 MSVC runtime DLLs in `destDir`, fetched and checked against their pins. */
+export function fetchMsvcRuntime(destDir, { log = console.error } = {}) {
+  const names = Object.keys(MSVC_RUNTIME.files);
+  const ok = (f, name) => existsSync(f) && sha256(readFileSync(f)) === MSVC_RUNTIME.files[name];
+  if (names.every((n) => ok(join(destDir, n), n))) return names.map((n) => join(destDir, n));
+  mkdirSync(destDir, { recursive: true });
+  const tmp = mkdtempSync(join(tmpdir(), 'audiogen-msvc-'));
+  try {
+    downloadWheel(
+      { pkg: 'msvc-runtime', ...MSVC_RUNTIME },
+      names.map((n) => `${MSVC_RUNTIME.dir}/${n}`),
+      tmp,
+      log,
+    );
+    for (const n of names) {
+      if (!ok(join(tmp, n), n)) throw new Error(`${n} from ${MSVC_RUNTIME.wheel} does not match its pin`);
+      installFileAtomic(join(tmp, n), join(destDir, n));
+    }
+    return names.map((n) => join(destDir, n));
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** The pinned LiteRT library for `target` (default: this host) in vendor/<target>/, fetched if needed. */
+export function fetchLiteRt({
+  arch = process.arch,
+  target = `${process.platform}-${arch}`,
+  log = console.error,
+} = {}) {
+  const pin = PINS[target];
   if (!pin)
-    throw new Error(`no pinned LiteRT library for ${key} (supported: ${Object.keys(PINS).join(', ')})`);
-  const destDir = join(PACKAGE_DIR, 'vendor', key);
-  const dest = join(destDir, 'libLiteRt.so');
+    throw new Error(`no pinned LiteRT library for ${target} (supported: ${Object.keys(PINS).join(', ')})`);
+  const destDir = join(PACKAGE_DIR, 'vendor', target);
+  const dest = join(destDir, pin.lib);
   const ok = (f) => {
     try {
       checkLibrary(f, pin);
@@ -216,66 +320,38 @@ export function fetchLiteRt({ arch = process.arch, log = console.error } = {}) {
       return false;
     }
   };
-  if (existsSync(dest) && ok(dest)) return { path: dest, source: 'vendored', ...checkLibrary(dest, pin) };
+  const done = (source) => ({ path: dest, source, ...checkLibrary(dest, pin) });
+  if (existsSync(dest) && ok(dest)) return done('vendored');
   mkdirSync(destDir, { recursive: true });
-  const local = [process.env.AUDIOGEN_LITERT_LIB, ...(arch === process.arch ? venvLibraries() : [])].filter(
-    Boolean,
-  );
+  const host = target === `${process.platform}-${process.arch}`;
+  const local = host ? [process.env.AUDIOGEN_LITERT_LIB, ...venvLibraries(pin.lib)].filter(Boolean) : [];
   for (const f of local) {
     if (existsSync(f) && ok(f)) {
       installFileAtomic(f, dest);
-      log(`[fetch-litert] ${key}: copied pinned libLiteRt.so from ${f}`);
-      return { path: dest, source: f, ...checkLibrary(dest, pin) };
+      log(`[fetch-litert] ${target}: copied pinned ${pin.lib} from ${f}`);
+      return done(f);
     }
   }
-  const py = findPython();
-  if (!py) throw new Error('LiteRT library not found and no Python with pip to download the pinned wheel');
   const tmp = mkdtempSync(join(tmpdir(), 'audiogen-litert-'));
   try {
-    log(`[fetch-litert] ${key}: pip download ai-edge-litert==${pin.version} (${pin.pipPlatform})`);
-    execFileSync(
-      py,
-      [
-        '-m',
-        'pip',
-        'download',
-        `ai-edge-litert==${pin.version}`,
-        '--no-deps',
-        '--only-binary=:all:',
-        '--platform',
-        pin.pipPlatform,
-        '--python-version',
-        '3.11',
-        '-d',
-        tmp,
-        '--quiet',
-      ],
-      { stdio: ['ignore', 'inherit', 'inherit'] },
-    );
-    const wheel = join(tmp, pin.wheel);
-    if (!existsSync(wheel)) throw new Error(`pip did not produce ${pin.wheel}`);
-    const got = sha256(readFileSync(wheel));
-    if (got !== pin.wheelSha256)
-      throw new Error(`wheel sha256 ${got} does not match the pinned ${pin.wheelSha256}`);
-    execFileSync(py, [
-      '-c',
-      'import sys,zipfile;z=zipfile.ZipFile(sys.argv[1]);open(sys.argv[2],"wb").write(z.read("ai_edge_litert/libLiteRt.so"))',
-      wheel,
-      join(tmp, 'libLiteRt.so'),
-    ]);
-    checkLibrary(join(tmp, 'libLiteRt.so'), pin);
-    installFileAtomic(join(tmp, 'libLiteRt.so'), dest);
-    const info = checkLibrary(dest, pin);
-    log(`[fetch-litert] ${key}: extracted libLiteRt.so (${info.litertSymbols} LiteRt* symbols)`);
-    return { path: dest, source: 'pip', ...info };
+    downloadWheel({ pkg: 'ai-edge-litert', ...pin }, [`ai_edge_litert/${pin.lib}`], tmp, log);
+    checkLibrary(join(tmp, pin.lib), pin);
+    installFileAtomic(join(tmp, pin.lib), dest);
+    const info = done('pip');
+    log(`[fetch-litert] ${target}: extracted ${pin.lib} (${info.litertSymbols} LiteRt* symbols)`);
+    return info;
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const i = process.argv.indexOf('--arch');
-  const arch = i > 0 ? process.argv[i + 1] : process.arch;
-  const r = fetchLiteRt({ arch });
+  const arg = (n) => {
+    const i = process.argv.indexOf(n);
+    return i > 0 ? process.argv[i + 1] : undefined;
+  };
+  const target = arg('--target') ?? `${process.platform}-${arg('--arch') ?? process.arch}`;
+  const r = fetchLiteRt({ target });
+  if (target === 'win32-x64') r.msvcRuntime = fetchMsvcRuntime(dirname(r.path));
   console.log(JSON.stringify(r));
 }

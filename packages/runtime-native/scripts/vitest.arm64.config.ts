@@ -15,8 +15,10 @@ const moduleCache = process.env.ARM64_VITEST_CACHE;
 //   follow execve: without a binfmt_misc registration (a system-wide change we do not make) the
 //   kernel cannot run the arm64 node binary, so every child fails. The linux-arm64 prebuild in the
 //   tarball is checked by pack.test.ts on x64 instead, and loaded from dist/ by every test here.
-// - arm64.test.ts starts this lane.
-const excludedFiles = ['src/pack.test.ts', 'src/arm64.test.ts'].map((f) => `packages/runtime-native/${f}`);
+// - arm64.test.ts starts this lane; win32.test.ts starts the Windows lane (an x64 host's Wine).
+const excludedFiles = ['src/pack.test.ts', 'src/arm64.test.ts', 'src/win32.test.ts'].map(
+  (f) => `packages/runtime-native/${f}`,
+);
 
 // Tests run under -cpu max only, and why:
 // - "abort and dispose during a run settle cleanly": ~4 full 512³ matmul-chain runs, 85 s under

@@ -7,17 +7,27 @@ import type { HostCpu } from '@audiogen/core';
 import { loadAddon } from './native';
 import { DEFAULT_XNNPACK_FLAGS, defaultThreads } from './runtime';
 
-/** The ai-edge-litert release whose libLiteRt.so is pinned, per platform (see scripts/fetch-litert.mjs). */
+/** The ai-edge-litert release whose LiteRT library is pinned, per platform (see scripts/fetch-litert.mjs). */
 export const LITERT_VERSIONS: Record<string, string> = {
   'linux-x64': '2.1.6',
   'linux-arm64': '2.3.0',
+  'darwin-arm64': '2.3.0',
+  'win32-x64': '2.3.0',
+};
+/** The LiteRT library's file name beside the addon, per OS. */
+export const LITERT_LIBRARY_NAMES: Record<string, string> = {
+  linux: 'libLiteRt.so',
+  darwin: 'libLiteRt.dylib',
+  win32: 'libLiteRt.dll',
 };
 /** The pinned release for this platform ('unpinned' where no prebuild exists). */
 export const LITERT_VERSION: string = LITERT_VERSIONS[`${process.platform}-${process.arch}`] ?? 'unpinned';
-/** sha256 of libLiteRt.so in those wheels (scripts/fetch-litert.mjs checks the same values). */
+/** sha256 of the library in those wheels (scripts/fetch-litert.mjs checks the same values; a test too). */
 export const LITERT_LIB_SHA256: Record<string, string> = {
   'linux-x64': 'd46eca60880d6e28c1992d136459f06ab642e30eb423bdc14d56e928f398ce19',
   'linux-arm64': 'b57687dc234d2b8b0598aef5a9c961ed24263df8f8b3f56adbee1cff618e544b',
+  'darwin-arm64': 'f3d8b2c3dea5125111de6b005820088629efd13db04b5f157ffd4f2c5dbb318b',
+  'win32-x64': '445f51fed26967fc1112e0de9ddfef7d8497b24322bbfe18b556426a60000891',
 };
 
 const X86_FEATURES = [
@@ -209,7 +219,7 @@ export function describeHost(): HostReport {
     const { path } = loadAddon();
     engine.available = true;
     engine.addonPath = path;
-    const lib = join(dirname(path), 'libLiteRt.so');
+    const lib = join(dirname(path), LITERT_LIBRARY_NAMES[process.platform] ?? 'libLiteRt.so');
     if (existsSync(lib)) {
       engine.libraryPath = lib;
       engine.librarySha256 = createHash('sha256').update(readFileSync(lib)).digest('hex');

@@ -3,10 +3,11 @@ export {
   type HostReport,
   hostCpu,
   LITERT_LIB_SHA256,
+  LITERT_LIBRARY_NAMES,
   LITERT_VERSION,
   LITERT_VERSIONS,
 } from './host';
-export { loadAddon } from './native';
+export { loadAddon, noPrebuildMessage, PREBUILT_PLATFORMS } from './native';
 export {
   cpuOptionsFor,
   createNativeRuntime,

@@ -84,36 +84,11 @@ function dynamicAddModel(): Graph {
   };
 }
 
-/** x [1,4] → ADD/MUL(x, x) of an op version LiteRT does not have: the interpreter cannot be built. */
-function unknownVersionModel(op: 'ADD' | 'MUL', version: number): Graph {
-  return {
-    version: 3,
-    description: `${op} v${version}`,
-    metadata: [],
-    subgraphs: [
-      {
-        name: 'main',
-        tensors: [
-          { name: 'x', type: 'FLOAT32', shape: [1, 4] },
-          { name: 'y', type: 'FLOAT32', shape: [1, 4] },
-        ],
-        inputs: [0],
-        outputs: [1],
-        operators: [
-          {
-            op,
-            builtin_code: op === 'ADD' ? 0 : 18,
-            version,
-            inputs: [0, 0],
-            outputs: [1],
-            options: { type: op === 'ADD' ? 'AddOptions' : 'MulOptions' },
-          },
-        ],
-      },
-    ],
-    signatures: sig([['x', 0]], [['y', 1]]),
-  };
-}
+// x [1,4] → ADD/MUL(x, x) of an op version LiteRT does not have (shared with scripts/check-fixtures.mjs).
+const errorModels = new URL('../scripts/error-models.mjs', import.meta.url).href;
+const { unknownVersionModel } = (await import(errorModels)) as {
+  unknownVersionModel: (op: 'ADD' | 'MUL', version: number) => Graph;
+};
 
 /** The blockwise int4 FC with one block scale of 0: XNNPACK refuses it. */
 const zeroScaleModel = (): Graph =>

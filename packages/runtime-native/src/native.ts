@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AudiogenError } from '@audiogen/core';
+import { MAX_RANK } from '@audiogen/core/tflite';
 
 /** What the addon (native/addon.cc) exposes. */
 export interface NativeTensorMeta {
@@ -48,6 +49,10 @@ export interface NativeAddon {
     dropStderr?: string[];
   }): Promise<NativeModelHandle>;
   abiLayoutBytes: number;
+  /** A 64-byte-aligned native block (freed when collected) that a model file is read into for load. */
+  allocModelBuffer(bytes: number): ArrayBuffer;
+  /** AUDIOGEN_LITERT_MAX_RANK: dimensions a LiteRT layout holds (must equal core's MAX_RANK). */
+  maxRank: number;
   /** Test hook: writes `bytes` bytes of numbered lines to fd 2 under a capture; returns the kept text. */
   _testStderrCapture(bytes: number): { started: boolean; text: string };
 }
@@ -85,16 +90,47 @@ export function loadAddon(): { addon: NativeAddon; path: string } {
     if (!existsSync(dir)) continue;
     try {
       const path = nodeGypBuild.path(dir);
-      cached = { addon: require(path) as NativeAddon, path };
+      const addon = require(path) as NativeAddon;
+      // The verifier refuses ranks above MAX_RANK because the addon's layouts hold no more: one fact.
+      if (addon.maxRank !== MAX_RANK) {
+        errors.push(`${path}: the addon holds ${addon.maxRank} dimensions, the verifier allows ${MAX_RANK}`);
+        continue;
+      }
+      cached = { addon, path };
       return cached;
     } catch (e) {
       errors.push(`${dir}: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
-  throw new AudiogenError(
-    'ENGINE_UNAVAILABLE',
-    `the LiteRT addon for ${process.platform}-${process.arch} is not available (build it with ` +
-      `'npm run build -w @audiogen/runtime-native'); ${errors.join('; ')}`,
-    { details: { platform: process.platform, arch: process.arch } },
+  throw new AudiogenError('ENGINE_UNAVAILABLE', noPrebuildMessage(process.platform, process.arch, errors), {
+    details: { platform: process.platform, arch: process.arch, supported: PREBUILT_PLATFORMS, errors },
+  });
+}
+
+/** The platforms the published package carries a prebuild for (dist/prebuilds/<platform>-<arch>/). */
+export const PREBUILT_PLATFORMS = ['linux-x64', 'linux-arm64', 'darwin-arm64', 'win32-x64'] as const;
+
+/**
+ * What an app developer reads when the addon cannot be loaded: which platforms have a prebuild and what
+ * to do — words for a user of the npm package (no monorepo commands).
+ */
+export function noPrebuildMessage(platform: string, arch: string, errors: string[]): string {
+  const key = `${platform}-${arch}`;
+  const list = PREBUILT_PLATFORMS.join(', ');
+  const why = errors.length ? ` (${errors.join('; ')})` : '';
+  if ((PREBUILT_PLATFORMS as readonly string[]).includes(key)) {
+    return (
+      `the LiteRT addon for ${key} failed to load${why}. @audiogen/runtime-native ships it in ` +
+      `dist/prebuilds/${key}/ with the LiteRT library beside it: reinstall the package (npm ci, or delete ` +
+      `node_modules/@audiogen/runtime-native and npm install) and make sure your bundler or packager copies ` +
+      `that folder unchanged${platform === 'linux' ? '; Linux needs glibc 2.27 or newer' : ''}` +
+      `${platform === 'darwin' ? '; macOS needs 12 or newer' : ''}.`
+    );
+  }
+  return (
+    `@audiogen/runtime-native has no prebuilt LiteRT addon for ${key}; prebuilds exist for ${list}. ` +
+    `Run on one of those (on Apple silicon use an arm64 Node, not one under Rosetta), or use another ` +
+    `runtime: Google's ai-edge-litert wheels, where this package's LiteRT library comes from, exist for ` +
+    `those platforms only${why}.`
   );
 }

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { PREBUILT_PLATFORMS } from './native';
 
 // `npm pack` this package (and core, its only workspace dependency), install the tarballs into an empty
 // folder with no compiler on PATH, and run a model: the prebuilt addon + libLiteRt.so must just work.
@@ -20,12 +21,31 @@ const pkg = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const core = resolve(pkg, '..', 'core');
 const npmCli = join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js');
 const built = existsSync(join(pkg, 'dist', 'prebuilds', `linux-${process.arch}`, 'node.napi.node'));
-// The build adds the linux-arm64 prebuild when a cross toolchain is installed, and always in CI.
+// The build adds the other prebuilds when their cross toolchains are installed (aarch64 g++, zig), and
+// always in CI: there the tarball must carry all four.
 const inCI = !!process.env.CI && !/^(0|false|no)$/i.test(process.env.CI);
-const otherArch = process.arch === 'x64' ? 'arm64' : 'x64';
-const builtOther = existsSync(join(pkg, 'dist', 'prebuilds', `linux-${otherArch}`, 'node.napi.node'));
-const archs = [process.arch, ...(builtOther || (inCI && otherArch === 'arm64') ? [otherArch] : [])];
-const ELF_MACHINE: Record<string, number> = { x64: 62, arm64: 183 };
+const has = (t: string) => existsSync(join(pkg, 'dist', 'prebuilds', t, 'node.napi.node'));
+const targets = PREBUILT_PLATFORMS.filter((t) => t === `linux-${process.arch}` || inCI || has(t));
+// The first bytes of each file in a prebuild folder: ELF with e_machine, Mach-O 64 with cputype, PE (MZ).
+const MAGIC: Record<string, (b: Buffer) => boolean> = {
+  'linux-x64': (b) => b.readUInt32BE(0) === 0x7f454c46 && b.readUInt16LE(18) === 62,
+  'linux-arm64': (b) => b.readUInt32BE(0) === 0x7f454c46 && b.readUInt16LE(18) === 183,
+  'darwin-arm64': (b) => b.readUInt32LE(0) === 0xfeedfacf && b.readUInt32LE(4) === 0x0100000c,
+  'win32-x64': (b) => b.readUInt16LE(0) === 0x5a4d && b.readUInt16LE(b.readUInt32LE(0x3c) + 4) === 0x8664,
+};
+const FILES: Record<string, string[]> = {
+  'linux-x64': ['node.napi.node', 'libLiteRt.so'],
+  'linux-arm64': ['node.napi.node', 'libLiteRt.so'],
+  'darwin-arm64': ['node.napi.node', 'libLiteRt.dylib'],
+  'win32-x64': [
+    'node.napi.node',
+    'libLiteRt.dll',
+    'msvcp140.dll',
+    'vcruntime140.dll',
+    'vcruntime140_1.dll',
+    'vcruntime140_threads.dll',
+  ],
+};
 const dir = mkdtempSync(join(tmpdir(), 'audiogen-pack-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -48,11 +68,19 @@ describe.skipIf(process.platform !== 'linux' || !existsSync(npmCli))(
       expect(files.length).toBe(2);
       const ours = files.find((f) => f.includes('runtime-native'))!;
       const entries = execFileSync('tar', ['-tzf', ours]).toString().split('\n');
-      for (const arch of archs)
-        for (const f of ['node.napi.node', 'libLiteRt.so'])
-          expect(entries, `${arch} prebuild in the tarball`).toContain(
-            `package/dist/prebuilds/linux-${arch}/${f}`,
-          );
+      for (const t of targets)
+        for (const f of FILES[t]!)
+          expect(entries, `${t} prebuild in the tarball`).toContain(`package/dist/prebuilds/${t}/${f}`);
+      // Nothing else under prebuilds/ (no import libraries, .pdb or temp files).
+      const extra = entries.filter(
+        (e) =>
+          e.startsWith('package/dist/prebuilds/') &&
+          !targets.some((t) => FILES[t]!.some((f) => e.endsWith(`${t}/${f}`))),
+      );
+      expect(extra).toEqual([]);
+      const pkgJson = JSON.parse(execFileSync('tar', ['-xzOf', ours, 'package/package.json']).toString());
+      expect(pkgJson.os).toEqual(['linux', 'darwin', 'win32']);
+      expect(pkgJson.cpu).toEqual(['x64', 'arm64']);
       // PATH holds node and nothing else: no g++, no cc, no make, no python.
       const bin = join(dir, 'bin');
       mkdirSync(bin);
@@ -74,14 +102,13 @@ describe.skipIf(process.platform !== 'linux' || !existsSync(npmCli))(
         join(app, 'node_modules', '@audiogen', 'runtime-native', 'dist', 'prebuilds'),
       );
       expect(listing).toContain(`linux-${process.arch}`);
-      // Each prebuild is a shared object for its own architecture (ELF e_machine), addon and library.
-      for (const arch of archs)
-        for (const f of ['node.napi.node', 'libLiteRt.so']) {
-          const elf = readFileSync(
-            join(app, 'node_modules', '@audiogen', 'runtime-native', 'dist', 'prebuilds', `linux-${arch}`, f),
+      // Each installed prebuild file is a binary for its own OS and architecture.
+      for (const t of targets)
+        for (const f of FILES[t]!) {
+          const b = readFileSync(
+            join(app, 'node_modules', '@audiogen', 'runtime-native', 'dist', 'prebuilds', t, f),
           );
-          expect(elf.readUInt32BE(0), `${arch}/${f}`).toBe(0x7f454c46);
-          expect(elf.readUInt16LE(18), `${arch}/${f} e_machine`).toBe(ELF_MACHINE[arch]);
+          expect(MAGIC[t]!(b), `${t}/${f} format and machine`).toBe(true);
         }
       const model = join(pkg, 'fixtures', 'add_fc.tflite');
       const script = `

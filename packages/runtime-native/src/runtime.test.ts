@@ -312,7 +312,16 @@ describe('describeHost', () => {
     expect(h.engine.available).toBe(true);
     expect(h.engine.libraryPinned).toBe(true);
     // the release pinned per platform in scripts/fetch-litert.mjs
-    expect(h.engine.version).toBe({ x64: '2.1.6', arm64: '2.3.0' }[h.arch as 'x64' | 'arm64']);
+    expect(h.engine.version).toBe(
+      (
+        {
+          'linux-x64': '2.1.6',
+          'linux-arm64': '2.3.0',
+          'darwin-arm64': '2.3.0',
+          'win32-x64': '2.3.0',
+        } as Record<string, string>
+      )[`${h.platform}-${h.arch}`],
+    );
     expect(h.logicalCores).toBeGreaterThan(0);
     if (h.arch === 'x64') expect(typeof h.cpuFeatures.avx2).toBe('boolean');
     if (h.arch === 'arm64') expect(typeof h.cpuFeatures.sme2).toBe('boolean');

@@ -1,14 +1,16 @@
-import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import {
   AudiogenError,
   isAudiogenError,
   type LoadOptions,
+  MAX_INPUT_BYTES,
   type Model,
   type RunOptions,
   type Runtime,
+  readInputFile,
   type SignatureInfo,
   shapeSize,
+  statInputFile,
   storageLength,
   type Tensor,
   type TensorInfo,
@@ -78,6 +80,15 @@ export interface NativeRuntimeOptions {
    * errors (default true). Lines LiteRT logs itself (e.g. "Failed to invoke") go to stderr regardless.
    */
   echoLiteRtErrors?: boolean;
+  /**
+   * How a model given as a path reaches LiteRT. 'copy' (default): the file is read once into a private
+   * native block that is verified and then used by LiteRT for the model's life, so the model survives
+   * its file being truncated, replaced or deleted; costs the file's size in anonymous memory (see the
+   * README). 'map': LiteRT maps the file itself (page-cache backed, reclaimable), but truncating the file
+   * while the model is loaded kills the process with SIGBUS. Files larger than one buffer can hold
+   * (4 GiB on Node 20) are always mapped.
+   */
+  modelFiles?: 'copy' | 'map';
 }
 
 /** `details.litert` of an AudiogenError caused by a failing LiteRT call. */
@@ -575,6 +586,12 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
     if (options[k] !== undefined && typeof options[k] !== 'boolean')
       throw new AudiogenError('INVALID_ARGUMENT', `${k} must be a boolean`);
   }
+  const modelFiles = options.modelFiles ?? 'copy';
+  if (modelFiles !== 'copy' && modelFiles !== 'map')
+    throw new AudiogenError(
+      'INVALID_ARGUMENT',
+      `modelFiles must be 'copy' or 'map', got ${String(modelFiles)}`,
+    );
   return {
     name: 'litert-native',
     get host() {
@@ -584,30 +601,35 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
       const cpu = cpuOptionsFor(loadOptions, options.threads);
       let scan: TfliteScan;
       let label = loadOptions.label ?? 'model';
+      const { addon } = loadAddon();
+      let from: { path: string } | { bytes: Uint8Array };
       if (typeof source === 'string') {
         label = loadOptions.label ?? source;
-        try {
-          const st = await stat(source);
-          if (!st.isFile()) throw new AudiogenError('MISSING_FILE', `${source} is not a file`);
-        } catch (e) {
-          if (isAudiogenError(e)) throw e;
-          throw new AudiogenError('MISSING_FILE', `model file not found: ${source}`, {
-            cause: e,
-            details: { path: source },
+        const size = await statInputFile(source, { what: 'model file', maxBytes: Number.MAX_SAFE_INTEGER });
+        if (modelFiles === 'copy' && size <= MAX_INPUT_BYTES) {
+          // One read into the block LiteRT keeps using: the bytes verified are the bytes run, and a
+          // later change to the file cannot reach the loaded model.
+          const bytes = await readInputFile(source, {
+            what: 'model file',
+            alloc: (n) => new Uint8Array(addon.allocModelBuffer(n)),
           });
+          scan = verifyModelBytes(bytes);
+          from = { bytes };
+        } else {
+          // Verified (tables only, never the weights) before LiteRT sees it; LiteRT then maps the file.
+          scan = verifyModelFile(source);
+          from = { path: source };
         }
-        // Verified (tables only, never the weights) before LiteRT sees it; LiteRT then maps the file itself.
-        scan = verifyModelFile(source);
       } else if (source instanceof Uint8Array) {
         scan = verifyModelBytes(source);
+        from = { bytes: source };
       } else {
         throw new AudiogenError('INVALID_ARGUMENT', 'load() expects a file path or a Uint8Array');
       }
-      const { addon } = loadAddon();
       let handle: NativeModelHandle;
       try {
         handle = await addon.load({
-          ...(typeof source === 'string' ? { path: source } : { bytes: source }),
+          ...from,
           toml: cpu.toml,
           logSeverity: SEVERITY[level],
           dropStderr: droppedLogPrefixes(level),

@@ -64,3 +64,46 @@ export function blockwiseInt4Fc(scales: number[]): Graph {
     metadata: [],
   };
 }
+
+/**
+ * y = GATHER(table, x): a float32 table of rows × cols (value r·cols + c + salt) read at every run by
+ * LiteRT's builtin kernel (XNNPACK does not take GATHER), so a run touches the model's constant bytes.
+ */
+export function gatherTable(rows: number, cols: number, salt = 0): Graph {
+  const table = new Float32Array(rows * cols).map((_, i) => i + salt);
+  return {
+    version: 3,
+    description: 'gather from a constant table',
+    metadata: [],
+    subgraphs: [
+      {
+        name: 'main',
+        tensors: [
+          { name: 'table', type: 'FLOAT32', shape: [rows, cols], data: new Uint8Array(table.buffer) },
+          { name: 'x', type: 'INT32', shape: [4] },
+          { name: 'y', type: 'FLOAT32', shape: [4, cols] },
+        ],
+        inputs: [1],
+        outputs: [2],
+        operators: [
+          {
+            op: 'GATHER',
+            builtin_code: 36,
+            version: 1,
+            inputs: [0, 1],
+            outputs: [2],
+            options: { type: 'GatherOptions', axis: 0 },
+          },
+        ],
+      },
+    ],
+    signatures: [
+      {
+        signature_key: 'serving_default',
+        subgraph_index: 0,
+        inputs: [{ name: 'x', tensor_index: 1 }],
+        outputs: [{ name: 'y', tensor_index: 2 }],
+      },
+    ],
+  };
+}

@@ -1,6 +1,6 @@
-import { access, readFile, stat } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { AudiogenError } from '@audiogen/core';
+import { AudiogenError, readInputJson, statInputFile } from '@audiogen/core';
 import { inspectTfliteFile, weightPrecision } from '@audiogen/core/tflite';
 import { STABLE_AUDIO_OPEN_SMALL_FAMILY, type StableAudioFamilyConfig } from './family';
 
@@ -114,6 +114,24 @@ function num(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }
 
+/**
+ * Bounds of the manifest's numbers (integer or not): far above Stable Audio Open Small's, far below what
+ * would exhaust memory when the pipeline sizes its buffers from them.
+ */
+const MANIFEST_LIMITS = {
+  sampleRate: [1, 384_000, true],
+  channels: [1, 16, true],
+  sampleSize: [1, 2 ** 23, true],
+  secondsMin: [0, 86_400, false],
+  secondsMax: [0, 86_400, false],
+  steps: [1, 1000, true],
+  cfgScale: [-100, 100, false],
+  tokenLength: [1, 4096, true],
+  maxSeconds: [0, 86_400, false],
+} as const;
+/** Largest latent (elements) a manifest's latentShape may declare. */
+const MAX_LATENT_ELEMENTS = 2 ** 28;
+
 /** Reads a manifest config with care: wrong types are errors, unknown keys are kept. */
 function mergeConfig(manifest: StableAudioManifest | undefined, path: string): StableAudioFamilyConfig {
   const base = STABLE_AUDIO_OPEN_SMALL_FAMILY;
@@ -133,10 +151,13 @@ function mergeConfig(manifest: StableAudioManifest | undefined, path: string): S
   ] as const) {
     if (c[key] === undefined) continue;
     const v = num(c[key]);
-    if (v === undefined) {
-      throw new AudiogenError('INVALID_MODEL', `${path}: config.${key} must be a number`, {
-        details: { path },
-      });
+    const [lo, hi, integer] = MANIFEST_LIMITS[key];
+    if (v === undefined || v < lo || v > hi || (integer && !Number.isInteger(v))) {
+      throw new AudiogenError(
+        'INVALID_MODEL',
+        `${path}: config.${key} must be ${integer ? 'an integer' : 'a number'} in [${lo}, ${hi}] (got ${JSON.stringify(c[key])?.slice(0, 40)})`,
+        { details: { path, key } },
+      );
     }
     out[key] = v;
   }
@@ -146,18 +167,30 @@ function mergeConfig(manifest: StableAudioManifest | undefined, path: string): S
     out.sampler = c.sampler;
   }
   if (c.latentShape !== undefined) {
-    if (!Array.isArray(c.latentShape) || !c.latentShape.every((d) => Number.isInteger(d) && d > 0)) {
+    if (
+      !Array.isArray(c.latentShape) ||
+      c.latentShape.length > 8 ||
+      !c.latentShape.every((d) => Number.isInteger(d) && d > 0) ||
+      c.latentShape.reduce((a: number, d: number) => a * d, 1) > MAX_LATENT_ELEMENTS
+    ) {
       throw new AudiogenError(
         'INVALID_MODEL',
-        `${path}: config.latentShape must be a list of positive integers`,
+        `${path}: config.latentShape must be at most 8 positive integers, ${MAX_LATENT_ELEMENTS} elements in all`,
       );
     }
     out.latentShape = c.latentShape;
   }
   // A maxSeconds in the manifest fixes sampleSize when sampleSize is absent.
   const maxSeconds = num(c.maxSeconds);
+  if (maxSeconds !== undefined && (maxSeconds < 0 || maxSeconds > MANIFEST_LIMITS.maxSeconds[1]))
+    throw new AudiogenError('INVALID_MODEL', `${path}: config.maxSeconds must be in [0, 86400]`);
   if (maxSeconds !== undefined && c.sampleSize === undefined) {
     out.sampleSize = Math.round(maxSeconds * (out.sampleRate as number));
+    if ((out.sampleSize as number) > MANIFEST_LIMITS.sampleSize[1])
+      throw new AudiogenError(
+        'INVALID_MODEL',
+        `${path}: config.maxSeconds × sampleRate is over ${MANIFEST_LIMITS.sampleSize[1]} samples`,
+      );
   }
   return out as unknown as StableAudioFamilyConfig;
 }
@@ -212,16 +245,14 @@ export async function loadModelFolder(dir: string): Promise<StableAudioModelFold
       { details: { path: abs, missing: missing.map((k) => MODEL_FILE_NAMES[k][0]) } },
     );
   }
+  // Every file is a regular file (a FIFO or device is refused now, not when a stage reads it).
+  for (const p of Object.values(found))
+    await statInputFile(p, { what: 'model folder file', maxBytes: Number.MAX_SAFE_INTEGER });
   let manifest: StableAudioManifest | undefined;
   if (found.manifest) {
-    try {
-      manifest = JSON.parse(await readFile(found.manifest, 'utf8')) as StableAudioManifest;
-    } catch (e) {
-      throw new AudiogenError('INVALID_MODEL', `cannot read ${found.manifest}: ${(e as Error).message}`, {
-        cause: e,
-        details: { path: found.manifest },
-      });
-    }
+    manifest = (await readInputJson(found.manifest, 'INVALID_MODEL', {
+      what: 'manifest',
+    })) as StableAudioManifest;
     if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) {
       throw new AudiogenError('INVALID_MODEL', `${found.manifest} must hold a JSON object`);
     }

@@ -4,6 +4,7 @@ import { registerConvert } from './convert';
 import { registerDoctor } from './doctor';
 import { registerGenerate } from './generate';
 import { registerInspect } from './inspect';
+import { registerPull } from './pull';
 import { registerQuantize } from './quantize';
 import { registerRun } from './run';
 import { registerSamplers } from './samplers';
@@ -13,6 +14,7 @@ export type RegisterCommand = (program: Command) => void;
 
 export const commands: RegisterCommand[] = [
   registerGenerate,
+  registerPull,
   registerInspect,
   registerDoctor,
   registerRun,

@@ -1,5 +1,10 @@
-import { readFile } from 'node:fs/promises';
-import { AudiogenError, checkOutputTargets, type Tensor, writeFileAtomic } from '@audiogen/core';
+import {
+  AudiogenError,
+  checkOutputTargets,
+  readInputFile,
+  type Tensor,
+  writeFileAtomic,
+} from '@audiogen/core';
 import { readTflite } from '@audiogen/core/tflite';
 import {
   type ComparisonResult,
@@ -124,8 +129,8 @@ export async function runQuantize(
     const samples: Record<string, Tensor>[] | 'random' = npz ? [npz] : 'random';
     reporter.message(`compare: with the float model (${npz ? opts.inputs : 'random inputs'})`);
     const { createNativeRuntime } = await import('@audiogen/runtime-native');
-    const floatGraph = readTflite(new Uint8Array(await readFile(input)));
-    const quantBytes = new Uint8Array(await readFile(opts.out));
+    const floatGraph = readTflite(await readInputFile(input, { what: 'model file' }));
+    const quantBytes = await readInputFile(opts.out, { what: 'quantized model' });
     result.comparison = await compare(floatGraph, quantBytes, samples, createNativeRuntime(), {
       ...(threads ? { threads } : {}),
     });

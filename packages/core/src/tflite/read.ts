@@ -24,12 +24,26 @@ import {
 } from './schema';
 import { type ByteSource, FileSource, MemorySource } from './source';
 
-/** Largest tensor rank accepted (the runtime supports far fewer). */
-export const MAX_RANK = 64;
+/**
+ * Largest tensor rank accepted: LiteRT's C API describes a tensor in a fixed array of 8 dimensions
+ * (LITERT_TENSOR_MAX_RANK; the addon's AUDIOGEN_LITERT_MAX_RANK, checked equal when the addon loads).
+ * A file with more would make LiteRT write past that array, so it is refused here, before LiteRT.
+ */
+export const MAX_RANK = 8;
 /** Largest number of subgraphs accepted. */
 export const MAX_SUBGRAPHS = 100_000;
 /** Default cap on the bytes any one tensor (constant or activation) may need. */
 export const DEFAULT_MAX_TENSOR_BYTES = 2 ** 31;
+
+function rankTooHigh(what: string, field: string): (rank: number) => never {
+  return (rank) => {
+    throw new AudiogenError(
+      'INVALID_TFLITE',
+      `invalid .tflite: ${what}: ${field} has rank ${rank}; LiteRT supports at most ${MAX_RANK} dimensions`,
+      { details: { tensor: what, rank, maxRank: MAX_RANK } },
+    );
+  };
+}
 
 export interface VerifyTfliteOptions {
   /**
@@ -297,7 +311,14 @@ class Decoder {
     return out;
   }
 
-  nums(t: Tab, id: number, kind: string, what: string, max = Number.POSITIVE_INFINITY): number[] | undefined {
+  nums(
+    t: Tab,
+    id: number,
+    kind: string,
+    what: string,
+    max = Number.POSITIVE_INFINITY,
+    tooMany?: (n: number) => never,
+  ): number[] | undefined {
     const size =
       kind === 'int64' || kind === 'uint64' || kind === 'float64'
         ? 8
@@ -308,7 +329,10 @@ class Decoder {
             : 4;
     const v = this.vec(t, id, size, what);
     if (!v) return undefined;
-    if (v.size > max) this.fail(`${what}: ${v.size} entries exceeds the limit of ${max}`);
+    if (v.size > max) {
+      tooMany?.(v.size);
+      this.fail(`${what}: ${v.size} entries exceeds the limit of ${max}`);
+    }
     this.tick(v.size);
     const out = new Array<number>(v.size);
     for (let i = 0; i < v.size; i++) {
@@ -625,7 +649,7 @@ function decodeModel(
     const tensors: GraphTensor[] = (d.tables(t, 0, `${w}.tensors`) ?? []).map((tp, ti) => {
       const tw = `${w}.tensors[${ti}]`;
       const tt = d.table(tp, tw);
-      const shape = d.nums(tt, 0, 'int32', `${tw}.shape`, MAX_RANK) ?? [];
+      const shape = d.nums(tt, 0, 'int32', `${tw}.shape`, MAX_RANK, rankTooHigh(tw, 'shape')) ?? [];
       const typeCode = d.i8(tt, 1, 0, `${tw}.type`);
       const type = tensorTypeName(typeCode);
       if (!type) d.fail(`${tw}: unknown tensor type ${typeCode}`);
@@ -635,7 +659,14 @@ function decodeModel(
       const qp = d.ref(tt, 4, `${tw}.quantization`);
       const isVar = d.bool(tt, 5, false, `${tw}.is_variable`);
       const sp = d.ref(tt, 6, `${tw}.sparsity`);
-      const sig = d.nums(tt, 7, 'int32', `${tw}.shape_signature`, MAX_RANK);
+      const sig = d.nums(
+        tt,
+        7,
+        'int32',
+        `${tw}.shape_signature`,
+        MAX_RANK,
+        rankTooHigh(tw, 'shape_signature'),
+      );
       const hasRank = d.bool(tt, 8, false, `${tw}.has_rank`);
       if (d.u32(tt, 10, 0, `${tw}.external_buffer`) !== 0) {
         d.fail(`${tw}: external buffers (LiteRT ExternalBuffer tables) are not supported`);

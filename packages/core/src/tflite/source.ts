@@ -1,4 +1,5 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
+import { openInputFileSync } from '@audiogen/core';
 import { ByteBuffer } from 'flatbuffers';
 
 /**
@@ -82,15 +83,9 @@ export class FileSource implements ByteSource {
   private readonly scratchBytes = new Uint8Array(this.scratch.buffer);
 
   constructor(path: string) {
-    this.fd = openSync(path, 'r');
-    try {
-      const st = fstatSync(this.fd);
-      if (!st.isFile()) throw new Error('not a regular file');
-      this.length = st.size;
-    } catch (e) {
-      closeSync(this.fd);
-      throw e;
-    }
+    const { fd, size } = openInputFileSync(path, { what: '.tflite file', maxBytes: Number.MAX_SAFE_INTEGER });
+    this.fd = fd;
+    this.length = size;
   }
 
   close(): void {

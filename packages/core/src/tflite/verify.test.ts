@@ -171,6 +171,17 @@ describe('verifyTflite', () => {
     rejects(raw(m), /needs 16/);
   });
 
+  it('rejects a rank above LiteRT layouts (8 dimensions), shape or shape_signature', () => {
+    const m = base();
+    m.tensors[0] = { shape: Array(8).fill(1) };
+    m.tensors[2] = { shape: Array(8).fill(1) };
+    expect(() => verifyTflite(raw(m))).not.toThrow();
+    m.tensors[0] = { shape: Array(9).fill(1) };
+    rejects(raw(m), /shape has rank 9; LiteRT supports at most 8 dimensions/);
+    m.tensors[0] = { shape: Array(60).fill(1) };
+    rejects(raw(m), /rank 60/);
+  });
+
   it('rejects indices out of range', () => {
     rejects(
       raw({ ...base(), ops: [{ opcode: 3, inputs: [0, 1], outputs: [2] }] }),

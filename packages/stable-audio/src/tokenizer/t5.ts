@@ -1,6 +1,7 @@
-import { readFile } from 'node:fs/promises';
-import { AudiogenError, type TokenizedText, type Tokenizer } from '@audiogen/core';
+import { AudiogenError, readInputFile, type TokenizedText, type Tokenizer } from '@audiogen/core';
 import { SentencePieceModel } from './sentencepiece';
+
+const MAX_SPIECE_BYTES = 64 * 1024 * 1024;
 
 export interface T5TokenizerOptions {
   /** Length of the padded id buffer (Arm's conditioner graph: 128; the reference model: 64). Default 128. */
@@ -35,20 +36,15 @@ export class T5Tokenizer implements Tokenizer {
     this.padId = Math.max(t.padId, 0);
   }
 
+  /** A SentencePiece model is under 1 MB (t5-base: 792 kB); a far larger file is not one. */
+  static readonly MAX_FILE_BYTES = MAX_SPIECE_BYTES;
+
   static fromBytes(bytes: Uint8Array, options: T5TokenizerOptions = {}): T5Tokenizer {
     return new T5Tokenizer(SentencePieceModel.fromBytes(bytes), options);
   }
 
   static async fromFile(path: string, options: T5TokenizerOptions = {}): Promise<T5Tokenizer> {
-    let bytes: Uint8Array;
-    try {
-      bytes = await readFile(path);
-    } catch (e) {
-      throw new AudiogenError('MISSING_FILE', `cannot read the SentencePiece model ${path}`, {
-        cause: e,
-        details: { path },
-      });
-    }
+    const bytes = await readInputFile(path, { what: 'SentencePiece model', maxBytes: MAX_SPIECE_BYTES });
     return T5Tokenizer.fromBytes(bytes, options);
   }
 
