@@ -32,6 +32,44 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
+# A Vulkan device for the GPU tests (LiteRT's WebGPU accelerator, issue 16): Mesa's lavapipe, a software
+# Vulkan driver. LiteRT refuses Debian 12's Mesa 22 ("No adapters found": it lacks
+# shaderUniform*ArrayDynamicIndexing) and accepts Mesa 25 from bookworm-backports, so on bookworm the
+# backports suite is added to apt's sources and mesa-vulkan-drivers (+ the Vulkan loader) taken from it.
+# Newer Debian releases already ship Mesa >= 25. Skipped when Mesa >= 25's lavapipe is already installed.
+mesa_major() { dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null | sed -E 's/^([0-9]+:)?([0-9]+).*/\2/'; }
+if command -v apt-get >/dev/null && [ "$(mesa_major || true)" != "" ] && [ "$(mesa_major)" -ge 25 ] 2>/dev/null &&
+  ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1; then
+  :
+elif command -v apt-get >/dev/null && { [ "$(id -u)" = 0 ] || sudo -n true 2>/dev/null; }; then
+  sudo=()
+  [ "$(id -u)" = 0 ] || sudo=(sudo -n)
+  codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
+  target=()
+  if [ "$codename" = bookworm ]; then
+    list=/etc/apt/sources.list.d/audiogen-bookworm-backports.sources
+    if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+      echo "[setup-dev] adding bookworm-backports to apt's sources (Mesa 25 lavapipe for the GPU tests)" >&2
+      printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' |
+        "${sudo[@]}" tee "$list" >/dev/null
+    fi
+    target=(-t bookworm-backports)
+  fi
+  echo "[setup-dev] apt-get install ${target[*]} mesa-vulkan-drivers libvulkan1" >&2
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${target[@]}" \
+    mesa-vulkan-drivers libvulkan1 >/dev/null
+  if [ "$(mesa_major)" -lt 25 ] 2>/dev/null; then
+    echo "[setup-dev] mesa-vulkan-drivers $(mesa_major) < 25: LiteRT's WebGPU accelerator will find no adapter" >&2
+    [ -z "${CI:-}" ] || exit 1
+  fi
+elif [ -n "${CI:-}" ]; then
+  echo "[setup-dev] CI needs Mesa >= 25's lavapipe (mesa-vulkan-drivers) and cannot install it" >&2
+  exit 1
+else
+  echo "[setup-dev] no Mesa >= 25 lavapipe and no root to install it: the GPU tests will skip" >&2
+fi
+
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv

@@ -3,7 +3,9 @@
 //   node index.mjs <out dir> <model.safetensors> <model_config.json> <t5-base dir>   real weights
 //   node index.mjs [out dir]                                                        tiny random weights (noise!)
 //
+// Runs from any folder; the default out dir is the repository's out/examples/convert-checkpoint/sao-tiny-random (gitignored).
 // Then: `npx audiogen inspect <out dir>/dit_model.tflite`, or generate with the `generate` example.
+import { fileURLToPath } from 'node:url';
 import {
   convertStableAudioCheckpoint,
   opReport,
@@ -11,7 +13,12 @@ import {
   writeRandomStableAudioFolder,
 } from '@audiogen/convert';
 
-const [out = 'sao-tiny-random', checkpoint, config, t5] = process.argv.slice(2);
+const [
+  out = fileURLToPath(new URL('../../out/examples/convert-checkpoint/sao-tiny-random', import.meta.url)),
+  checkpoint,
+  config,
+  t5,
+] = process.argv.slice(2);
 const onProgress = (message) => console.error(`  ${message}`);
 
 let result;

@@ -1,11 +1,20 @@
-// Text to a WAV in 20 lines. Usage: node index.mjs <model folder> "<prompt>" [out.wav]
-// (after `npm run build` at the repo root; `npm run demo` makes a random-weight folder in models/random-tiny).
+// Text to a WAV in 20 lines. Usage: node index.mjs [model folder] ["<prompt>"] [out.wav]
+// (after `npm run build` at the repo root). Runs from any folder: the defaults are the repository's
+// models/random-tiny (made by `npm run demo`) and out/examples/generate/out.wav (out/ is gitignored).
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { applyOutputPolicy, writeWav } from '@audiogen/audio-io';
 import { createNativeRuntime } from '@audiogen/runtime-native';
 import { createStableAudioPipeline } from '@audiogen/stable-audio';
 
-const [models = '../../models/random-tiny', prompt = 'rain on a tin roof', out = 'out.wav'] =
-  process.argv.slice(2);
+const repo = (path) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
+const [
+  models = repo('models/random-tiny'),
+  prompt = 'rain on a tin roof',
+  out = repo('out/examples/generate/out.wav'),
+] = process.argv.slice(2);
+await mkdir(dirname(out), { recursive: true });
 
 const pipeline = await createStableAudioPipeline({ models, runtime: createNativeRuntime(), threads: 2 });
 try {

@@ -1,8 +1,10 @@
 // Quantize a DiT with AEQ's dynamic_wi8_afp32 recipe, check each layer's error, write the overlay and a chart.
-// Usage: node index.mjs [model folder] [out dir]   (after `npm run build` at the repo root;
-// `npm run demo` makes a random-weight folder in models/random-tiny).
+// Usage: node index.mjs [model folder] [out dir]   (after `npm run build` at the repo root). Runs from any
+// folder: the defaults are the repository's models/random-tiny (made by `npm run demo`) and
+// out/examples/quantize-dit/ (out/ is gitignored).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { checkOutputTarget, makeOutputFolder, writeFileAtomic } from '@audiogen/core';
 import {
   compare,
@@ -13,7 +15,8 @@ import {
 } from '@audiogen/quantize';
 import { createNativeRuntime } from '@audiogen/runtime-native';
 
-const [models = '../../models/random-tiny', out = 'out'] = process.argv.slice(2);
+const repo = (path) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
+const [models = repo('models/random-tiny'), out = repo('out/examples/quantize-dit')] = process.argv.slice(2);
 // Check the output folder before any work, then write every file through core's output layer
 // (complete or untouched, typed IO_ERROR on a full or read-only disk).
 await checkOutputTarget(out, { kind: 'folder' });

@@ -1,12 +1,22 @@
 // Four variations of one prompt (seeds seed, seed+1, …), with per-step progress and Ctrl-C to abort.
-// Usage: node index.mjs <model folder> "<prompt>" [seed]
+// Usage: node index.mjs [model folder] ["<prompt>"] [seed] [out dir]   (after `npm run build` at the repo root)
+// Runs from any folder: the defaults are the repository's models/random-tiny (made by `npm run demo`) and
+// out/examples/variations/ (out/ is gitignored).
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { applyOutputPolicy, writeWav } from '@audiogen/audio-io';
 import { isAudiogenError } from '@audiogen/core';
 import { createNativeRuntime } from '@audiogen/runtime-native';
 import { createStableAudioPipeline } from '@audiogen/stable-audio';
 
-const [models = '../../models/random-tiny', prompt = 'lofi hip-hop beat with warm keys', seedArg] =
-  process.argv.slice(2);
+const repo = (path) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
+const [
+  models = repo('models/random-tiny'),
+  prompt = 'lofi hip-hop beat with warm keys',
+  seedArg,
+  outDir = repo('out/examples/variations'),
+] = process.argv.slice(2);
 const seed = seedArg === undefined ? undefined : Number(seedArg);
 
 const controller = new AbortController();
@@ -30,8 +40,9 @@ try {
       if (e.type === 'decode' && e.done) process.stdout.write(`decoded in ${e.ms.toFixed(0)} ms\n`);
     },
   });
+  await mkdir(outDir, { recursive: true });
   for (const c of result.clips) {
-    const file = `variation-${c.seed}.wav`;
+    const file = join(outDir, `variation-${c.seed}.wav`);
     await writeWav(file, applyOutputPolicy(c.clip), { format: 'pcm16' });
     console.log(`wrote ${file}`);
   }

@@ -121,7 +121,7 @@ export function createReporter(mode: ProgressMode, options: ReporterOptions = {}
       bar?.update(value, { info: note ?? '' });
     },
     end(note) {
-      bar?.update(bar.getTotal(), { info: note ?? '' });
+      bar?.update(bar.getTotal(), note === undefined ? {} : { info: note });
       bar?.stop();
       bar = undefined;
     },

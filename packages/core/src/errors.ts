@@ -21,6 +21,7 @@ export type AudiogenErrorCode =
   | 'ABORTED'
   | 'RUNTIME_ERROR'
   | 'ENGINE_UNAVAILABLE'
+  | 'ACCELERATOR_UNAVAILABLE'
   | 'NON_FINITE_AUDIO'
   | 'IO_ERROR'
   | 'INTERNAL'

@@ -5,5 +5,6 @@ export * from './interfaces';
 export * from './npy';
 export * from './output';
 export * from './pipeline';
+export * from './placement';
 export * from './progress';
 export * from './tensor';

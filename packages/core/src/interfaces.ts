@@ -28,6 +28,14 @@ export interface LoadOptions {
   weightCachePath?: string;
   /** Used in errors and progress events. */
   label?: string;
+  /**
+   * Where the model runs: 'cpu' (default), 'gpu' (fails with ACCELERATOR_UNAVAILABLE and the reason when the GPU
+   * cannot run the whole model), 'auto' (the GPU when it can run the whole model, else the CPU with a warning).
+   * Runtimes without a GPU treat 'auto' as 'cpu' and refuse 'gpu'.
+   */
+  accelerator?: 'cpu' | 'gpu' | 'auto';
+  /** GPU arithmetic: 'fp16' (default; LiteRT's GPU default) or 'fp32' (enforced full precision). */
+  gpuPrecision?: 'fp16' | 'fp32';
 }
 
 export interface RunOptions {

@@ -13,6 +13,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,8 +23,10 @@ import {
   checkOutputTarget,
   cleanStaleOutputTemps,
   cleanupOutputTemps,
+  isStdoutTarget,
   liveOutputTemps,
   type OutputSink,
+  writeAllAt,
   writeFileAtomic,
   writeFolderAtomic,
   writeOutput,
@@ -92,6 +95,21 @@ describe('writeFileAtomic', () => {
     expect(readFileSync(target, 'utf8')).toBe('old content');
     expect(readdirSync(dir)).toEqual(['full.bin']);
     expect(liveOutputTemps()).toEqual([]);
+  });
+
+  it('writeAllAt resumes short writes at a position (for writers that keep their own file)', async () => {
+    const dir = tempDir();
+    const p = join(dir, 'partial');
+    writeFileSync(p, bytes(10, 9));
+    const h = await open(p, 'r+');
+    const restore = injectOutputFaults(shortWriteFaults({ max: 3 }));
+    try {
+      await writeAllAt(h, bytes(1000), 10, p);
+    } finally {
+      restore();
+      await h.close();
+    }
+    expect(same(readFileSync(p), Buffer.concat([bytes(10, 9), bytes(1000)]))).toBe(true);
   });
 
   it('a device that accepts zero bytes forever is reported as full', async () => {
@@ -212,6 +230,8 @@ await writeFileAtomic(process.argv[2], new TextEncoder().encode('two'));`,
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
     expect(lstatSync('/dev/stdout').isSymbolicLink()).toBe(true);
     expect((await checkOutputTarget(link)).kind).toBe('stream');
+    expect(isStdoutTarget(await checkOutputTarget(link))).toBe(true);
+    expect(isStdoutTarget(await checkOutputTarget('/dev/stderr'))).toBe(false);
   });
 
   it('a symlink is written through: the link is kept, the file it points to is replaced atomically', async () => {

@@ -273,6 +273,11 @@ function kindOf(st: Stats): OutputTargetKind | 'socket' {
   return 'socket';
 }
 
+/** True when the target is this process's stdout (`--out /dev/stdout`, `/dev/fd/1`…): print messages elsewhere. */
+export function isStdoutTarget(t: OutputTarget): boolean {
+  return t.kind === 'stream' && ownDescriptor(t.resolved) === 1;
+}
+
 /** Follows symlinks to what a write to `path` would replace; the link itself is never replaced. */
 export async function resolveOutputTarget(path: string): Promise<OutputTarget> {
   if (typeof path !== 'string' || path === '' || path.includes('\0')) {
@@ -511,38 +516,61 @@ const handleWrite =
   async (c) =>
     (await handle.write(c, 0, c.length, null)).bytesWritten;
 
+/**
+ * Writes every byte of `chunk` through `raw`, which may accept fewer bytes than asked (write(2) on a
+ * nearly full disk does, without an error): the rest is written next; a device that keeps accepting
+ * nothing is full (ENOSPC). `onBytes` hears each accepted count.
+ */
+async function writeAllWith(raw: RawWrite, chunk: Uint8Array, path: string, onBytes?: (n: number) => void) {
+  if (!(chunk instanceof Uint8Array)) {
+    throw new AudiogenError('INVALID_ARGUMENT', `output chunks must be Uint8Array (writing ${path})`);
+  }
+  let off = 0;
+  let stalls = 0;
+  while (off < chunk.length) {
+    const part = chunk.subarray(off, Math.min(chunk.length, off + MAX_CALL));
+    const hook = writeHook();
+    const n = hook ? await hook(path, part, raw) : await raw(part);
+    if (!(n > 0)) {
+      if (++stalls >= 3)
+        throw Object.assign(new Error('the device accepted no more bytes'), { code: 'ENOSPC' });
+      continue;
+    }
+    stalls = 0;
+    off += n;
+    onBytes?.(n);
+  }
+}
+
+/**
+ * For writers that keep their own file (a resumable download): writes all of `chunk` at `position`
+ * of an open handle, resuming short writes. Errors are the raw fs errors (map them with `outputError`).
+ */
+export async function writeAllAt(
+  handle: fs.FileHandle,
+  chunk: Uint8Array,
+  position: number,
+  path = '',
+): Promise<void> {
+  let at = position;
+  const raw: RawWrite = async (c) => (await handle.write(c, 0, c.length, at)).bytesWritten;
+  await writeAllWith(raw, chunk, path, (n) => {
+    at += n;
+  });
+}
+
 function makeSink(raw: RawWrite, path: string): OutputSink {
   let written = 0;
-  const sink = {
+  return {
     path,
     get bytesWritten() {
       return written;
     },
-    async write(chunk: Uint8Array) {
-      if (!(chunk instanceof Uint8Array)) {
-        throw new AudiogenError('INVALID_ARGUMENT', `output chunks must be Uint8Array (writing ${path})`);
-      }
-      let off = 0;
-      let stalls = 0;
-      while (off < chunk.length) {
-        const part = chunk.subarray(off, Math.min(chunk.length, off + MAX_CALL));
-        const hook = writeHook();
-        const n = hook ? await hook(path, part, raw) : await raw(part);
-        // write(2) may accept fewer bytes than asked (a nearly full disk) without an error: go on with
-        // the rest; a device that keeps accepting nothing is full.
-        if (!(n > 0)) {
-          if (++stalls >= 3) {
-            throw Object.assign(new Error('the device accepted no more bytes'), { code: 'ENOSPC' });
-          }
-          continue;
-        }
-        stalls = 0;
-        off += n;
+    write: (chunk: Uint8Array) =>
+      writeAllWith(raw, chunk, path, (n) => {
         written += n;
-      }
-    },
+      }),
   };
-  return sink;
 }
 
 async function feed(sink: OutputSink, data: OutputData): Promise<void> {

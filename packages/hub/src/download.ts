@@ -6,7 +6,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, existsSync, promises as fs } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { AudiogenError, isAudiogenError } from '@audiogen/core';
+import { AudiogenError, isAudiogenError, writeAllAt } from '@audiogen/core';
 import { blobPath, lockBlob, type RepoCache } from './cache';
 import type { HubEvent } from './events';
 import { networkError } from './http';
@@ -309,7 +309,8 @@ async function transferOnce(
         );
       }
       try {
-        await handle.write(b, 0, b.length, st.offset);
+        // All of it: a short write (nearly full disk) would leave a hole the hash, computed from memory, misses.
+        await writeAllAt(handle, b, st.offset);
       } catch (e) {
         throw ioError(`${blobPath(req.rc, req.etag)}.incomplete`, e);
       }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   existsSync,
+  promises as fsp,
   lstatSync,
   mkdirSync,
   mkdtempSync,
@@ -12,7 +13,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { HubEvent } from './events';
 import { type PullOptions, planPull, pullFiles } from './pull';
 import { hubSettings } from './settings';
@@ -73,6 +74,26 @@ function opts(extra: Partial<PullOptions> & { cache?: string } = {}): PullOption
 const storageGets = () => hub.requests.filter((r) => r.host === 'storage' && r.method === 'GET');
 
 describe('pullFiles', () => {
+  it('short writes (a nearly full disk) still land every byte of a download', async () => {
+    // The partial file's handle accepts at most 1000 bytes per write(2), as a nearly full disk does without
+    // an error: the old loop ignored the count, so the file missed bytes the in-memory hash had seen.
+    const realOpen = fsp.open;
+    const spy = vi.spyOn(fsp, 'open').mockImplementation(async (...args: Parameters<typeof fsp.open>) => {
+      const h = await realOpen(...args);
+      if (String(args[0]).endsWith('.incomplete')) {
+        const w = h.write.bind(h) as (b: Uint8Array, o: number, l: number, p: number) => Promise<unknown>;
+        (h as unknown as { write: typeof w }).write = (b, o, l, p) => w(b, o, Math.min(l, 1000), p);
+      }
+      return h;
+    });
+    try {
+      const r = await pullFiles(opts());
+      expect(Buffer.from(readFileSync(r.files['model.safetensors']!)).equals(weights)).toBe(true);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('fetches into the huggingface_hub cache layout, verified, with the token kept off the storage host', async () => {
     const o = opts({ token: 'hf_other' });
     const r = await pullFiles(o);

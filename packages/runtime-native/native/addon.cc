@@ -11,6 +11,9 @@
 //  - hands LiteRT's own error text to JS: models are compiled with LiteRT's buffer error reporter, read
 //    (and so cleared) after every load/run/resize and echoed to stderr; a failed compile, whose reporter
 //    dies with it, is retried once with stderr captured (StderrCapture).
+// One source for linux (g++), darwin-arm64 and win32-x64 (zig cross builds: scripts/build-addon.mjs); keep
+// it portable: fd calls through Fd*(), aligned blocks through AlignedAlloc/AlignedFree, no POSIX-only API
+// outside an #ifdef, and new LiteRt* calls listed in scripts/fetch-litert.mjs (checked per platform).
 // Errors are thrown as JS Errors whose `litertStatus`/`op`/`litertMessages`/`litertStderr` properties the
 // TS layer maps to AudiogenError.
 #include <fcntl.h>
@@ -88,6 +91,39 @@ LiteRtStatus GetEnv(LiteRtEnvironment* out) {
     if (s != kLiteRtStatusOk) return s;
   }
   *out = g_env;
+  return kLiteRtStatusOk;
+}
+
+// The GPU lives in a second environment, created by the first GPU load (or accelerator listing): it
+// registers LiteRT's GPU accelerator, which LiteRT dlopens from `dir` (the runtime library directory option),
+// so CPU-only processes never load the accelerator library or touch a GPU driver. The directory is
+// chosen in TypeScript; once the environment exists it cannot change.
+std::string g_gpu_dir;  // must outlive the environment (the option holds the pointer)
+LiteRtEnvironment g_gpu_env = nullptr;
+
+LiteRtStatus GetGpuEnv(const std::string& dir, LiteRtEnvironment* out) {
+  std::lock_guard<std::mutex> lock(g_env_mutex);
+  if (g_gpu_env && dir != g_gpu_dir) return kLiteRtStatusErrorAlreadyExists;
+  if (!g_gpu_env) {
+    g_gpu_dir = dir;
+    LiteRtEnvOption opts[3];
+    std::memset(opts, 0, sizeof(opts));
+    opts[0].tag = kLiteRtEnvOptionTagAutoRegisterAccelerators;
+    opts[0].value.type = kLiteRtAnyTypeInt;
+    opts[0].value.int_value = kLiteRtHwAcceleratorCpu | kLiteRtHwAcceleratorGpu;
+    opts[1].tag = kLiteRtEnvOptionTagMinLoggerSeverity;
+    opts[1].value.type = kLiteRtAnyTypeInt;
+    opts[1].value.int_value = g_log_severity;
+    opts[2].tag = kLiteRtEnvOptionTagRuntimeLibraryDir;
+    opts[2].value.type = kLiteRtAnyTypeString;
+    opts[2].value.str_value = g_gpu_dir.c_str();
+    LiteRtStatus s = LiteRtCreateEnvironment(3, opts, &g_gpu_env);
+    if (s != kLiteRtStatusOk) {
+      g_gpu_env = nullptr;
+      return s;
+    }
+  }
+  *out = g_gpu_env;
   return kLiteRtStatusOk;
 }
 
@@ -406,8 +442,8 @@ bool SameType(const LiteRtRankedTensorType& a, const LiteRtRankedTensorType& b) 
 // LiteRT-managed buffer created from the compiled model's requirements for that tensor -- the same kind
 // the Python API creates -- else (AUDIOGEN_LITERT_HOST_BUFFERS=1, kept for A/B benchmarks) a host-memory
 // buffer over our own aligned block.
-LiteRtStatus Bind(Bound& b, const LiteRtRankedTensorType& type, size_t bytes, LiteRtCompiledModel cm, size_t sig,
-                  size_t index, bool is_input) {
+LiteRtStatus Bind(Bound& b, const LiteRtRankedTensorType& type, size_t bytes, LiteRtEnvironment env,
+                  LiteRtCompiledModel cm, size_t sig, size_t index, bool is_input) {
   if (b.buffer && SameType(b.type, type)) return kLiteRtStatusOk;
   b.Reset();
   b.type = type;
@@ -416,9 +452,7 @@ LiteRtStatus Bind(Bound& b, const LiteRtRankedTensorType& type, size_t bytes, Li
   static const bool host = getenv("AUDIOGEN_LITERT_HOST_BUFFERS") != nullptr;
   LiteRtStatus s;
   if (!host) {
-    LiteRtEnvironment env = nullptr;
     LiteRtTensorBufferRequirements req = nullptr;
-    if ((s = GetEnv(&env)) != kLiteRtStatusOk) return s;
     s = is_input ? LiteRtGetCompiledModelInputBufferRequirements(cm, sig, index, &req)
                  : LiteRtGetCompiledModelOutputBufferRequirements(cm, sig, index, &req);
     if (s == kLiteRtStatusOk) s = LiteRtCreateManagedTensorBufferFromRequirements(env, &b.type, req, &b.buffer);
@@ -459,6 +493,7 @@ LiteRtStatus CopyOut(Bound& b, void* dst, size_t n) {
 
 // Everything a loaded model owns natively. Shared between the JS wrapper and in-flight workers.
 struct ModelState {
+  LiteRtEnvironment env = nullptr;  // the CPU or the GPU environment (tensor buffers come from it)
   LiteRtModel model = nullptr;
   LiteRtCompiledModel compiled = nullptr;
   std::vector<SignatureMeta> signatures;
@@ -468,6 +503,8 @@ struct ModelState {
   std::atomic<bool> cancel{false};
   std::atomic<int> busy{0};
   bool echo_errors = true;  // re-print LiteRT's reported messages on stderr
+  bool fully_accelerated = false;  // LiteRtCompiledModelIsFullyAccelerated after compile
+  bool on_gpu = false;             // compiled in the GPU environment
   bool disposed = false;
   bool dispose_pending = false;
 
@@ -691,22 +728,30 @@ struct LoadSpec {
   // Lines TFLite/LiteRT print while the model is created and compiled that start with one of these are not
   // forwarded to stderr (e.g. "INFO: "): which ones is the caller's log level, decided in TypeScript.
   std::vector<std::string> drop_stderr;
+  // kLiteRtHwAccelerator* bits for the compile. With the GPU bit the model lives in the GPU environment
+  // (accelerator library from gpu_dir) and gets gpu_toml as its GPU options; what LiteRT prints while it
+  // loads (adapter, unsupported ops) is captured and handed back as `loadLog`.
+  int accelerators = kLiteRtHwAcceleratorCpu;
+  std::string gpu_dir;
+  std::string gpu_toml;
 };
 
 // Compiles for the CPU with our CPU options and, with `buffer_reporter`, LiteRT's buffer error reporter
 // (runtime options); without it the interpreter prints its errors to stderr (TFLite's default reporter).
-LiteRtStatus Compile(LiteRtEnvironment env, LiteRtModel model, const std::string& cpu_toml, bool buffer_reporter,
+LiteRtStatus Compile(LiteRtEnvironment env, LiteRtModel model, const LoadSpec& spec, bool buffer_reporter,
                      LiteRtCompiledModel* out, std::string* op) {
   LiteRtOptions opts = nullptr;
   LiteRtStatus s = LiteRtCreateOptions(&opts);
   if (s != kLiteRtStatusOk) { *op = "CreateOptions"; return s; }
-  s = LiteRtSetOptionsHardwareAccelerators(opts, kLiteRtHwAcceleratorCpu);
+  s = LiteRtSetOptionsHardwareAccelerators(opts, spec.accelerators);
   *op = "SetOptionsHardwareAccelerators";
   struct Opaque { const char* id; std::string toml; const char* op; };
-  const Opaque all[2] = {
-      {AUDIOGEN_LITERT_CPU_OPTIONS_ID, cpu_toml, "AddOpaqueOptions(cpu)"},
+  const bool gpu = spec.accelerators & kLiteRtHwAcceleratorGpu;
+  const Opaque all[3] = {
+      {AUDIOGEN_LITERT_CPU_OPTIONS_ID, spec.toml, "AddOpaqueOptions(cpu)"},
       {AUDIOGEN_LITERT_RUNTIME_OPTIONS_ID, buffer_reporter ? "error_reporter_mode = 2\n" : "",
        "AddOpaqueOptions(runtime)"},
+      {AUDIOGEN_LITERT_GPU_OPTIONS_ID, gpu ? spec.gpu_toml : "", "AddOpaqueOptions(gpu)"},
   };
   for (const Opaque& o : all) {
     if (s != kLiteRtStatusOk || o.toml.empty()) continue;
@@ -742,30 +787,33 @@ class LoadWorker : public Napi::AsyncWorker {
     state_ = new ModelState();
     {
       std::unique_ptr<StderrCapture> filter;
-      if (!spec_.drop_stderr.empty()) {
+      if (!spec_.drop_stderr.empty() || Gpu()) {
         filter = std::make_unique<StderrCapture>(spec_.drop_stderr);
         if (!filter->Start()) filter.reset();
       }
       CreateAndCompile();
+      if (filter && Gpu()) load_log_ = filter->Stop();
     }  // filter stopped: the retry below may capture stderr itself
     if (status_ != kLiteRtStatusOk && op_ == "CreateCompiledModel") {
       // What LiteRT reported went to the reporter of a compiled model that no longer exists. Compile again
       // with the default reporter, which prints to stderr, and capture that (or just let it print).
-      LiteRtEnvironment env = nullptr;
-      GetEnv(&env);
+      LiteRtEnvironment env = state_->env;
       if (spec_.capture_stderr) {
         StderrCapture capture;
         bool on = capture.Start();
-        status_ = Compile(env, state_->model, spec_.toml, false, &state_->compiled, &op_);
+        status_ = Compile(env, state_->model, spec_, false, &state_->compiled, &op_);
         if (on) {
           captured_ = capture.Stop();
           has_captured_ = true;
         }
       } else {
-        status_ = Compile(env, state_->model, spec_.toml, false, &state_->compiled, &op_);
+        status_ = Compile(env, state_->model, spec_, false, &state_->compiled, &op_);
       }
     }
     if (status_ != kLiteRtStatusOk) return;
+    bool full = false;
+    if (LiteRtCompiledModelIsFullyAccelerated(state_->compiled, &full) == kLiteRtStatusOk)
+      state_->fully_accelerated = full;
     LiteRtSetCompiledModelCancellationFunction(state_->compiled, state_, CheckCancelled);
     // Allocate now so that unresolved/unsupported ops fail at load rather than at the first run.
     for (size_t si = 0; si < state_->signatures.size(); si++) {
@@ -785,10 +833,15 @@ class LoadWorker : public Napi::AsyncWorker {
     if (spec_.echo_errors) EchoToStderr(messages_);
   }
 
+  bool Gpu() const { return spec_.accelerators & kLiteRtHwAcceleratorGpu; }
+  LiteRtStatus ModelEnv(LiteRtEnvironment* env) { return Gpu() ? GetGpuEnv(spec_.gpu_dir, env) : GetEnv(env); }
+
   // Creates the model and compiles it with the buffer reporter (sets status_/op_).
   void CreateAndCompile() {
     LiteRtEnvironment env = nullptr;
-    if ((status_ = GetEnv(&env)) != kLiteRtStatusOk) { op_ = "CreateEnvironment"; return; }
+    if ((status_ = ModelEnv(&env)) != kLiteRtStatusOk) { op_ = "CreateEnvironment"; return; }
+    state_->env = env;
+    state_->on_gpu = Gpu();
     if (!spec_.path.empty()) {
       status_ = LiteRtCreateModelFromFile(env, spec_.path.c_str(), &state_->model);
       op_ = "CreateModelFromFile";
@@ -799,7 +852,7 @@ class LoadWorker : public Napi::AsyncWorker {
     if (status_ != kLiteRtStatusOk) return;
     if ((status_ = ReadSignatures(state_->model, &state_->signatures, &op_)) != kLiteRtStatusOk) return;
     state_->echo_errors = spec_.echo_errors;
-    status_ = Compile(env, state_->model, spec_.toml, true, &state_->compiled, &op_);
+    status_ = Compile(env, state_->model, spec_, true, &state_->compiled, &op_);
   }
 
   void OnOK() override {
@@ -807,13 +860,18 @@ class LoadWorker : public Napi::AsyncWorker {
     if (status_ != kLiteRtStatusOk) {
       delete state_;
       state_ = nullptr;
-      deferred_.Reject(StatusError(env, op_, status_, messages_, has_captured_ ? &captured_ : nullptr).Value());
+      Napi::Error e = StatusError(env, op_, status_, messages_, has_captured_ ? &captured_ : nullptr);
+      if (Gpu()) e.Set("loadLog", Napi::String::New(env, load_log_));
+      deferred_.Reject(e.Value());
       return;
     }
+    fully_ = state_->fully_accelerated;
     Napi::Object obj = NativeModel::constructor->New({Napi::External<ModelState>::New(env, state_)});
     state_ = nullptr;
     if (!keep_.IsEmpty()) obj.Set("_bytes", keep_.Value());  // model-from-buffer needs the bytes alive
     obj.Set("loadMessages", Napi::String::New(env, messages_));
+    obj.Set("fullyAccelerated", Napi::Boolean::New(env, fully_));
+    if (Gpu()) obj.Set("loadLog", Napi::String::New(env, load_log_));
     deferred_.Resolve(obj);
   }
 
@@ -833,6 +891,8 @@ class LoadWorker : public Napi::AsyncWorker {
   std::string messages_;  // from the buffer error reporter
   std::string captured_;  // stderr of the retried compile
   bool has_captured_ = false;
+  std::string load_log_;  // GPU loads: everything printed on fd 2 while the model was created and compiled
+  bool fully_ = false;
 };
 
 // load({ path?: string, bytes?: Uint8Array, toml: string, logSeverity?, captureStderr?, echoErrors?,
@@ -869,6 +929,9 @@ Napi::Value Load(const Napi::CallbackInfo& info) {
         spec.drop_stderr.push_back(v.As<Napi::String>().Utf8Value());
     }
   }
+  if (o.Get("accelerators").IsNumber()) spec.accelerators = o.Get("accelerators").As<Napi::Number>().Int32Value();
+  if (o.Get("gpuDir").IsString()) spec.gpu_dir = o.Get("gpuDir").As<Napi::String>().Utf8Value();
+  if (o.Get("gpuToml").IsString()) spec.gpu_toml = o.Get("gpuToml").As<Napi::String>().Utf8Value();
   if (o.Get("logSeverity").IsNumber()) {
     std::lock_guard<std::mutex> lock(g_env_mutex);
     if (!g_env) g_log_severity = o.Get("logSeverity").As<Napi::Number>().Int32Value();
@@ -938,7 +1001,7 @@ class RunWorker : public Napi::AsyncWorker {
     bin.resize(ins_.size());
     std::vector<LiteRtTensorBuffer> in_bufs, out_bufs;
     for (size_t i = 0; i < ins_.size(); i++) {
-      status_ = Bind(bin[i], ins_[i].type, ins_[i].size, st_->compiled, sig_, i, true);
+      status_ = Bind(bin[i], ins_[i].type, ins_[i].size, st_->env, st_->compiled, sig_, i, true);
       if (status_ != kLiteRtStatusOk) { op_ = "bind input"; return; }
       status_ = CopyIn(bin[i], ins_[i].data, ins_[i].size);
       if (status_ != kLiteRtStatusOk) { op_ = "write input"; return; }
@@ -973,7 +1036,7 @@ class RunWorker : public Napi::AsyncWorker {
       LiteRtRankedTensorType t = meta.outputs[i].type;
       t.layout = layouts[i];
       t.layout.has_strides = false;
-      status_ = Bind(bout[i], t, ByteSize(t), st_->compiled, sig_, i, false);
+      status_ = Bind(bout[i], t, ByteSize(t), st_->env, st_->compiled, sig_, i, false);
       if (status_ != kLiteRtStatusOk) { op_ = "bind output"; return; }
       out_bufs.push_back(bout[i].buffer);
     }
@@ -981,7 +1044,19 @@ class RunWorker : public Napi::AsyncWorker {
     op_ = "RunCompiledModel";
     // LiteRT reports an interrupted invoke as a runtime failure; a run that completed after the cancel
     // request is reported as cancelled too (the caller asked for it to be dropped).
-    if (st_->cancel.load()) status_ = kLiteRtStatusCancelled;
+    if (st_->cancel.load()) {
+      // A GPU run returns once its work is queued, and LiteRT may stop between queueing and returning: the
+      // queued work ends when the outputs are locked. Wait for it before dropping the run, or the next run's
+      // output read fails (status 3) while this one is still in flight.
+      if (st_->on_gpu) {
+        for (size_t i = 0; i < nout; i++) {
+          void* p = nullptr;
+          if (LiteRtLockTensorBuffer(bout[i].buffer, &p, kLiteRtTensorBufferLockModeRead) == kLiteRtStatusOk)
+            LiteRtUnlockTensorBuffer(bout[i].buffer);
+        }
+      }
+      status_ = kLiteRtStatusCancelled;
+    }
     if (status_ != kLiteRtStatusOk) return;
     // Hand each output to JS in its own allocation (an external ArrayBuffer; one copy, no JS-heap copy).
     outs_.resize(nout);
@@ -1012,6 +1087,12 @@ class RunWorker : public Napi::AsyncWorker {
       }
       status_ = CopyOut(bout[i], o.owned, o.size);
       if (status_ != kLiteRtStatusOk) { op_ = "read output"; return; }
+    }
+    // A GPU run really ends in the output reads above: a cancel that came meanwhile drops the run too.
+    if (st_->cancel.load()) {
+      status_ = kLiteRtStatusCancelled;
+      op_ = "RunCompiledModel";
+      return;
     }
     if (getenv("AUDIOGEN_LITERT_FRESH_BUFFERS")) st_->ReleaseBuffers();  // A/B switch for the benchmark
   }
@@ -1168,8 +1249,8 @@ Napi::Value AllocModelBuffer(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   size_t size = static_cast<size_t>(n);
-  void* p = nullptr;
-  if (posix_memalign(&p, kAlign, size == 0 ? kAlign : size) != 0) {
+  void* p = AlignedAlloc(size == 0 ? kAlign : size);
+  if (!p) {
     Napi::Error e = Napi::Error::New(env, "cannot allocate " + std::to_string(size) + " bytes for the model");
     e.Set("code", "ENOMEM");
     e.ThrowAsJavaScriptException();
@@ -1200,7 +1281,62 @@ Napi::Value TestStderrCapture(const Napi::CallbackInfo& info) {
   return r;
 }
 
+// libLiteRt.dll (2.3.0) does not export LiteRT's accelerator listing, which the .so and .dylib do: on
+// Windows those calls are looked up at run time (null when absent), so one source links everywhere.
+#ifdef _WIN32
+template <typename F>
+F LiteRtOptional(const char* name) {
+  HMODULE h = GetModuleHandleA("libLiteRt.dll");
+  return h ? reinterpret_cast<F>(reinterpret_cast<void*>(GetProcAddress(h, name))) : nullptr;
+}
+#define LITERT_OPTIONAL(fn) LiteRtOptional<decltype(&fn)>(#fn)
+#else
+#define LITERT_OPTIONAL(fn) (&fn)
+#endif
+
+// accelerators(gpuDir) -> [{ name, hardware }]: what LiteRT registered in the GPU environment (creating it
+// with the accelerator library from gpuDir if no GPU load did yet). Throws with litertStatus on failure.
+Napi::Value Accelerators(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) {
+    Napi::TypeError::New(env, "accelerators(gpuDir) expects a string").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const auto get_num = LITERT_OPTIONAL(LiteRtGetNumAccelerators);
+  const auto get_accelerator = LITERT_OPTIONAL(LiteRtGetAccelerator);
+  const auto get_name = LITERT_OPTIONAL(LiteRtGetAcceleratorName);
+  const auto get_hardware = LITERT_OPTIONAL(LiteRtGetAcceleratorHardwareSupport);
+  if (!get_num || !get_accelerator || !get_name || !get_hardware) {
+    StatusError(env, "GetNumAccelerators (not exported by this LiteRT library)", kLiteRtStatusErrorUnsupported)
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  LiteRtEnvironment e = nullptr;
+  LiteRtStatus s = GetGpuEnv(info[0].As<Napi::String>().Utf8Value(), &e);
+  LiteRtParamIndex n = 0;
+  if (s == kLiteRtStatusOk) s = get_num(e, &n);
+  if (s != kLiteRtStatusOk) {
+    StatusError(env, "GetNumAccelerators", s).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Array out = Napi::Array::New(env);
+  for (LiteRtParamIndex i = 0; i < n; i++) {
+    LiteRtAccelerator a = nullptr;
+    const char* name = nullptr;
+    LiteRtHwAcceleratorSet hw = 0;
+    if (get_accelerator(e, i, &a) != kLiteRtStatusOk) continue;
+    get_name(a, &name);
+    get_hardware(a, &hw);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", name ? name : "");
+    o.Set("hardware", static_cast<int>(hw));
+    out.Set(out.Length(), o);
+  }
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("accelerators", Napi::Function::New(env, Accelerators));
   NativeModel::Init(env, exports);
   exports.Set("_testStderrCapture", Napi::Function::New(env, TestStderrCapture));
   exports.Set("load", Napi::Function::New(env, Load));

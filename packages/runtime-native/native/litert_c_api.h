@@ -58,7 +58,7 @@ typedef struct LiteRtTensorBufferRequirementsT* LiteRtTensorBufferRequirements;
 typedef size_t LiteRtParamIndex;
 typedef int LiteRtHwAcceleratorSet;
 
-enum { kLiteRtHwAcceleratorNone = 0, kLiteRtHwAcceleratorCpu = 1 };
+enum { kLiteRtHwAcceleratorNone = 0, kLiteRtHwAcceleratorCpu = 1, kLiteRtHwAcceleratorGpu = 2 };
 
 typedef enum {
   kLiteRtTensorBufferLockModeRead = 0,
@@ -115,7 +115,13 @@ typedef enum { kLiteRtRankedTensorType = 0, kLiteRtUnrankedTensorType = 1 } Lite
 typedef void (*LiteRtHostMemoryDeallocator)(void* addr);
 
 // Environment options (litert_any.h / litert_environment_options.h): a tag and a tagged union value.
-typedef enum { kLiteRtAnyTypeNone = 0, kLiteRtAnyTypeBool = 1, kLiteRtAnyTypeInt = 2 } LiteRtAnyType;
+typedef enum {
+  kLiteRtAnyTypeNone = 0,
+  kLiteRtAnyTypeBool = 1,
+  kLiteRtAnyTypeInt = 2,
+  kLiteRtAnyTypeReal = 3,
+  kLiteRtAnyTypeString = 8,  // str_value; the environment keeps the pointer, not a copy
+} LiteRtAnyType;
 typedef struct {
   LiteRtAnyType type;
   union {
@@ -127,6 +133,7 @@ typedef struct {
   };
 } LiteRtAny;
 enum {
+  kLiteRtEnvOptionTagRuntimeLibraryDir = 22,         // string: where GPU accelerator libraries are dlopen'ed from
   kLiteRtEnvOptionTagAutoRegisterAccelerators = 24,  // bitmask of accelerators to register (CPU only: 1)
   kLiteRtEnvOptionTagMinLoggerSeverity = 25,         // 0 verbose, 1 info, 2 warning, 3 error
 };
@@ -211,6 +218,15 @@ LiteRtStatus LiteRtCompiledModelReportError(LiteRtCompiledModel compiled_model, 
 LiteRtStatus LiteRtCompiledModelClearErrors(LiteRtCompiledModel compiled_model);
 LiteRtStatus LiteRtCompiledModelGetErrorMessages(LiteRtCompiledModel compiled_model, char** error_messages);
 
+// Accelerators registered in an environment (litert/c/litert_accelerator.h) and whether a compiled model
+// runs entirely on the accelerators it was compiled for (litert/c/litert_compiled_model.h).
+typedef struct LiteRtAcceleratorT* LiteRtAccelerator;
+LiteRtStatus LiteRtGetNumAccelerators(LiteRtEnvironment environment, LiteRtParamIndex* num_accelerators);
+LiteRtStatus LiteRtGetAccelerator(LiteRtEnvironment environment, LiteRtParamIndex index, LiteRtAccelerator* accelerator);
+LiteRtStatus LiteRtGetAcceleratorName(LiteRtAccelerator accelerator, const char** name);
+LiteRtStatus LiteRtGetAcceleratorHardwareSupport(LiteRtAccelerator accelerator, LiteRtHwAcceleratorSet* supported_hardware);
+LiteRtStatus LiteRtCompiledModelIsFullyAccelerated(LiteRtCompiledModel compiled_model, bool* fully_accelerated);
+
 // Tensor buffers.
 LiteRtStatus LiteRtGetTensorBufferRequirementsBufferSize(LiteRtTensorBufferRequirements requirements,
                                                          size_t* buffer_size);
@@ -248,5 +264,11 @@ static_assert(sizeof(LiteRtEnvOption) == 24, "LiteRtEnvOption must be 24 bytes (
 // Side effect of passing any runtime options (litert/runtime/compiled_model.cc): the interpreter is built
 // with StableHLO composite inlining enabled.
 #define AUDIOGEN_LITERT_RUNTIME_OPTIONS_ID "runtime_options_string"
+
+// GPU options travel the same way too: identifier "gpu_options", a TOML payload parsed by the GPU accelerator
+// library (LrtCreateGpuOptionsFromToml, litert/c/options/litert_gpu_options.cc); we set `precision`
+// (a LiteRtDelegatePrecision: 0 default, 1 fp16, 2 fp32). Checked with the 2.1.6 x64 accelerator:
+// precision = 2 gives outputs equal to the CPU path, the default rounds through fp16.
+#define AUDIOGEN_LITERT_GPU_OPTIONS_ID "gpu_options"
 
 #endif  // AUDIOGEN_LITERT_C_API_H_

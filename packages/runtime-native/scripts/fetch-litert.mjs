@@ -76,6 +76,13 @@ export const PINS = {
     lib: 'libLiteRt.dll',
     format: 'pe',
     machine: PE.AMD64,
+    // Not exported by this DLL (the .so and .dylib do): the addon looks them up at run time there.
+    optionalSymbols: [
+      'LiteRtGetNumAccelerators',
+      'LiteRtGetAccelerator',
+      'LiteRtGetAcceleratorName',
+      'LiteRtGetAcceleratorHardwareSupport',
+    ],
   },
 };
 
@@ -144,6 +151,12 @@ export const REQUIRED_SYMBOLS = [
   'LiteRtLockTensorBuffer',
   'LiteRtUnlockTensorBuffer',
   'LiteRtDestroyTensorBuffer',
+  // GPU (issue 16): accelerator listing, full-acceleration check.
+  'LiteRtGetNumAccelerators',
+  'LiteRtGetAccelerator',
+  'LiteRtGetAcceleratorName',
+  'LiteRtGetAcceleratorHardwareSupport',
+  'LiteRtCompiledModelIsFullyAccelerated',
 ];
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -193,7 +206,7 @@ export function checkLibrary(file, pin) {
     throw new Error(`${file}: sha256 ${got} does not match the pinned ${pin.libSha256}`);
   const { machine, names } = librarySymbols(buf, pin.format);
   if (machine !== pin.machine) throw new Error(`${file}: machine ${machine}, expected ${pin.machine}`);
-  const missing = REQUIRED_SYMBOLS.filter((s) => !names.has(s));
+  const missing = REQUIRED_SYMBOLS.filter((s) => !names.has(s) && !pin.optionalSymbols?.includes(s));
   if (missing.length) throw new Error(`${file}: LiteRT C API symbols not exported: ${missing.join(', ')}`);
   const tflite = [...names].filter((n) => n.startsWith('TfLite')).length;
   const litert = [...names].filter((n) => n.startsWith('LiteRt')).length;

@@ -25,6 +25,7 @@ const PKG = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ROOT = resolve(PKG, '..', '..');
 const WORK = process.env.WIN32_WORK || join(tmpdir(), 'audiogen-win32');
 const NODE_VERSION = process.env.NODE_WIN_VERSION || '20.20.2';
+const MSVC_DLLS = ['msvcp140.dll', 'vcruntime140.dll', 'vcruntime140_1.dll', 'vcruntime140_threads.dll'];
 const t0 = Date.now();
 const say = (m) => console.log(`[win32] ${m}`);
 const die = (m) => {
@@ -76,20 +77,27 @@ const env = {
   ...process.env,
   WINEPREFIX: join(WORK, 'prefix'),
   WINEDEBUG: '-all',
-  WINEDLLOVERRIDES: 'mscoree,mshtml=', // no Mono/Gecko install prompts in a fresh prefix
+  // No Mono/Gecko install prompts in a fresh prefix; and the MSVC runtime DLLs only as the files shipped
+  // beside the addon (native), never Wine's own builtin copies: the app-local choice is what is tested.
+  WINEDLLOVERRIDES: `mscoree,mshtml=;${MSVC_DLLS.map((d) => d.replace(/\.dll$/, '')).join(',')}=n`,
   NODE_SKIP_PLATFORM_CHECK: '1',
   NO_COLOR: '1',
 };
 for (const k of Object.keys(env)) if (/^(VITEST|NODE_OPTIONS$|NODE_ENV$)/.test(k)) delete env[k];
 
 /** Runs node.exe under Wine with stdout/stderr in files; returns { status, out, err, seconds }. */
-function winNode(name, args, cwd) {
+function winNode(name, args, cwd, debug = '-all') {
   const outFile = join(WORK, `${name}.out.txt`);
   const errFile = join(WORK, `${name}.err.txt`);
   const o = openSync(outFile, 'w');
   const e = openSync(errFile, 'w');
   const start = Date.now();
-  const r = spawnSync(wine, [nodeExe, ...args], { cwd, env, stdio: ['ignore', o, e], timeout: 300_000 });
+  const r = spawnSync(wine, [nodeExe, ...args], {
+    cwd,
+    env: { ...env, WINEDEBUG: debug },
+    stdio: ['ignore', o, e],
+    timeout: 300_000,
+  });
   closeSync(o);
   closeSync(e);
   return {
@@ -108,7 +116,24 @@ say(
 );
 
 let failed = false;
-// 2. The runtime checks.
+// 2. Which DLLs the addon pulls in, and from where (Wine's loader trace): LiteRT and all four MSVC runtime
+// DLLs must be the native files of the prebuild folder.
+const trace = winNode('loaddll', ['-e', "require('./dist/index.cjs').describeHost()"], PKG, '+loaddll');
+// Trace lines look like: Loaded L"Z:\\…\\prebuilds\\win32-x64\\MSVCP140.dll" at 0000…: native
+const traced = trace.err.split(/\r?\n/).map((l) => l.toLowerCase());
+const loaded = (name) =>
+  traced.some(
+    (l) =>
+      l.includes('loaded l"') &&
+      l.includes(`prebuilds\\\\win32-x64\\\\${name.toLowerCase()}"`) &&
+      l.endsWith(': native'),
+  );
+const fromFolder = ['libLiteRt.dll', ...MSVC_DLLS].filter(loaded);
+const dllPass = trace.status === 0 && fromFolder.length === 1 + MSVC_DLLS.length;
+if (!dllPass) failed = true;
+console.log(`LANE dlls status=${dllPass ? 'pass' : 'fail'} native_from_prebuild=${fromFolder.join(',')}`);
+
+// 3. The runtime checks.
 const checks = winNode('check-fixtures', ['scripts/check-fixtures.mjs'], PKG);
 const lines = checks.out.split(/\r?\n/);
 const ok = lines.filter((l) => l.startsWith('ok ')).length;
@@ -129,7 +154,7 @@ console.log(
   `LANE checks status=${pass ? 'pass' : 'fail'} exit=${checks.status} passed=${ok} failed=${bad.length} seconds=${checks.seconds}`,
 );
 
-// 3. The tiny end-to-end generation, against this host's native run of the same script.
+// 4. The tiny end-to-end generation, against this host's native run of the same script.
 const e2eScript = join(ROOT, 'packages', 'stable-audio', 'scripts', 'tiny-e2e.mjs');
 const win = winNode('tiny-e2e', [e2eScript], ROOT);
 const native = spawnSync(process.execPath, [e2eScript], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });

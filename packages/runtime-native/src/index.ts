@@ -1,4 +1,13 @@
 export {
+  type Accelerator,
+  findGpuLibrary,
+  GPU_LIBRARY,
+  GPU_PACKAGE,
+  type GpuLibrary,
+  type GpuPrecision,
+  type GpuRefusal,
+} from './gpu';
+export {
   describeHost,
   type HostReport,
   hostCpu,
@@ -9,6 +18,7 @@ export {
 } from './host';
 export { loadAddon, noPrebuildMessage, PREBUILT_PLATFORMS } from './native';
 export {
+  type AcceleratorWarning,
   cpuOptionsFor,
   createNativeRuntime,
   DEFAULT_XNNPACK_FLAGS,
@@ -20,6 +30,7 @@ export {
   type NativeModel,
   type NativeRuntime,
   type NativeRuntimeOptions,
+  type Placement,
   XnnpackFlags,
 } from './runtime';
 export {

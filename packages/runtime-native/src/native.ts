@@ -25,6 +25,10 @@ export interface NativeOutput {
 export interface NativeModelHandle {
   /** What LiteRT's error reporter collected while compiling and preparing (lines; usually empty). */
   loadMessages?: string;
+  /** LiteRtCompiledModelIsFullyAccelerated after the compile. */
+  fullyAccelerated?: boolean;
+  /** GPU loads: everything printed on fd 2 while the model was created and compiled. */
+  loadLog?: string;
   signatures(): NativeSignature[];
   run(
     signatureIndex: number,
@@ -47,7 +51,15 @@ export interface NativeAddon {
     echoErrors?: boolean;
     /** While the model is created and compiled, lines on fd 2 starting with one of these are not forwarded. */
     dropStderr?: string[];
+    /** LiteRtHwAccelerator bits (default CPU); with the GPU bit the model lives in the GPU environment. */
+    accelerators?: number;
+    /** Directory LiteRT loads its GPU accelerator library from (GPU loads). */
+    gpuDir?: string;
+    /** GPU options, TOML (GPU loads). */
+    gpuToml?: string;
   }): Promise<NativeModelHandle>;
+  /** The accelerators LiteRT registered in the GPU environment (made with the library from gpuDir). */
+  accelerators(gpuDir: string): { name: string; hardware: number }[];
   abiLayoutBytes: number;
   /** A 64-byte-aligned native block (freed when collected) that a model file is read into for load. */
   allocModelBuffer(bytes: number): ArrayBuffer;
@@ -69,6 +81,8 @@ export interface NativeErrorProps {
   litertMessages?: string;
   /** stderr captured while a failed compile was retried (present only when that capture ran). */
   litertStderr?: string;
+  /** GPU loads: everything printed on fd 2 during the failed load. */
+  loadLog?: string;
 }
 
 /** The package root: src/ and dist/ both sit one level below it. */

@@ -18,9 +18,25 @@ import {
   typedArrayConstructor,
 } from '@audiogen/core';
 import { elementTypeName, elementTypeToDType } from './dtypes';
+import {
+  type Accelerator,
+  adapterFromLog,
+  checkAccelerator,
+  checkGpuPrecision,
+  classifyGpuFailure,
+  findGpuLibrary,
+  GPU_LIBRARY,
+  GPU_PACKAGE,
+  type GpuPrecision,
+  type GpuRefusal,
+  gpuDroppedLogPrefixes,
+  gpuToml,
+  HW_GPU,
+} from './gpu';
 import { hostCpu } from './host';
 import {
   loadAddon,
+  type NativeAddon,
   type NativeErrorProps,
   type NativeModelHandle,
   type NativeOutput,
@@ -81,6 +97,13 @@ export interface NativeRuntimeOptions {
    */
   echoLiteRtErrors?: boolean;
   /**
+   * Directory holding LiteRT's GPU accelerator library (`libLiteRtWebGpuAccelerator.so` on Linux). Default: the
+   * first of `$AUDIOGEN_LITERT_GPU_DIR`, beside the addon, the optional `@audiogen/runtime-native-gpu` package.
+   */
+  gpuLibraryDir?: string;
+  /** Called when `accelerator: 'auto'` falls back to the CPU (default: `process.emitWarning`). */
+  onWarning?: (warning: AcceleratorWarning) => void;
+  /**
    * How a model given as a path reaches LiteRT. 'copy' (default): the file is read once into a private
    * native block that is verified and then used by LiteRT for the model's life, so the model survives
    * its file being truncated, replaced or deleted; costs the file's size in anonymous memory (see the
@@ -89,6 +112,28 @@ export interface NativeRuntimeOptions {
    * (4 GiB on Node 20) are always mapped.
    */
   modelFiles?: 'copy' | 'map';
+}
+
+/** Where a model runs and why (`model.placement`). */
+export interface Placement {
+  requested: Accelerator;
+  accelerator: 'cpu' | 'gpu';
+  /** GPU only: the arithmetic precision asked for. */
+  precision?: GpuPrecision;
+  /** GPU only: the adapter LiteRT's WebGPU backend selected, as it logs it (first GPU load of the process). */
+  adapter?: string;
+  /** GPU only: LiteRtCompiledModelIsFullyAccelerated (always true: partial placements are refused). */
+  fullyAccelerated?: boolean;
+  /** 'auto' that ended on the CPU: why the GPU was not used. */
+  fallback?: { reason: GpuRefusal; message: string; ops?: { op: string; reason: string }[] };
+}
+
+export interface AcceleratorWarning {
+  code: 'GPU_FALLBACK';
+  label: string;
+  reason: GpuRefusal;
+  message: string;
+  ops?: { op: string; reason: string }[];
 }
 
 /** `details.litert` of an AudiogenError caused by a failing LiteRT call. */
@@ -125,6 +170,8 @@ export interface NativeModel extends Model {
   readonly loadMessages: readonly string[];
   /** Custom ops the file declares (from our scan of the flatbuffer). */
   readonly customOps: readonly string[];
+  /** Where the model runs ('cpu' or 'gpu') and, for 'auto' on the CPU, why. */
+  readonly placement: Placement;
 }
 
 export function defaultThreads(): number {
@@ -304,6 +351,7 @@ class LiteRtModel implements NativeModel {
   readonly cpuOptions: EffectiveCpuOptions;
   readonly customOps: readonly string[];
   readonly loadMessages: readonly string[];
+  placement: Placement = { requested: 'cpu', accelerator: 'cpu' };
   private handle: NativeModelHandle;
   private sigs: SigState[];
   private isDisposed = false;
@@ -572,6 +620,79 @@ class LiteRtModel implements NativeModel {
   }
 }
 
+let seenAdapter: string | undefined; // LiteRT logs the adapter once, when its WebGPU environment is made
+
+/**
+ * Compiles for the GPU alone (so a model the GPU cannot run whole is refused instead of split): the handle,
+ * or why not. Never throws for a GPU refusal; the caller decides between an error and the CPU.
+ */
+async function loadOnGpu(
+  addon: NativeAddon,
+  spec: Parameters<NativeAddon['load']>[0],
+  libraryDir: string | undefined,
+  addonPath: string,
+  precision: GpuPrecision,
+  severity: number,
+): Promise<
+  | { handle: NativeModelHandle; adapter?: string }
+  | {
+      reason: GpuRefusal;
+      why: string;
+      ops: { op: string; reason: string }[];
+      details?: Record<string, unknown>;
+    }
+> {
+  const lib = findGpuLibrary(libraryDir, addonPath);
+  if (!('found' in lib)) {
+    const name = GPU_LIBRARY[process.platform];
+    return {
+      reason: 'library-missing',
+      ops: [],
+      why: name
+        ? `LiteRT's GPU accelerator library ${name} is not installed (install ${GPU_PACKAGE}, or set gpuLibraryDir / AUDIOGEN_LITERT_GPU_DIR; searched: ${lib.searched.join(', ') || 'nothing'})`
+        : `no LiteRT GPU accelerator for ${process.platform}`,
+      details: { searched: lib.searched },
+    };
+  }
+  const dropStderr = [...(spec.dropStderr ?? []), ...gpuDroppedLogPrefixes(severity)];
+  let handle: NativeModelHandle;
+  try {
+    handle = await addon.load({
+      ...spec,
+      dropStderr,
+      accelerators: HW_GPU,
+      gpuDir: lib.found.dir,
+      gpuToml: gpuToml(precision),
+    });
+  } catch (e) {
+    const err = e as NativeErrorProps & { message?: string };
+    if (err.litertStatus === undefined) throw e;
+    const log = [err.loadLog, err.litertStderr, err.litertMessages].filter(Boolean).join('\n');
+    const c = classifyGpuFailure(log);
+    const status = err.litertStatus;
+    return {
+      ...c,
+      why: `${c.why} (LiteRT ${err.op ?? 'call'} failed with status ${status}${STATUS_NAMES[status] ? `, ${STATUS_NAMES[status]}` : ''})`,
+      details: {
+        library: lib.found.file,
+        litert: litertDetails(err),
+        log: litertMessageLines(log, 'stderr'),
+      },
+    };
+  }
+  seenAdapter = adapterFromLog(handle.loadLog ?? '') ?? seenAdapter;
+  if (handle.fullyAccelerated === false) {
+    const c = classifyGpuFailure(handle.loadLog ?? '');
+    handle.dispose();
+    return {
+      ...c,
+      reason: 'unsupported-ops',
+      why: `${c.why}; LiteRT reports the model is not fully accelerated`,
+    };
+  }
+  return { handle, adapter: seenAdapter };
+}
+
 /** The official LiteRT runtime (CompiledModel API, XNNPACK on the CPU) behind core's `Runtime`. */
 export interface NativeRuntime extends Runtime {
   load(source: string | Uint8Array, options?: LoadOptions): Promise<NativeModel>;
@@ -599,9 +720,11 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
     },
     async load(source: string | Uint8Array, loadOptions: LoadOptions = {}): Promise<NativeModel> {
       const cpu = cpuOptionsFor(loadOptions, options.threads);
+      const requested = checkAccelerator(loadOptions.accelerator);
+      const precision = checkGpuPrecision(loadOptions.gpuPrecision);
       let scan: TfliteScan;
       let label = loadOptions.label ?? 'model';
-      const { addon } = loadAddon();
+      const { addon, path: addonPath } = loadAddon();
       let from: { path: string } | { bytes: Uint8Array };
       if (typeof source === 'string') {
         label = loadOptions.label ?? source;
@@ -626,21 +749,65 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
       } else {
         throw new AudiogenError('INVALID_ARGUMENT', 'load() expects a file path or a Uint8Array');
       }
-      let handle: NativeModelHandle;
-      try {
-        handle = await addon.load({
-          ...from,
-          toml: cpu.toml,
-          logSeverity: SEVERITY[level],
-          dropStderr: droppedLogPrefixes(level),
-          captureStderr: options.captureStderr ?? true,
-          echoErrors: options.echoLiteRtErrors ?? true,
-        });
-      } catch (e) {
-        throw nativeError(e, label, scan, 'load');
+      const spec = {
+        ...from,
+        toml: cpu.toml,
+        logSeverity: SEVERITY[level],
+        dropStderr: droppedLogPrefixes(level),
+        captureStderr: options.captureStderr ?? true,
+        echoErrors: options.echoLiteRtErrors ?? true,
+      };
+      let placement: Placement = { requested, accelerator: 'cpu' };
+      let handle: NativeModelHandle | undefined;
+      if (requested !== 'cpu') {
+        const gpu = await loadOnGpu(
+          addon,
+          spec,
+          options.gpuLibraryDir,
+          addonPath,
+          precision,
+          SEVERITY[level],
+        );
+        if ('handle' in gpu) {
+          handle = gpu.handle;
+          placement = {
+            requested,
+            accelerator: 'gpu',
+            precision,
+            adapter: gpu.adapter,
+            fullyAccelerated: true,
+          };
+        } else {
+          const message = `${label}: the GPU cannot run this model: ${gpu.why}`;
+          const details = { label, accelerator: 'gpu', reason: gpu.reason, ops: gpu.ops, ...gpu.details };
+          if (requested === 'gpu') throw new AudiogenError('ACCELERATOR_UNAVAILABLE', message, { details });
+          placement = {
+            requested,
+            accelerator: 'cpu',
+            fallback: { reason: gpu.reason, message: gpu.why, ...(gpu.ops.length ? { ops: gpu.ops } : {}) },
+          };
+          const warning: AcceleratorWarning = {
+            code: 'GPU_FALLBACK',
+            label,
+            reason: gpu.reason,
+            message: `${message}; running it on the CPU`,
+            ...(gpu.ops.length ? { ops: gpu.ops } : {}),
+          };
+          if (options.onWarning) options.onWarning(warning);
+          else process.emitWarning(warning.message, { code: 'AUDIOGEN_GPU_FALLBACK' });
+        }
+      }
+      if (!handle) {
+        try {
+          handle = await addon.load(spec);
+        } catch (e) {
+          throw nativeError(e, label, scan, 'load');
+        }
       }
       try {
-        return new LiteRtModel(handle, label, cpu, scan);
+        const model = new LiteRtModel(handle, label, cpu, scan);
+        model.placement = placement;
+        return model;
       } catch (e) {
         handle.dispose();
         throw e;

@@ -1,10 +1,13 @@
 import {
+  type AcceleratorChoice,
   AudiogenError,
   formatShape,
   isAudiogenError,
   type LoadOptions,
   type Model,
+  type ModelPlacement,
   type ProgressCallback,
+  placeModel,
   type Runtime,
   sameShape,
 } from '@audiogen/core';
@@ -39,6 +42,12 @@ export interface FolderAdapters {
 export interface ModelLoaderOptions {
   threads?: number;
   decoderFp16: boolean;
+  /** Where each stage runs ('cpu' when left out); 'auto' places by measurement (placeModel). */
+  accelerators?: Partial<Record<StageRole, AcceleratorChoice>>;
+  gpuPrecision?: 'fp16' | 'fp32';
+  /** Cache of 'auto' decisions; undefined: measure at every load. */
+  placementCache?: string;
+  remeasurePlacement?: boolean;
   /** Load events of the loads made at creation. */
   onProgress?: ProgressCallback;
 }
@@ -56,6 +65,8 @@ export interface LoadReport {
 export class ModelLoader {
   /** Load times at creation, label → ms. */
   readonly loadMs: Record<string, number> = {};
+  /** Where each loaded stage runs and why (the last load of each). */
+  readonly placement: Partial<Record<StageRole, ModelPlacement>> = {};
 
   constructor(
     readonly runtime: Runtime,
@@ -78,9 +89,10 @@ export class ModelLoader {
   }
 
   loadOptions(role: StageRole): LoadOptions {
-    const { threads, decoderFp16 } = this.options;
+    const { threads, decoderFp16, gpuPrecision } = this.options;
     return {
       ...(threads ? { threads } : {}),
+      ...(gpuPrecision ? { gpuPrecision } : {}),
       label: role,
       ...(role === 'decoder' && decoderFp16 ? { forceFp16: true } : {}),
     };
@@ -94,7 +106,14 @@ export class ModelLoader {
   ): Promise<StageAdapters[K]> {
     report.onProgress?.({ type: 'load', model: role, done: false });
     const t0 = performance.now();
-    const m = await this.named(role, () => this.runtime.load(this.path(role), this.loadOptions(role)));
+    const { model: m, placement } = await this.named(role, () =>
+      placeModel(this.runtime, this.path(role), this.loadOptions(role), {
+        accelerator: this.options.accelerators?.[role] ?? 'cpu',
+        cacheFile: this.options.placementCache,
+        remeasure: this.options.remeasurePlacement,
+      }),
+    );
+    this.placement[role] = placement;
     keep?.(m);
     const ms = performance.now() - t0;
     report.loadMs[role] = ms;

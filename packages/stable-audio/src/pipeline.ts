@@ -1,4 +1,13 @@
-import { AudiogenError, type HostCpu, type ProgressCallback, type Runtime } from '@audiogen/core';
+import {
+  type AcceleratorChoice,
+  AudiogenError,
+  checkAcceleratorChoice,
+  defaultPlacementCache,
+  type HostCpu,
+  type ModelPlacement,
+  type ProgressCallback,
+  type Runtime,
+} from '@audiogen/core';
 import type {
   StableAudioConditioner,
   StableAudioDecoder,
@@ -6,7 +15,7 @@ import type {
   StableAudioEncoder,
 } from './adapters';
 import { loadModelFolder, type StableAudioModelFolder } from './folder';
-import { describeFolder, limitsOf, ModelLoader } from './load';
+import { describeFolder, limitsOf, ModelLoader, type StageRole } from './load';
 import { choosePrecision, type PrecisionChoice, type PrecisionRequest } from './precision';
 import { prepareStableAudioRequest, type StableAudioLimits, type StableAudioRequestOptions } from './request';
 import {
@@ -54,6 +63,20 @@ export interface StableAudioPipelineOptions {
   residency?: ModelResidency;
   /** Load progress events (with residency 'stage', generate()'s onProgress gets the per-stage load events). */
   onProgress?: ProgressCallback;
+  /**
+   * Where the models run: one choice for every stage or one per stage (`{ dit: 'auto', decoder: 'cpu' }`);
+   * default 'cpu'. 'gpu' fails (ACCELERATOR_UNAVAILABLE) where the runtime cannot run a model on the GPU;
+   * 'auto' puts a stage on the GPU only where the runtime can run it whole there and one timed run is faster
+   * than on the CPU, measured once per model file, host and precision and cached (`placementCache`).
+   * `pipeline.placement` reports each stage's choice.
+   */
+  accelerator?: AcceleratorChoice | Partial<Record<StageRole, AcceleratorChoice>>;
+  /** GPU arithmetic: 'fp16' (default) or 'fp32'. */
+  gpuPrecision?: 'fp16' | 'fp32';
+  /** The cache file of 'auto' decisions (default `~/.cache/audiogen/placement.json`); false: measure every load. */
+  placementCache?: string | false;
+  /** Measure 'auto' stages again even when a decision is cached. */
+  remeasurePlacement?: boolean;
   /** Replaces the sampler functions (tests, custom samplers). Defaults to @audiogen/sampler. */
   samplers?: Partial<SamplerApi>;
 }
@@ -85,9 +108,39 @@ export interface StableAudioPipeline {
    * loads are in the result's `timings.loadMs`.
    */
   readonly loadMs: Record<string, number>;
+  /** Where each loaded stage runs and why ('auto': with the measured times). */
+  readonly placement: Partial<Record<StageRole, ModelPlacement>>;
   /** Checks every option (prepareStableAudioRequest) before any work, then runs. */
   generate(options: StableAudioGenerateOptions): Promise<StableAudioResult>;
   dispose(): void;
+}
+
+const STAGES: readonly StageRole[] = ['conditioners', 'dit', 'decoder', 'encoder'];
+
+/** The pipeline's `accelerator` option as one choice per stage (checked). */
+function acceleratorsOf(
+  v: StableAudioPipelineOptions['accelerator'],
+): Partial<Record<StageRole, AcceleratorChoice>> {
+  if (v === undefined) return {};
+  if (typeof v === 'string') {
+    const c = checkAcceleratorChoice(v);
+    return Object.fromEntries(STAGES.map((s) => [s, c]));
+  }
+  if (!v || typeof v !== 'object')
+    throw new AudiogenError(
+      'INVALID_ARGUMENT',
+      "accelerator must be 'cpu', 'gpu', 'auto' or an object per stage",
+    );
+  const out: Partial<Record<StageRole, AcceleratorChoice>> = {};
+  for (const [k, c] of Object.entries(v)) {
+    if (!(STAGES as readonly string[]).includes(k))
+      throw new AudiogenError(
+        'INVALID_ARGUMENT',
+        `accelerator: unknown stage '${k}' (stages: ${STAGES.join(', ')})`,
+      );
+    out[k as StageRole] = checkAcceleratorChoice(c, `accelerator.${k}`);
+  }
+  return out;
 }
 
 interface Setup {
@@ -122,6 +175,19 @@ async function setup(options: StableAudioPipelineOptions, what: string): Promise
     throw new AudiogenError('INVALID_ARGUMENT', 'loadEncoder must be true, false or left out');
   if (options.decoderFp16 !== undefined && typeof options.decoderFp16 !== 'boolean')
     throw new AudiogenError('INVALID_ARGUMENT', 'decoderFp16 must be true or false');
+  const accelerators = acceleratorsOf(options.accelerator);
+  if (
+    options.gpuPrecision !== undefined &&
+    options.gpuPrecision !== 'fp16' &&
+    options.gpuPrecision !== 'fp32'
+  )
+    throw new AudiogenError(
+      'INVALID_ARGUMENT',
+      `gpuPrecision must be 'fp16' or 'fp32', got ${String(options.gpuPrecision)}`,
+    );
+  const pc = options.placementCache;
+  if (pc !== undefined && pc !== false && (typeof pc !== 'string' || pc === ''))
+    throw new AudiogenError('INVALID_ARGUMENT', 'placementCache must be a file path or false');
   const folder = typeof options.models === 'string' ? await loadModelFolder(options.models) : options.models;
   const precision = choosePrecision(
     folder.files,
@@ -138,6 +204,10 @@ async function setup(options: StableAudioPipelineOptions, what: string): Promise
     threads,
     decoderFp16: precision.decoder.forceFp16,
     onProgress,
+    accelerators,
+    gpuPrecision: options.gpuPrecision,
+    placementCache: pc === false ? undefined : (pc ?? defaultPlacementCache()),
+    remeasurePlacement: options.remeasurePlacement === true,
   });
   const encoder =
     folder.files.encoder === undefined || options.loadEncoder === false
@@ -232,6 +302,7 @@ export async function createStableAudioPipeline(
       maxSeconds: limits.maxSeconds,
       limits,
       loadMs: loader.loadMs,
+      placement: loader.placement,
       async generate(o: StableAudioGenerateOptions): Promise<StableAudioResult> {
         if (disposed) throw new AudiogenError('DISPOSED', 'this pipeline was disposed');
         const request = prepareStableAudioRequest(o, limits, { api });

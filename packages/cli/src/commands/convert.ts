@@ -6,7 +6,7 @@ import {
   opReport,
   writeRandomStableAudioFolder,
 } from '@audiogen/convert';
-import { AudiogenError, checkOutputTarget } from '@audiogen/core';
+import { AudiogenError, checkOutputTarget, isStdoutTarget } from '@audiogen/core';
 import { writeTfliteFile } from '@audiogen/core/tflite';
 import type { Command } from 'commander';
 import { createReporter, progressMode } from '../progress';
@@ -58,7 +58,8 @@ async function runOnnx(
   err: (t: string) => void,
 ): Promise<FolderResult> {
   const target = opts.out ?? source.replace(/\.onnx$/i, '.tflite');
-  await checkOutputTarget(target, { inputs: [source] });
+  // A model written to stdout: our own lines go to stderr so they do not corrupt it.
+  if (isStdoutTarget(await checkOutputTarget(target, { inputs: [source] }))) out = err;
   const reporter = createReporter(progressMode(opts), { write: err });
   const graph = convertOnnxFile(source, {
     shapes: parseShapes(opts.shape),

@@ -5,6 +5,7 @@ import {
   AudiogenError,
   checkOutputTargets,
   isAudiogenError,
+  isStdoutTarget,
   makeOutputFolder,
   type Runtime,
 } from '@audiogen/core';
@@ -139,7 +140,7 @@ export async function runGenerate(
   o: GenerateCliOptions,
   deps: GenerateDeps = {},
 ): Promise<{ result: StableAudioResult; files: string[] }> {
-  const out = deps.stdout ?? ((l: string) => process.stdout.write(`${l}\n`));
+  let out = deps.stdout ?? ((l: string) => process.stdout.write(`${l}\n`));
   const err = deps.stderr ?? ((l: string) => process.stderr.write(`${l}\n`));
   const signals = deps.signals ?? process;
   const human = !o.json;
@@ -176,10 +177,12 @@ export async function runGenerate(
     names: GENERATE_FLAGS,
   });
   const files = outputPaths(o.out, request.variations);
-  await checkOutputTargets(
+  const targets = await checkOutputTargets(
     files.map((path) => ({ path })),
     { parents: true, inputs: [o.initAudio, ...Object.values(info.folder.files)] },
   );
+  // The WAV itself goes to stdout: our own lines must not be mixed into it.
+  if (targets.some(isStdoutTarget)) out = err;
 
   // 2. Say what will happen (the seed first, so an interrupted run can be repeated), then load and run.
   if (human) {

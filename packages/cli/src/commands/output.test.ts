@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -279,7 +280,7 @@ describe.skipIf(noDisk)('every writer on a full 256 KiB tmpfs: IO_ERROR, old fil
 
 // Kills of a real CLI process: the CLI's own code bundled from source (the native runtime stubbed out: convert
 // and quantize do not load it), SIGTERM/SIGINT at spread-out moments.
-describe('a CLI child killed mid-write', () => {
+describe('the CLI as a child process', () => {
   let cli: string;
   beforeAll(async () => {
     const entry = join(dir, 'cli-entry.ts');
@@ -301,7 +302,10 @@ if (process.env.SLOW_WRITES) injectOutputFaults(shortWriteFaults({ max: 4096 }))
 main(process.argv).then((c) => { process.exitCode = c; });
 `,
     );
-    cli = join(dir, 'cli.mjs');
+    // Laid out like the package (bin/…, ../package.json), which the CLI reads for its version.
+    cli = join(dir, 'bin', 'cli.mjs');
+    mkdirSync(join(dir, 'bin'));
+    copyFileSync(here('../../package.json'), join(dir, 'package.json'));
     await build({
       entryPoints: [entry],
       bundle: true,
@@ -353,6 +357,26 @@ main(process.argv).then((c) => { process.exitCode = c; });
         .filter((f) => f !== 'audiogen.json')
         .map((f) => [f, readFileSync(join(d, f)).toString('base64')]),
     );
+
+  it('quantize --out /dev/stdout: the model alone on stdout (messages on stderr), equal to a file output', async () => {
+    const work = join(dir, 'stdout');
+    mkdirSync(work);
+    const ref = join(work, 'ref.tflite');
+    const args = ['quantize', mlp, '--recipe', 'float16', '--quiet', '--out'];
+    const first = runCli([...args, ref]);
+    expect((await exited(first)).code, stderrOf.get(first)!.join('')).toBe(0);
+    const c = spawn(process.execPath, [cli, ...args, '/dev/stdout'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    let errText = '';
+    c.stdout!.on('data', (b: Buffer) => chunks.push(b));
+    c.stderr!.on('data', (b: Buffer) => {
+      errText += b.toString();
+    });
+    expect((await exited(c)).code, errText).toBe(0);
+    expect(Buffer.concat(chunks).equals(readFileSync(ref))).toBe(true);
+    expect(errText).toMatch(/wrote \/dev\/stdout/);
+    expect(lstatSync('/dev/stdout').isSymbolicLink()).toBe(true);
+  });
 
   it('quantize --out over an existing model: SIGTERM/SIGINT mid-write leave it intact and no temp', async () => {
     const work = join(dir, 'kill-q');

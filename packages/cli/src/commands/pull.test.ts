@@ -215,5 +215,10 @@ describe('audiogen pull', () => {
     );
     expect(code).toBe(1);
     expect(JSON.parse(lines[0]!).error.code).toBe('GATED_REPO');
+    // A repository pull parsed by commander (no option defaults that only fit known models).
+    expect(await main(['node', 'audiogen', 'pull', T5, 'config.json', '--quiet'])).toBe(0);
+    expect(existsSync(join(tmp, 'fresh-home', 'hub', 'models--google-t5--t5-base', 'refs', 'main'))).toBe(
+      true,
+    );
   });
 });

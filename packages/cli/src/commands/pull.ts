@@ -46,7 +46,12 @@ export interface PullCliResult {
   upToDate?: boolean;
 }
 
-const mb = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(2)} GB` : `${(n / 1e6).toFixed(1)} MB`);
+const mb = (n: number) =>
+  n >= 1e9
+    ? `${(n / 1e9).toFixed(2)} GB`
+    : n >= 1e5
+      ? `${(n / 1e6).toFixed(1)} MB`
+      : `${(n / 1e3).toFixed(1)} kB`;
 const clock = (s: number) => {
   const t = Math.max(0, Math.round(s));
   return t >= 3600
@@ -85,9 +90,12 @@ export function downloadProgress(
         r.update(e.bytes, note);
         break;
       }
-      case 'file-done':
-        r.end(`${mb(e.size)} in ${(e.ms / 1000).toFixed(1)} s, ${e.verified} verified`);
+      case 'file-done': {
+        const note = `${mb(e.size)} in ${(e.ms / 1000).toFixed(1)} s, ${e.verified} verified`;
+        r.end(note);
+        if (mode === 'lines') info(`${e.file}: ${note}`);
         break;
+      }
       case 'cached':
         info(`${e.file}: in the cache (${mb(e.size)})`);
         break;
@@ -360,8 +368,7 @@ export function registerPull(program: Command): void {
     .option('--t5-revision <rev>', 'branch, tag or commit of the T5 repository (default: main)')
     .option(
       '--precision <p>',
-      'auto: float models plus the int8 DiT beside them (generate picks per host); fp32: float only',
-      'auto',
+      'auto (default): float models plus the int8 DiT beside them (generate picks per host); fp32: float only',
     )
     .option('--offline', 'use the cache only, no network (as HF_HUB_OFFLINE=1)', false)
     .option('--force', 'rebuild the model folder even if it matches the pulled commits', false)

@@ -1,6 +1,7 @@
 import {
   AudiogenError,
   checkOutputTargets,
+  isStdoutTarget,
   readInputFile,
   type Tensor,
   writeFileAtomic,
@@ -55,7 +56,7 @@ export async function runQuantize(
   opts: QuantizeCliOptions,
   deps: { stdout?: (t: string) => void; stderr?: (t: string) => void } = {},
 ): Promise<QuantizeCliResult | undefined> {
-  const out = deps.stdout ?? ((t: string) => process.stdout.write(`${t}\n`));
+  let out = deps.stdout ?? ((t: string) => process.stdout.write(`${t}\n`));
   const reporter = createReporter(progressMode(opts), { write: deps.stderr });
   if (opts.listRecipes) {
     for (const r of listRecipes()) out(`${r.name.padEnd(30)} ${r.description}`);
@@ -81,7 +82,7 @@ export async function runQuantize(
       `--out <file.tflite> is required (or --preset ${Object.keys(STABLE_AUDIO_VARIANT_PRESETS).join('|')} to add precisions to a folder in place)`,
     );
   // Every output checked (writable, distinct, none of the inputs) before the model is read.
-  await checkOutputTargets(
+  const targets = await checkOutputTargets(
     [
       { path: opts.out, kind: opts.preset ? 'folder' : 'file' },
       { path: opts.report },
@@ -90,6 +91,8 @@ export async function runQuantize(
     ],
     { inputs: [input, opts.recipe, opts.inputs] },
   );
+  // A model or report written to stdout: our own lines go to stderr so they do not corrupt it.
+  if (targets.some(isStdoutTarget)) out = deps.stderr ?? ((t: string) => process.stderr.write(`${t}\n`));
   if (opts.preset) {
     // A Stable Audio model folder with a per-component preset.
     const reports = await quantizeModelFolder(input, opts.out, opts.preset, {

@@ -1,0 +1,270 @@
+// Per-model placement by measurement: a model goes to the GPU only where it runs faster there on this host.
+// Generic over any Runtime whose load() understands LoadOptions.accelerator; the decision is cached in a
+// JSON file so that it is measured once per model file, host and precision (or again on request).
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { cpus, homedir, hostname } from 'node:os';
+import { dirname, join } from 'node:path';
+import { AudiogenError, isAudiogenError } from './errors';
+import type { LoadOptions, Model, Runtime } from './interfaces';
+import { writeFileAtomic } from './output';
+import { type Tensor, tensor } from './tensor';
+
+export type AcceleratorChoice = 'cpu' | 'gpu' | 'auto';
+
+/** Where a model was placed and why (reported by pipelines per stage). */
+export interface ModelPlacement {
+  requested: AcceleratorChoice;
+  accelerator: 'cpu' | 'gpu';
+  /**
+   * 'requested': 'cpu' or 'gpu' as asked; 'measured': 'auto', both timed now; 'cached': 'auto', from an earlier
+   * measurement; 'fallback': 'auto', the GPU refused the model (`reason`).
+   */
+  source: 'requested' | 'measured' | 'cached' | 'fallback';
+  /** One warm run of the model's first signature on each (zero inputs), ms; timings of a software GPU mean nothing. */
+  cpuMs?: number;
+  gpuMs?: number;
+  /** The GPU adapter, as the runtime reports it. */
+  adapter?: string;
+  /** Why the GPU was not used ('fallback'), e.g. the runtime's error message. */
+  reason?: string;
+}
+
+export interface PlaceModelOptions {
+  accelerator: AcceleratorChoice;
+  /** JSON file caching 'auto' decisions; undefined: measure every time and cache nothing. */
+  cacheFile?: string;
+  /** Measure even when the cache has a decision (and update it). */
+  remeasure?: boolean;
+}
+
+interface CacheEntry {
+  accelerator: 'cpu' | 'gpu';
+  cpuMs: number;
+  gpuMs: number;
+  adapter?: string;
+  /** Set when the GPU's outputs disagreed with the CPU's (then 'cpu'). */
+  reason?: string;
+  at: string;
+}
+
+/** Where placement decisions are cached by default: `$XDG_CACHE_HOME/audiogen/placement.json` (~/.cache/…). */
+export function defaultPlacementCache(): string {
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'audiogen', 'placement.json');
+}
+
+export function checkAcceleratorChoice(v: unknown, what = 'accelerator'): AcceleratorChoice {
+  if (v !== 'cpu' && v !== 'gpu' && v !== 'auto')
+    throw new AudiogenError('INVALID_ARGUMENT', `${what} must be 'cpu', 'gpu' or 'auto', got ${String(v)}`);
+  return v;
+}
+
+/**
+ * Inputs of a model's first signature (open dims as 1): floats a fixed sine pattern in (-1, 1), integers 0 —
+ * the same on both devices, so their outputs can be compared.
+ */
+function probeInputs(m: Model): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (const i of m.inputs) {
+    const t = tensor(
+      i.dtype,
+      i.shape.map((d) => (d < 0 ? 1 : d)),
+    );
+    if (t.data instanceof Float32Array || t.data instanceof Float64Array)
+      for (let k = 0; k < t.data.length; k++) t.data[k] = Math.sin(k * 0.731 + 1) * 0.9;
+    out[i.name] = t;
+  }
+  return out;
+}
+
+/** One warm-up run, then the best of `rounds` timed runs: ms and the outputs. */
+async function timeRuns(m: Model, rounds = 2): Promise<{ ms: number; outputs: Record<string, Tensor> }> {
+  const inputs = probeInputs(m);
+  const outputs = await m.run(inputs);
+  let ms = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < rounds; r++) {
+    const t0 = performance.now();
+    await m.run(inputs);
+    ms = Math.min(ms, performance.now() - t0);
+  }
+  return { ms, outputs };
+}
+
+/** The largest |gpu - cpu| over the float32 outputs, relative to the largest |cpu| of that output. */
+function disagreement(gpu: Record<string, Tensor>, cpu: Record<string, Tensor>): number {
+  let worst = 0;
+  for (const [name, c] of Object.entries(cpu)) {
+    const g = gpu[name]?.data;
+    if (!(c.data instanceof Float32Array) || !(g instanceof Float32Array)) continue;
+    let num = 0;
+    let den = 0;
+    for (let k = 0; k < c.data.length; k++) {
+      num = Math.max(num, Math.abs(g[k]! - c.data[k]!));
+      den = Math.max(den, Math.abs(c.data[k]!));
+    }
+    worst = Math.max(worst, Number.isFinite(num) ? num / (den || 1) : Number.POSITIVE_INFINITY);
+  }
+  return worst;
+}
+
+/**
+ * How far the GPU's outputs may be from the CPU's before 'auto' refuses the GPU, relative to the largest
+ * CPU value: fp32 differs only in summation order; fp16 rounds activations and weights (11-bit significand).
+ */
+export const PLACEMENT_TOLERANCE = { fp32: 1e-3, fp16: 5e-2 } as const;
+
+async function cacheKey(path: string, options: LoadOptions): Promise<string> {
+  const st = await stat(path);
+  return JSON.stringify([
+    path,
+    st.size,
+    Math.round(st.mtimeMs),
+    options.gpuPrecision ?? 'fp16',
+    options.threads ?? 'default',
+    hostname(),
+    cpus()[0]?.model ?? '',
+  ]);
+}
+
+async function readCache(file: string): Promise<Record<string, CacheEntry>> {
+  try {
+    const v = JSON.parse(await readFile(file, 'utf8')) as unknown;
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, CacheEntry>) : {};
+  } catch {
+    return {}; // missing or unreadable: measure again
+  }
+}
+
+const gpuAdapter = (m: Model): string | undefined =>
+  (m as { placement?: { adapter?: string } }).placement?.adapter;
+
+/**
+ * Loads `path` where `accelerator` says: 'cpu'/'gpu' as asked (a GPU refusal is the runtime's typed error);
+ * 'auto': on the GPU only if the runtime can run it there whole and it is faster there than on the CPU, by one
+ * measurement per model file, host and precision, cached in `cacheFile`.
+ */
+export async function placeModel(
+  runtime: Runtime,
+  path: string,
+  options: LoadOptions,
+  place: PlaceModelOptions,
+): Promise<{ model: Model; placement: ModelPlacement }> {
+  const requested = checkAcceleratorChoice(place.accelerator);
+  // The CPU is every runtime's default: its loads carry the caller's options unchanged.
+  const { accelerator: _, ...onCpu } = options;
+  if (requested !== 'auto') {
+    const model = await runtime.load(
+      path,
+      requested === 'cpu' ? onCpu : { ...options, accelerator: requested },
+    );
+    const adapter = requested === 'gpu' ? gpuAdapter(model) : undefined;
+    return {
+      model,
+      placement: { requested, accelerator: requested, source: 'requested', ...(adapter ? { adapter } : {}) },
+    };
+  }
+  const key = place.cacheFile ? await cacheKey(path, options) : '';
+  const cache = place.cacheFile ? await readCache(place.cacheFile) : {};
+  const hit = place.remeasure ? undefined : cache[key];
+  if (hit?.accelerator === 'cpu') {
+    const model = await runtime.load(path, onCpu);
+    return {
+      model,
+      placement: {
+        requested,
+        accelerator: 'cpu',
+        source: 'cached',
+        cpuMs: hit.cpuMs,
+        gpuMs: hit.gpuMs,
+        ...(hit.reason ? { reason: hit.reason } : {}),
+      },
+    };
+  }
+  let gpu: Model;
+  try {
+    gpu = await runtime.load(path, { ...options, accelerator: 'gpu' });
+  } catch (e) {
+    if (!isAudiogenError(e, 'ACCELERATOR_UNAVAILABLE') && !isAudiogenError(e, 'UNSUPPORTED')) throw e;
+    const model = await runtime.load(path, onCpu);
+    return { model, placement: { requested, accelerator: 'cpu', source: 'fallback', reason: e.message } };
+  }
+  const adapter = gpuAdapter(gpu);
+  if (hit?.accelerator === 'gpu') {
+    return {
+      model: gpu,
+      placement: {
+        requested,
+        accelerator: 'gpu',
+        source: 'cached',
+        cpuMs: hit.cpuMs,
+        gpuMs: hit.gpuMs,
+        adapter,
+      },
+    };
+  }
+  let onGpuRun: { ms: number; outputs: Record<string, Tensor> };
+  try {
+    onGpuRun = await timeRuns(gpu);
+  } catch (e) {
+    // A GPU that takes the model but fails to run it (a driver fault, a timeout) is a reason for the CPU too.
+    gpu.dispose();
+    if (isAudiogenError(e, 'ABORTED') || isAudiogenError(e, 'DISPOSED')) throw e;
+    const model = await runtime.load(path, onCpu);
+    const reason = `the GPU run failed: ${e instanceof Error ? e.message : String(e)}`;
+    return {
+      model,
+      placement: {
+        requested,
+        accelerator: 'cpu',
+        source: 'fallback',
+        reason,
+        ...(adapter ? { adapter } : {}),
+      },
+    };
+  }
+  let cpu: Model | undefined;
+  try {
+    cpu = await runtime.load(path, onCpu);
+    const onCpuRun = await timeRuns(cpu);
+    const [gpuMs, cpuMs] = [onGpuRun.ms, onCpuRun.ms];
+    // A GPU that computes something else is never the faster choice: compare the same inputs' outputs first.
+    const precision = options.gpuPrecision ?? 'fp16';
+    const off = disagreement(onGpuRun.outputs, onCpuRun.outputs);
+    const wrong =
+      off > PLACEMENT_TOLERANCE[precision]
+        ? `the GPU's outputs differ from the CPU's by ${off.toPrecision(3)} of the largest value (allowed ${PLACEMENT_TOLERANCE[precision]} at ${precision})`
+        : undefined;
+    const onGpu = !wrong && gpuMs < cpuMs;
+    const [keep, drop] = onGpu ? [gpu, cpu] : [cpu, gpu];
+    drop.dispose();
+    if (place.cacheFile) {
+      const entry: CacheEntry = {
+        accelerator: onGpu ? 'gpu' : 'cpu',
+        cpuMs,
+        gpuMs,
+        ...(adapter ? { adapter } : {}),
+        ...(wrong ? { reason: wrong } : {}),
+        at: new Date().toISOString(),
+      };
+      await mkdir(dirname(place.cacheFile), { recursive: true });
+      const fresh = await readCache(place.cacheFile); // another process may have added entries meanwhile
+      fresh[key] = entry;
+      await writeFileAtomic(place.cacheFile, new TextEncoder().encode(`${JSON.stringify(fresh, null, 1)}\n`));
+    }
+    return {
+      model: keep,
+      placement: {
+        requested,
+        accelerator: onGpu ? 'gpu' : 'cpu',
+        source: 'measured',
+        cpuMs,
+        gpuMs,
+        ...(adapter ? { adapter } : {}),
+        ...(wrong ? { reason: wrong } : {}),
+      },
+    };
+  } catch (e) {
+    if (!gpu.disposed) gpu.dispose();
+    if (cpu && !cpu.disposed) cpu.dispose();
+    throw e;
+  }
+}

@@ -1,0 +1,128 @@
+#!/usr/bin/env node
+// Puts LiteRT's GPU accelerator library (from the same official ai-edge-litert wheel on PyPI as the runtime
+// library @audiogen/runtime-native pins) into dist/<platform>-<arch>/, pinned by sha256. The runtime finds it
+// there when this package is installed (src/gpu.ts in runtime-native) and hands the directory to LiteRT,
+// which dlopens the library itself.
+//
+//   node scripts/fetch-gpu.mjs [--target linux-x64] [--all]
+//
+// Sources, in order: a copy already in vendor/ with the pinned hash; $AUDIOGEN_LITERT_GPU_LIB; the wheel
+// installed in the repo's .venv (when it is the pinned release); `pip download` of the pinned wheel (a
+// development-time step: the published package carries the libraries, users never need Python).
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+// A development-time script of this monorepo (the published package carries dist/ only).
+import { findPython, installFileAtomic, PINS } from '../../runtime-native/scripts/fetch-litert.mjs';
+
+// The accelerator must come from the same release as the runtime library it is loaded into (the runtime
+// pins in runtime-native/scripts/fetch-litert.mjs; a test checks the versions agree).
+export const GPU_PINS = {
+  'linux-x64': {
+    version: '2.1.6',
+    wheel: 'ai_edge_litert-2.1.6-cp311-cp311-manylinux_2_27_x86_64.whl',
+    wheelSha256: 'af4f2ba681fa2c688746cbd7ddd71a2bbbdd9e6a51aa609d382bfad77d1c695e',
+    pipPlatform: 'manylinux_2_27_x86_64',
+    lib: 'libLiteRtWebGpuAccelerator.so',
+    libSha256: '32a1cfbcbc42f6529e0497fb0c1b84511cb56cce41d610490386ea5230a8fe34',
+    backend: 'WebGPU (Vulkan)',
+  },
+};
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const PACKAGE_DIR = resolve(here, '..');
+const sha256 = (buf) => createHash('sha256').update(buf).digest('hex');
+const hostKey = `${process.platform}-${process.arch}`;
+
+function matches(file, pin) {
+  return existsSync(file) && sha256(readFileSync(file)) === pin.libSha256;
+}
+
+function installIn(src, dest) {
+  mkdirSync(dirname(dest), { recursive: true });
+  installFileAtomic(src, dest);
+}
+
+function venvCandidates(pin) {
+  const out = [];
+  let dir = PACKAGE_DIR;
+  for (let i = 0; i < 4; i++, dir = dirname(dir)) {
+    const lib = join(dir, '.venv', 'lib');
+    if (!existsSync(lib)) continue;
+    for (const py of readdirSync(lib)) out.push(join(lib, py, 'site-packages', 'ai_edge_litert', pin.lib));
+  }
+  return out;
+}
+
+export function fetchGpu(key = hostKey, log = console.error) {
+  const pin = GPU_PINS[key];
+  if (!pin)
+    throw new Error(`no pinned GPU accelerator for ${key} (pinned: ${Object.keys(GPU_PINS).join(', ')})`);
+  if (PINS[key] && PINS[key].version !== pin.version)
+    throw new Error(
+      `${key}: GPU accelerator pinned to LiteRT ${pin.version}, the runtime to ${PINS[key].version}`,
+    );
+  const vendored = join(PACKAGE_DIR, 'vendor', key, pin.lib);
+  const dest = join(PACKAGE_DIR, 'dist', key, pin.lib);
+  if (!matches(vendored, pin)) {
+    const local = [process.env.AUDIOGEN_LITERT_GPU_LIB, ...(key === hostKey ? venvCandidates(pin) : [])];
+    const found = local.find((f) => f && matches(f, pin));
+    if (found) {
+      installIn(found, vendored);
+      log(`[fetch-gpu] ${key}: copied ${pin.lib} from ${found}`);
+    } else {
+      const py = findPython();
+      if (!py) throw new Error(`${pin.lib} not found and no Python with pip to download the pinned wheel`);
+      const tmp = mkdtempSync(join(tmpdir(), 'audiogen-gpu-'));
+      try {
+        log(`[fetch-gpu] ${key}: pip download ai-edge-litert==${pin.version} (${pin.pipPlatform})`);
+        execFileSync(
+          py,
+          [
+            '-m',
+            'pip',
+            'download',
+            `ai-edge-litert==${pin.version}`,
+            '--no-deps',
+            '--only-binary=:all:',
+          ].concat(['--platform', pin.pipPlatform, '--python-version', '3.11', '-d', tmp, '--quiet']),
+          { stdio: ['ignore', 'inherit', 'inherit'] },
+        );
+        const wheel = join(tmp, pin.wheel);
+        if (!existsSync(wheel) || sha256(readFileSync(wheel)) !== pin.wheelSha256)
+          throw new Error(`pip did not produce ${pin.wheel} with the pinned sha256`);
+        const out = join(tmp, pin.lib);
+        execFileSync(py, [
+          '-c',
+          'import sys,zipfile;open(sys.argv[2],"wb").write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[3]))',
+          wheel,
+          out,
+          `ai_edge_litert/${pin.lib}`,
+        ]);
+        if (!matches(out, pin)) throw new Error(`${pin.lib} in ${pin.wheel} does not have the pinned sha256`);
+        installIn(out, vendored);
+      } finally {
+        rmSync(tmp, { recursive: true, force: true });
+      }
+    }
+  }
+  if (!matches(dest, pin)) installIn(vendored, dest);
+  return { key, path: dest, version: pin.version };
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const i = process.argv.indexOf('--target');
+  const keys = process.argv.includes('--all')
+    ? Object.keys(GPU_PINS)
+    : [i > 0 ? process.argv[i + 1] : hostKey];
+  for (const key of keys) {
+    if (!GPU_PINS[key]) {
+      console.error(`[fetch-gpu] ${key}: no GPU accelerator pinned; the package carries none for it`);
+      continue;
+    }
+    console.log(JSON.stringify(fetchGpu(key)));
+  }
+}
