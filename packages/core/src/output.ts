@@ -737,8 +737,9 @@ export async function writeFolderAtomic<T>(
       throw outputError(dir, e, 'create a folder next to');
     });
     result = await build(tmp);
+    // Files the build copied or wrote itself (not through writeFileAtomic) are made durable too.
+    await syncTree(tmp);
     if (t.kind === 'folder' && (await exists(target))) await carryOver(target, tmp, options.owns);
-    await syncFolder(tmp);
   } catch (e) {
     await fs.rm(tmp, { recursive: true, force: true }).catch(() => {});
     untrack(tmp);
@@ -746,6 +747,25 @@ export async function writeFolderAtomic<T>(
   }
   await swapIn(tmp, target, dir);
   return result;
+}
+
+async function syncTree(dir: string): Promise<void> {
+  for (const e of await fs.readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) await syncTree(p);
+    else if (e.isFile()) {
+      const h = await fs.open(p, 'r');
+      try {
+        await h.sync();
+      } catch (err) {
+        // Some platforms refuse fsync on a read-only handle (Windows: EPERM); an I/O error is real.
+        if (!['EPERM', 'EBADF', 'EINVAL'].includes(errnoOf(err) ?? '')) throw err;
+      } finally {
+        await h.close();
+      }
+    }
+  }
+  await syncFolder(dir);
 }
 
 async function carryOver(

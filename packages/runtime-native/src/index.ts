@@ -7,6 +7,7 @@ export {
   type GpuPrecision,
   type GpuRefusal,
 } from './gpu';
+export { describeGpu, type GpuReport } from './gpu-report';
 export {
   describeHost,
   type HostReport,

@@ -668,6 +668,7 @@ async function loadOnGpu(
     const err = e as NativeErrorProps & { message?: string };
     if (err.litertStatus === undefined) throw e;
     const log = [err.loadLog, err.litertStderr, err.litertMessages].filter(Boolean).join('\n');
+    seenAdapter = adapterFromLog(log) ?? seenAdapter; // the first GPU compile logs it, even one that fails
     const c = classifyGpuFailure(log);
     const status = err.litertStatus;
     return {

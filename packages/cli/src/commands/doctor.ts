@@ -1,5 +1,5 @@
 import type { HostCpu } from '@audiogen/core';
-import { describeHost, type HostReport } from '@audiogen/runtime-native';
+import { describeGpu, describeHost, type GpuReport, type HostReport } from '@audiogen/runtime-native';
 import {
   choosePrecision,
   describePrecision,
@@ -12,6 +12,23 @@ import type { Command } from 'commander';
 export interface DoctorDeps {
   stdout?: (line: string) => void;
   describe?: () => HostReport;
+  describeGpu?: () => Promise<GpuReport>;
+}
+
+export type DoctorReport = HostReport & { gpu: GpuReport; precision: PrecisionChoice };
+
+/** The GPU lines: the adapter LiteRT picks and its accelerators, or why there is none. */
+export function formatGpuReport(g: GpuReport): string[] {
+  const lines = [
+    g.available
+      ? `gpu       ${g.adapter ?? 'an adapter (LiteRT did not log its name)'}`
+      : `gpu       none: ${g.reason}${g.message ? ` — ${g.message}` : ''}`,
+  ];
+  if (g.library) lines.push(`          library ${g.library.file} (${g.library.source})`);
+  if (g.searched?.length) lines.push(`          searched ${g.searched.join(', ')}`);
+  if (g.accelerators)
+    lines.push(`          LiteRT accelerators: ${g.accelerators.map((a) => a.name).join(', ') || 'none'}`);
+  return lines;
 }
 
 /** Human-readable lines of a host report. */
@@ -69,20 +86,28 @@ export function formatPrecision(c: PrecisionChoice, models?: string): string[] {
 export async function runDoctor(
   opts: { json: boolean; models?: string },
   deps: DoctorDeps = {},
-): Promise<HostReport & { precision: PrecisionChoice }> {
+): Promise<DoctorReport> {
   const out = deps.stdout ?? ((l: string) => console.log(l));
-  const report = (deps.describe ?? describeHost)();
-  const precision = await autoPrecision(report, opts.models);
-  if (opts.json) out(JSON.stringify({ ...report, precision }, null, 2));
-  else for (const l of [...formatHostReport(report), ...formatPrecision(precision, opts.models)]) out(l);
-  return { ...report, precision };
+  const host = (deps.describe ?? describeHost)();
+  const precision = await autoPrecision(host, opts.models);
+  const gpu = await (deps.describeGpu ?? describeGpu)();
+  const report = { ...host, gpu, precision };
+  if (opts.json) out(JSON.stringify(report, null, 2));
+  else
+    for (const l of [
+      ...formatHostReport(host),
+      ...formatPrecision(precision, opts.models),
+      ...formatGpuReport(gpu),
+    ])
+      out(l);
+  return report;
 }
 
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
     .description(
-      'Report the CPU features, the LiteRT engine, the defaults this machine will use and the precision `auto` picks',
+      'Report the CPU features, the LiteRT engine, the defaults this machine will use, the precision `auto` picks and the GPU LiteRT sees',
     )
     .option('--json', 'print the report as JSON', false)
     .option('-m, --models <dir>', 'also say which files of this model folder --precision auto runs')

@@ -28,8 +28,14 @@ import {
 } from '@audiogen/stable-audio';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { createReporter, generationProgress, progressMode } from '../progress';
+import {
+  type AcceleratorCliOptions,
+  acceleratorPipelineOptions,
+  addAcceleratorOptions,
+  placementLines,
+} from './accelerator';
 
-export interface GenerateCliOptions {
+export interface GenerateCliOptions extends AcceleratorCliOptions {
   models: string;
   seconds?: number;
   fullLength?: boolean;
@@ -152,6 +158,7 @@ export async function runGenerate(
     threads: o.threads,
     ...(o.decoderFp16 !== undefined ? { decoderFp16: o.decoderFp16 } : {}),
     ...(o.precision !== undefined ? { precision: o.precision } : {}),
+    ...acceleratorPipelineOptions(o),
     loadEncoder: o.initAudio !== undefined,
     residency: (o.lowMemory ? 'stage' : 'all') as 'stage' | 'all',
   };
@@ -240,6 +247,8 @@ export async function runGenerate(
       const loadMs = Object.values(loadByModel).reduce((a, b) => a + b, 0);
       if (human) {
         for (const w of result.warnings.filter((w) => !request.warnings.includes(w))) err(`warning: ${w}`);
+        if (o.accelerator !== undefined)
+          for (const l of placementLines(pipeline.placement)) err(`placement: ${l}`);
         if (result.clips.length > 1)
           err(`variations use seeds ${result.clips.map((c) => c.seed).join(', ')}`);
         err(
@@ -272,6 +281,7 @@ export async function runGenerate(
               decoder: pipeline.precision.decoder,
               reasons: pipeline.precision.reasons,
             },
+            placement: pipeline.placement,
             timings: {
               loadMs: loadByModel,
               encodeMs: t.encodeMs,
@@ -295,8 +305,7 @@ export async function runGenerate(
 }
 
 export function registerGenerate(program: Command, deps: GenerateDeps = {}): void {
-  program
-    .command('generate')
+  addAcceleratorOptions(program.command('generate'))
     .description('Text to audio with a Stable Audio Open model folder (prompt in, WAV out)')
     .argument('<prompt>', 'what the audio should sound like')
     .requiredOption('-m, --models <dir>', 'model folder (audiogen convert output, or Arm’s export)')

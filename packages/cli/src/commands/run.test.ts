@@ -102,7 +102,7 @@ describe('audiogen run', () => {
 });
 
 describe('audiogen doctor', () => {
-  it('prints the host/engine report as JSON and text', async () => {
+  it('prints the host/engine/GPU report as JSON and text', async () => {
     const lines: string[] = [];
     const r = await runDoctor({ json: true }, { stdout: (l) => lines.push(l) });
     const version = { x64: '2.1.6', arm64: '2.3.0' }[process.arch as 'x64' | 'arm64'];
@@ -111,6 +111,11 @@ describe('audiogen doctor', () => {
     const text: string[] = [];
     await runDoctor({ json: false }, { stdout: (l) => text.push(l) });
     expect(text.some((l) => l.startsWith(`engine    LiteRT ${version}`))).toBe(true);
+    // The GPU section: an adapter where LiteRT's GPU accelerator runs (lavapipe here), else the reason.
+    const gpu = JSON.parse(lines.join('\n')).gpu as { available: boolean; adapter?: string; reason?: string };
+    const line = text.find((l) => l.startsWith('gpu       '))!;
+    if (gpu.available) expect(line).toContain(gpu.adapter ?? 'an adapter');
+    else expect(line).toContain(`none: ${gpu.reason}`);
     // What auto picks here, and why: the int8 DiT exactly where the CPU has int8 dot-product instructions.
     const f = r.cpuFeatures;
     const int8 = f.avx512vnni || f.avx_vnni || f.asimddp || f.i8mm || f.sme2 ? 'int8' : 'fp32';
