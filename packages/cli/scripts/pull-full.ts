@@ -38,7 +38,11 @@ const src = join(work, 'src');
 let t0 = t();
 const files = existsSync(join(src, 't5', 'spiece.model'))
   ? { checkpointDir: join(src, 'checkpoint'), t5Dir: join(src, 't5') }
-  : await writeRandomStableAudioCheckpoint(src, { seed: 1 });
+  : await writeRandomStableAudioCheckpoint(src, {
+      seed: 1,
+      // The converter's small SentencePiece asset (this script runs from packages/cli/build/).
+      spiece: fileURLToPath(new URL('../../convert/assets/spiece.model', import.meta.url)),
+    });
 log('random checkpoint written (or reused)', `${((t() - t0) / 1000).toFixed(1)} s`);
 const size = (p: string) => statSync(p).size;
 const ckptBytes = size(join(files.checkpointDir, 'model.safetensors'));

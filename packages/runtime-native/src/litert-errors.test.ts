@@ -11,7 +11,8 @@ import { type Graph, writeTflite } from '@audiogen/core/tflite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadAddon } from './native';
 import { createNativeRuntime, type LiteRtErrorDetails, litertMessageLines } from './runtime';
-import { blockwiseInt4Fc, canSpawnNode } from './test-models';
+import { canSpawnNode } from './test-child';
+import { blockwiseInt4Fc } from './test-models';
 
 const dir = mkdtempSync(join(tmpdir(), 'audiogen-litert-errors-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

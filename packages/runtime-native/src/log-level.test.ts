@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { canSpawnNode } from './test-models';
+import { canSpawnNode } from './test-child';
 
 // TFLite's own logger prints "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." at the first compile;
 // LiteRT's severity option does not reach it, so the runtime filters lines below the level while loading.

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { canSpawnNode } from './test-models';
+import { canSpawnNode } from './test-child';
 
 const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 const core = fileURLToPath(new URL('../../core/dist/index.js', import.meta.url));
