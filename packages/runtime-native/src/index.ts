@@ -11,6 +11,7 @@ export { describeGpu, type GpuReport } from './gpu-report';
 export {
   describeHost,
   type HostReport,
+  hostCpu,
   LITERT_LIB_SHA256,
   LITERT_LIBRARY_NAMES,
   LITERT_VERSION,

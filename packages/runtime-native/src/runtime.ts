@@ -33,6 +33,7 @@ import {
   gpuToml,
   HW_GPU,
 } from './gpu';
+import { hostCpu } from './host';
 import {
   loadAddon,
   type NativeAddon,
@@ -715,6 +716,9 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
     );
   return {
     name: 'litert-native',
+    get host() {
+      return hostCpu();
+    },
     async load(source: string | Uint8Array, loadOptions: LoadOptions = {}): Promise<NativeModel> {
       const cpu = cpuOptionsFor(loadOptions, options.threads);
       const requested = checkAccelerator(loadOptions.accelerator);

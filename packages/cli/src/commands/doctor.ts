@@ -1,4 +1,12 @@
+import type { HostCpu } from '@audiogen/core';
 import { describeGpu, describeHost, type GpuReport, type HostReport } from '@audiogen/runtime-native';
+import {
+  choosePrecision,
+  describePrecision,
+  loadModelFolder,
+  type PrecisionChoice,
+  type StableAudioModelFiles,
+} from '@audiogen/stable-audio';
 import type { Command } from 'commander';
 
 export interface DoctorDeps {
@@ -7,7 +15,7 @@ export interface DoctorDeps {
   describeGpu?: () => Promise<GpuReport>;
 }
 
-export type DoctorReport = HostReport & { gpu: GpuReport };
+export type DoctorReport = HostReport & { gpu: GpuReport; precision: PrecisionChoice };
 
 /** The GPU lines: the adapter LiteRT picks and its accelerators, or why there is none. */
 export function formatGpuReport(g: GpuReport): string[] {
@@ -49,13 +57,49 @@ export function formatHostReport(h: HostReport): string[] {
   ];
 }
 
-export async function runDoctor(opts: { json: boolean }, deps: DoctorDeps = {}): Promise<DoctorReport> {
+/** A folder that has every precision: what `auto` picks when the folder leaves it the choice. */
+const ALL_VARIANTS: StableAudioModelFiles = {
+  conditioners: 'conditioners.tflite',
+  dit: 'dit_model.tflite',
+  decoder: 'autoencoder_model.tflite',
+  tokenizer: 'spiece.model',
+  variants: {
+    dit: { fp32: 'dit_model.tflite', int8: 'dit_model.int8.tflite' },
+    decoder: { fp32: 'autoencoder_model.tflite', int8: 'autoencoder_model.int8.tflite' },
+  },
+};
+
+/** What `--precision auto` picks on this host (for a given folder, or one carrying every precision). */
+export async function autoPrecision(h: HostReport, models?: string): Promise<PrecisionChoice> {
+  const cpu: HostCpu = { arch: h.arch, cpuModel: h.cpuModel, features: h.cpuFeatures };
+  const files = models ? (await loadModelFolder(models)).files : ALL_VARIANTS;
+  return choosePrecision(files, 'auto', cpu);
+}
+
+export function formatPrecision(c: PrecisionChoice, models?: string): string[] {
+  return [
+    `precision auto → ${describePrecision(c)}${models ? '' : ' (for a folder with every precision)'}`,
+    ...c.reasons.map((r) => `          ${r}`),
+  ];
+}
+
+export async function runDoctor(
+  opts: { json: boolean; models?: string },
+  deps: DoctorDeps = {},
+): Promise<DoctorReport> {
   const out = deps.stdout ?? ((l: string) => console.log(l));
   const host = (deps.describe ?? describeHost)();
+  const precision = await autoPrecision(host, opts.models);
   const gpu = await (deps.describeGpu ?? describeGpu)();
-  const report = { ...host, gpu };
+  const report = { ...host, gpu, precision };
   if (opts.json) out(JSON.stringify(report, null, 2));
-  else for (const l of [...formatHostReport(host), ...formatGpuReport(gpu)]) out(l);
+  else
+    for (const l of [
+      ...formatHostReport(host),
+      ...formatPrecision(precision, opts.models),
+      ...formatGpuReport(gpu),
+    ])
+      out(l);
   return report;
 }
 
@@ -63,10 +107,11 @@ export function registerDoctor(program: Command): void {
   program
     .command('doctor')
     .description(
-      'Report the CPU features, the LiteRT engine, the defaults this machine will use and the GPU LiteRT sees',
+      'Report the CPU features, the LiteRT engine, the defaults this machine will use, the precision `auto` picks and the GPU LiteRT sees',
     )
     .option('--json', 'print the report as JSON', false)
-    .action(async (opts: { json: boolean }) => {
+    .option('-m, --models <dir>', 'also say which files of this model folder --precision auto runs')
+    .action(async (opts: { json: boolean; models?: string }) => {
       const r = await runDoctor(opts);
       if (!r.engine.available) process.exitCode = 1;
     });

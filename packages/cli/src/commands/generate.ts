@@ -12,7 +12,10 @@ import {
 import * as runtimeNative from '@audiogen/runtime-native';
 import {
   createStableAudioPipeline,
+  describePrecision,
   describeStableAudioFolder,
+  PRECISIONS,
+  type PrecisionRequest,
   prepareStableAudioRequest,
   STABLE_AUDIO_NOISES,
   STABLE_AUDIO_SCHEDULES,
@@ -52,6 +55,8 @@ export interface GenerateCliOptions extends AcceleratorCliOptions {
   noise: StableAudioNoise;
   raw: boolean;
   decoderFp16?: boolean;
+  /** Which precision of the models to run (default auto: chosen for this CPU). */
+  precision?: PrecisionRequest;
   /** Load each model only for its stage (residency 'stage'): lower peak memory, loads on every run. */
   lowMemory?: boolean;
   progress: boolean;
@@ -152,6 +157,7 @@ export async function runGenerate(
     runtime,
     threads: o.threads,
     ...(o.decoderFp16 !== undefined ? { decoderFp16: o.decoderFp16 } : {}),
+    ...(o.precision !== undefined ? { precision: o.precision } : {}),
     ...acceleratorPipelineOptions(o),
     loadEncoder: o.initAudio !== undefined,
     residency: (o.lowMemory ? 'stage' : 'all') as 'stage' | 'all',
@@ -189,6 +195,7 @@ export async function runGenerate(
   if (human) {
     err(`seed ${request.seed}`);
     for (const w of request.warnings) err(`warning: ${w}`);
+    err(`precision ${info.precision.requested}: ${describePrecision(info.precision)}`);
   }
   const reporter = createReporter(progressMode(o), { write: deps.stderr });
   const onProgress = generationProgress(reporter, request.variations);
@@ -268,6 +275,12 @@ export async function runGenerate(
             promptTruncated: result.promptTruncated,
             warnings: result.warnings,
             residency: pipeline.residency,
+            precision: {
+              requested: pipeline.precision.requested,
+              dit: pipeline.precision.dit,
+              decoder: pipeline.precision.decoder,
+              reasons: pipeline.precision.reasons,
+            },
             placement: pipeline.placement,
             timings: {
               loadMs: loadByModel,
@@ -342,7 +355,17 @@ export function registerGenerate(program: Command, deps: GenerateDeps = {}): voi
         .default('philox'),
     )
     .option('--raw', 'write the decoder output as is (no peak protection)', false)
-    .option('--decoder-fp16', 'run the decoder in fp16 (default on arm64)')
+    .addOption(
+      new Option(
+        '--precision <p>',
+        'model precision: auto = int8 DiT where this CPU has int8 dot-product instructions (VNNI, dotprod, ' +
+          'i8mm, SME2), float decoder; fast = int8 DiT + int8 decoder preset (audio SNR vs fp32 in the README); ' +
+          'int8 = int8 DiT, float decoder; fp32 = float only. Extra precisions come from `audiogen quantize <folder> --preset auto|fast`',
+      )
+        .choices([...PRECISIONS])
+        .default('auto'),
+    )
+    .option('--decoder-fp16', 'run the decoder with FORCE_FP16 (default on Arm CPUs with fp16 arithmetic)')
     .option('--no-decoder-fp16', 'run the decoder in fp32')
     .option(
       '--low-memory',
