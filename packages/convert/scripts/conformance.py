@@ -169,6 +169,12 @@ def main():
         r = compare("decoder.audio", out["audio"], ref)
         r["seconds"] = dt
         results.append(r)
+        conv3 = os.path.join(W, "out_conv3", "autoencoder_model.tflite")
+        if os.path.exists(conv3):  # transposed convs rewritten as CONV_2D + RESHAPE
+            out, dt = run_tflite(conv3, {"latents": z})
+            r = compare("decoder_conv3.audio", out["audio"], ref)
+            r["seconds"] = dt
+            results.append(r)
         ref_out.update({"dec_latents": z, "dec_audio": ref})
 
     if "encoder" in models and os.path.exists(os.path.join(out_dir, "autoencoder_encoder.tflite")):

@@ -13,6 +13,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  buildDecoder,
   buildDit,
   convertStableAudioCheckpoint,
   randomStableAudioWeights,
@@ -81,6 +82,15 @@ async function main(): Promise<void> {
   await writeTfliteFile(
     join(work, 'out_arm', 'dit_model.tflite'),
     buildDit(cfg, withPrefix(ck, 'model.model.'), { armCompatible: true, fp16Weights: fp16 }),
+  );
+  // The decoder with every upsampling layer as CONV_2D + RESHAPE (the converter's graph rewrite).
+  mkdirSync(join(work, 'out_conv3'), { recursive: true });
+  await writeTfliteFile(
+    join(work, 'out_conv3', 'autoencoder_model.tflite'),
+    buildDecoder(cfg, withPrefix(ck, 'pretransform.model.decoder.'), {
+      transposedConv: 'conv3',
+      fp16Weights: fp16,
+    }),
   );
   ck.close();
 

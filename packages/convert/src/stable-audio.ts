@@ -5,16 +5,37 @@
  * norm folded at build time) and the Oobleck encoder (VAE mean). Tensor names follow the model-folder
  * contract; batch is 1 and shapes are fixed.
  */
+import { AudiogenError } from '@audiogen/core';
 import type { Graph } from '@audiogen/core/tflite';
 import { GraphBuilder, type T } from './builder';
 import { latentLength, type StableAudioConfig, validateConfig } from './config';
 import type { WeightSource } from './safetensors';
-import { checkWeights, decoderSpec, ditSpec, encoderSpec, numberSpec, ropeDim, t5Spec } from './weights';
+import {
+  checkWeights,
+  decoderSpec,
+  ditSpec,
+  encoderSpec,
+  numberSpec,
+  randomWeights,
+  ropeDim,
+  t5Spec,
+} from './weights';
 
 export interface BuildOptions {
   /** Store large weights as fp16 (+ DEQUANTIZE); compute stays fp32. Default false. */
   fp16Weights?: boolean;
   onProgress?: (message: string, fraction?: number) => void;
+}
+
+/** How a decoder's transposed conv is written: TRANSPOSE_CONV, or CONV_2D (k=3, s·C channels) + RESHAPE. */
+export type TransposedConvForm = 'native' | 'conv3';
+
+export interface DecoderBuildOptions extends BuildOptions {
+  /**
+   * Form of each upsampling layer, by its stride (the same op is faster in one form or the other depending
+   * on stride and precision: chosen by scripts/transpose-conv-bench.mjs). Default: every layer native.
+   */
+  transposedConv?: TransposedConvForm | ((layer: { block: number; stride: number }) => TransposedConvForm);
 }
 
 export interface DitBuildOptions extends BuildOptions {
@@ -398,6 +419,75 @@ function convTransposeFilter(w: Float32Array, inn: number, out: number, k: numbe
   return f;
 }
 
+/**
+ * ConvTranspose1d(k = 2s, stride s, padding s/2) as CONV_2D + RESHAPE. Output frame n·s + r (phase r) sums
+ * input frames n−1, n, n+1 with taps s+r+s/2 (r < s/2), r+s/2, r−s/2 (r ≥ s/2) of the transposed kernel: a k=3
+ * SAME conv to s·out channels (channel r·out + c), zero where a phase does not reach, then [L, s·out] →
+ * [L·s, out] (depth-to-space). Same sums as the transposed conv, in another order.
+ */
+function transposedAsConv(
+  b: GraphBuilder,
+  x: T,
+  w: Float32Array,
+  bias: Float32Array,
+  inn: number,
+  out: number,
+  s: number,
+): T {
+  if (s % 2 !== 0 || w.length !== inn * out * 2 * s)
+    throw new AudiogenError(
+      'UNSUPPORTED',
+      `transposed conv as conv needs k = 2·stride with an even stride (stride ${s})`,
+    );
+  const h = s / 2;
+  const oc = s * out;
+  const f = new Float32Array(oc * 3 * inn); // OHWI [s·out, 1, 3, in]
+  for (let r = 0; r < s; r++) {
+    const taps = [r < h ? s + r + h : -1, r + h, r >= h ? r - h : -1];
+    for (let c = 0; c < out; c++) {
+      const o = r * out + c;
+      for (let t = 0; t < 3; t++) {
+        const kk = taps[t]!;
+        if (kk < 0) continue;
+        for (let i = 0; i < inn; i++) f[(o * 3 + t) * inn + i] = w[(i * out + c) * 2 * s + kk]!;
+      }
+    }
+  }
+  const bb = new Float32Array(oc);
+  for (let r = 0; r < s; r++) bb.set(bias, r * out);
+  const [n, hh, len] = x.shape as [number, number, number, number];
+  const y = b.conv2d(x, b.weight('filter', [oc, 1, 3, inn], f), b.f32('bias', [oc], bb), { padding: 'SAME' });
+  return b.reshape(y, [n, hh, len * s, out]);
+}
+
+/**
+ * One decoder upsampling layer on its own (random weight-normed weights of the real shape), in either form:
+ * the micro-graph scripts/transpose-conv-bench.mjs times and the equality tests compare.
+ */
+export function buildTransposedConvMicro(o: {
+  stride: number;
+  length: number;
+  cin: number;
+  cout: number;
+  form: TransposedConvForm;
+  seed?: number;
+}): Graph {
+  const b = new GraphBuilder(`transposed conv micro-graph (${o.form})`);
+  const k = 2 * o.stride;
+  const src = randomWeights(
+    new Map([
+      ['up.weight_g', [o.cin, 1, 1]],
+      ['up.weight_v', [o.cin, o.cout, k]],
+      ['up.bias', [o.cout]],
+    ]),
+    o.seed ?? 0,
+  );
+  const m = new Oobleck(b, getter(src), (key) => src.shape(key)!);
+  const x = b.input('x', 'FLOAT32', [1, 1, o.length, o.cin]);
+  b.output(m.convTranspose(x, 'up', o.stride, o.form), 'y');
+  return b.build();
+}
+
 class Oobleck {
   constructor(
     readonly b: GraphBuilder,
@@ -444,10 +534,12 @@ class Oobleck {
   }
 
   /** Weight-normed ConvTranspose1d(k = 2s, stride s, padding s/2): output length L·s. */
-  convTranspose(x: T, key: string, stride: number): T {
+  convTranspose(x: T, key: string, stride: number, form: TransposedConvForm = 'native'): T {
     const b = this.b;
     const [inn, out, k] = this.shape(`${key}.weight_v`) as [number, number, number];
     const w = foldWeightNorm(this.W(`${key}.weight_g`), this.W(`${key}.weight_v`));
+    if (form === 'conv3')
+      return b.scope(key, () => transposedAsConv(b, x, w, this.W(`${key}.bias`), inn, out, stride));
     return b.scope(key, () =>
       b.transposeConv(
         x,
@@ -471,7 +563,11 @@ class Oobleck {
 }
 
 /** Oobleck decoder: in `latents` [1,Cl,T]; out `audio` [io, T·prod(strides)] (planar). */
-export function buildDecoder(cfg: StableAudioConfig, src: WeightSource, opts: BuildOptions = {}): Graph {
+export function buildDecoder(
+  cfg: StableAudioConfig,
+  src: WeightSource,
+  opts: DecoderBuildOptions = {},
+): Graph {
   validateConfig(cfg);
   const spec = decoderSpec(cfg);
   checkWeights(src, spec, { what: 'Oobleck decoder weights (pretransform.model.decoder.*)' });
@@ -487,7 +583,9 @@ export function buildDecoder(cfg: StableAudioConfig, src: WeightSource, opts: Bu
   for (let i = n - 1, blk = 1; i >= 0; i--, blk++) {
     opts.onProgress?.(`decoder: block ${blk}/${n}`, blk / (n + 1));
     x = m.snake(x, `layers.${blk}.layers.0`);
-    x = m.convTranspose(x, `layers.${blk}.layers.1`, strides[i]!);
+    const tc = opts.transposedConv;
+    const form = typeof tc === 'function' ? tc({ block: blk, stride: strides[i]! }) : (tc ?? 'native');
+    x = m.convTranspose(x, `layers.${blk}.layers.1`, strides[i]!, form);
     [1, 3, 9].forEach((d, r) => {
       x = m.residual(x, `layers.${blk}.layers.${r + 2}`, d);
     });

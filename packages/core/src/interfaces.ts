@@ -64,9 +64,22 @@ export interface Model {
   readonly disposed: boolean;
 }
 
+/**
+ * The CPU a runtime runs its kernels on, as far as precision policy needs it: the architecture and the
+ * instruction-set features by their Linux /proc/cpuinfo names (x86 `avx2`, `avx512vnni`, `avx_vnni`…;
+ * arm64 `asimddp`, `i8mm`, `asimdhp`, `sme2`…). Empty features = unknown.
+ */
+export interface HostCpu {
+  readonly arch: string;
+  readonly cpuModel?: string;
+  readonly features: Readonly<Record<string, boolean>>;
+}
+
 export interface Runtime {
   readonly name: string;
   load(source: string | Uint8Array, options?: LoadOptions): Promise<Model>;
+  /** The CPU this runtime's kernels run on (model packages choose precisions from it). */
+  readonly host?: HostCpu;
 }
 
 // ---------------------------------------------------------------- pipeline pieces

@@ -52,3 +52,42 @@ describe('bad input', () => {
     );
   });
 });
+
+describe('quantizeFolderVariants', () => {
+  it('writes the preset’s precisions beside the float files and keeps what is up to date', async () => {
+    const { quantizeFolderVariants } = await import('./model');
+    const dir = join(root, 'variants');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'dit_model.tflite'), writeTflite(mlpModel()));
+    writeFileSync(join(dir, 'autoencoder_model.tflite'), writeTflite(convModel()));
+    const fast = await quantizeFolderVariants(dir, 'fast');
+    expect(fast.map((r) => [r.out.slice(dir.length + 1), r.status])).toEqual([
+      ['dit_model.int8.tflite', 'written'],
+      ['autoencoder_model.int8.tflite', 'written'],
+    ]);
+    const dec = readTflite(new Uint8Array(readFileSync(join(dir, 'autoencoder_model.int8.tflite'))));
+    expect(dec.subgraphs[0]!.tensors.find((t) => t.name === 'conv/kernel')!.type).toBe('INT8');
+    // The float files are untouched.
+    expect(
+      readTflite(new Uint8Array(readFileSync(join(dir, 'dit_model.tflite')))).subgraphs[0]!.tensors.find(
+        (t) => t.name === 'dense1/kernel',
+      )!.type,
+    ).toBe('FLOAT32');
+    expect((await quantizeFolderVariants(dir, 'auto')).map((r) => r.status)).toEqual(['up-to-date']);
+    expect((await quantizeFolderVariants(dir, 'auto', { force: true })).map((r) => r.status)).toEqual([
+      'written',
+    ]);
+    // A DiT that is already int8 (Arm's export) is not quantized again.
+    const arm = join(root, 'arm');
+    mkdirSync(arm);
+    writeFileSync(join(arm, 'dit_model.tflite'), readFileSync(join(dir, 'dit_model.int8.tflite')));
+    expect((await quantizeFolderVariants(arm, 'fast')).map((r) => r.status)).toEqual([
+      'source-not-float',
+      'no-source',
+    ]);
+    await expect(quantizeFolderVariants(dir, 'nope')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(quantizeFolderVariants(join(root, 'none'), 'auto')).rejects.toMatchObject({
+      code: 'MISSING_FILE',
+    });
+  });
+});

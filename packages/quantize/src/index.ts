@@ -5,4 +5,5 @@ export * from './model';
 export * from './recipe';
 export * from './recipes';
 export * from './regex';
+export * from './sensitivity';
 export * from './transform';

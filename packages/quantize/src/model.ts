@@ -169,3 +169,63 @@ export async function quantizeModelFolder(
   );
   return reports;
 }
+
+export interface VariantReport {
+  source: string;
+  out: string;
+  recipe: string;
+  /** 'written', or why not: the variant is newer than its source, or the source is not float. */
+  status: 'written' | 'up-to-date' | 'source-not-float' | 'no-source';
+  report?: QuantizeReport & { floatBytes: number; quantizedBytes: number; sizeRatio: number };
+}
+
+/**
+ * Writes a variant preset's extra precisions into a Stable Audio folder, beside the float files (see
+ * STABLE_AUDIO_VARIANT_PRESETS): e.g. `dit_model.int8.tflite` next to `dit_model.tflite`. A variant newer
+ * than its source is kept (`force` rewrites it); a source whose weights are not float (Arm's int8
+ * `dit_model.tflite`) is left alone.
+ */
+export async function quantizeFolderVariants(
+  dir: string,
+  preset: string,
+  options: QuantizeGraphOptions & { force?: boolean } = {},
+): Promise<VariantReport[]> {
+  const { STABLE_AUDIO_VARIANT_PRESETS } = await import('./recipes');
+  const map = STABLE_AUDIO_VARIANT_PRESETS[preset];
+  if (!map) {
+    throw new AudiogenError(
+      'INVALID_ARGUMENT',
+      `unknown folder preset "${preset}" (known: ${Object.keys(STABLE_AUDIO_VARIANT_PRESETS).join(', ')})`,
+    );
+  }
+  const { join } = await import('node:path');
+  const { inspectTfliteFile, weightPrecision } = await import('@audiogen/core/tflite');
+  const st = await fs.stat(dir).catch((e) => {
+    throw new AudiogenError('MISSING_FILE', `model folder ${dir} does not exist`, { cause: e });
+  });
+  if (!st.isDirectory()) throw new AudiogenError('INVALID_ARGUMENT', `${dir} is not a folder`);
+  const out: VariantReport[] = [];
+  for (const [name, v] of Object.entries(map)) {
+    const source = join(dir, name);
+    const target = join(dir, v.out);
+    const row: VariantReport = { source, out: target, recipe: v.recipe, status: 'written' };
+    out.push(row);
+    const s = await fs.stat(source).catch(() => undefined);
+    if (!s) {
+      row.status = 'no-source';
+      continue;
+    }
+    if (weightPrecision(inspectTfliteFile(source)) !== 'fp32') {
+      row.status = 'source-not-float';
+      continue;
+    }
+    const t = await fs.stat(target).catch(() => undefined);
+    if (t && !options.force && t.mtimeMs >= s.mtimeMs) {
+      row.status = 'up-to-date';
+      continue;
+    }
+    options.onProgress?.(`${name} → ${v.out}: ${v.recipe}`);
+    row.report = await quantizeFile(source, target, v.recipe, options);
+  }
+  return out;
+}

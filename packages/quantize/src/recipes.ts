@@ -69,6 +69,19 @@ function float16(regex = '.*', operation = '*'): RecipeJson[number] {
   };
 }
 
+/**
+ * Decoder layers `sao-decoder-fast` keeps in float: the ones whose quantization alone costs the most output
+ * SNR (packages/stable-audio/scripts/decoder-preset.mjs; random weights, a proxy — see the README).
+ */
+const DECODER_FAST_FLOAT_SCOPES: readonly string[] = [
+  // Measured on the full-size decoder (random weights), output SNR with only that layer int8 / all int8:
+  'layers.7/conv_2d;', // the last conv (128 → 2 channels, the audio): 38.0 dB alone
+  'layers.5.layers.1/transpose_conv;', // last upsampler (stride 2): 45.2 dB
+  'layers.5.layers.4.layers.3/conv_2d;', // last block's 1×1 convs: 47.8 / 48.5 dB, cheap to keep float
+  'layers.5.layers.2.layers.3/conv_2d;',
+];
+const DECODER_FAST_FLOAT = `^(?:${DECODER_FAST_FLOAT_SCOPES.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`;
+
 /** Named recipes; the AEQ ones carry AEQ's names and entries. */
 const NAMED: Record<string, { description: string; json: () => RecipeJson }> = {
   dynamic_wi8_afp32: {
@@ -132,6 +145,14 @@ const NAMED: Record<string, { description: string; json: () => RecipeJson }> = {
     description: 'Stable Audio decoder (VAE): fp16 conv weights, float compute (keeps audio quality)',
     json: () => [float16()],
   },
+  'sao-decoder-fast': {
+    description:
+      'Stable Audio decoder (VAE): dynamic int8 per-channel convs except the 4 most error-sensitive layers (per-layer measurement): audio SNR 42 dB vs fp32 at 0.36× the decoder CPU time (Zen 4, random weights)',
+    json: () => [
+      dynamic(8, 'CHANNELWISE'),
+      { regex: DECODER_FAST_FLOAT, operation: '*', algorithm_key: 'no_quantize' },
+    ],
+  },
   'sao-decoder-int8': {
     description: 'Stable Audio decoder (VAE): dynamic int8 per-channel conv / transpose-conv weights',
     json: () => [dynamic(8, 'CHANNELWISE')],
@@ -189,5 +210,25 @@ export const STABLE_AUDIO_PRESETS: Record<string, Record<string, string>> = {
     'dit_model.tflite': 'sao-dit-int4',
     'conditioners.tflite': 'sao-t5-dynamic-int8',
     'autoencoder_model.tflite': 'sao-decoder-int8',
+  },
+};
+
+/** One extra precision written beside a folder's float file: source file → variant file and its recipe. */
+export interface FolderVariant {
+  out: string;
+  recipe: string;
+}
+
+/**
+ * Presets that add precisions to a Stable Audio folder in place (`audiogen quantize <folder> --preset auto`),
+ * next to the float files, for the pipeline to choose per host (`precision: 'auto' | 'fast'`).
+ */
+export const STABLE_AUDIO_VARIANT_PRESETS: Record<string, Record<string, FolderVariant>> = {
+  /** What `precision: 'auto'` may use: the int8 DiT. */
+  auto: { 'dit_model.tflite': { out: 'dit_model.int8.tflite', recipe: 'sao-dit-int8' } },
+  /** Adds the int8 decoder preset that `precision: 'fast'` uses. */
+  fast: {
+    'dit_model.tflite': { out: 'dit_model.int8.tflite', recipe: 'sao-dit-int8' },
+    'autoencoder_model.tflite': { out: 'autoencoder_model.int8.tflite', recipe: 'sao-decoder-fast' },
   },
 };

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { findPython, installFileAtomic, PINS } from '../../runtime-native/scripts/fetch-litert.mjs';
 
 // The accelerator must come from the same release as the runtime library it is loaded into (the runtime
-// pins in runtime-native/scripts/fetch-litert.mjs; a test checks the versions agree).
+// pins in runtime-native/scripts/fetch-litert.mjs; fetchGpu refuses a pin whose version differs from it).
 export const GPU_PINS = {
   'linux-x64': {
     version: '2.1.6',
@@ -28,6 +28,16 @@ export const GPU_PINS = {
     pipPlatform: 'manylinux_2_27_x86_64',
     lib: 'libLiteRtWebGpuAccelerator.so',
     libSha256: '32a1cfbcbc42f6529e0497fb0c1b84511cb56cce41d610490386ea5230a8fe34',
+    backend: 'WebGPU (Vulkan)',
+  },
+  // Packaged, never run here (no arm64 Vulkan device: lavapipe under qemu-user was not tried).
+  'linux-arm64': {
+    version: '2.3.0',
+    wheel: 'ai_edge_litert-2.3.0-cp311-cp311-manylinux_2_27_aarch64.whl',
+    wheelSha256: '853fc608f96da87bd5f3458465dfb9abbf18d5ae6b94eceacead407146f175ae',
+    pipPlatform: 'manylinux_2_27_aarch64',
+    lib: 'libLiteRtWebGpuAccelerator.so',
+    libSha256: '5f271fa4a36f9dd8d1f8514971b2e80f46bd92b1066509cdd9c0716723d6091a',
     backend: 'WebGPU (Vulkan)',
   },
 };

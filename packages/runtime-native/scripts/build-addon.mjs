@@ -10,8 +10,8 @@
 //
 // Linux compilers: the host's $CXX or g++; for linux-arm64 on x64: $CXX_ARM64, else clang++-19 (with
 // ld.lld-19), else Debian's aarch64-linux-gnu-g++ with the sysroot /usr/aarch64-linux-gnu.
-// darwin-arm64 and win32-x64 are cross-built on Linux with zig (PyPI `ziglang`, installed into the repo's
-// .venv by scripts/setup-dev.sh; or $ZIG, a zig executable): clang with macOS/MinGW headers and its own
+// darwin-arm64 and win32-x64 are cross-built on Linux with zig (PyPI `ziglang`, linked as .venv/bin/zig by
+// scripts/setup-dev.sh; or $ZIG, a zig executable): clang with macOS/MinGW headers and its own
 // libc++, linked statically. Node-API headers and Node's import library come from npm `node-api-headers`.
 //   - darwin-arm64: a Mach-O dylib (zig cannot write MH_BUNDLE; Node dlopen()s either, as napi-rs addons
 //     show), -undefined dynamic_lookup (Node-API resolves from the node process), @rpath/libLiteRt.dylib
@@ -67,9 +67,17 @@ if (process.platform !== 'linux') {
 
 const runs = (cmd, args = ['--version']) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
 
-/** zig as [command, ...prefix args]: $ZIG, else `python -m ziglang` from the repo's .venv. */
+/**
+ * zig as [command, ...prefix args]: $ZIG; else .venv/bin/zig (scripts/setup-dev.sh links it to a per-machine
+ * install of PyPI `ziglang`, so zig's build cache is shared by every clone); else `python -m ziglang`.
+ */
 function findZig() {
   if (process.env.ZIG) return runs(process.env.ZIG, ['version']) ? [process.env.ZIG] : null;
+  let dir = PACKAGE_DIR;
+  for (let i = 0; i < 4; i++, dir = dirname(dir)) {
+    const zig = join(dir, '.venv', 'bin', 'zig');
+    if (existsSync(zig) && runs(zig, ['version'])) return [zig];
+  }
   const py = findPython();
   return py && runs(py, ['-m', 'ziglang', 'version']) ? [py, '-m', 'ziglang'] : null;
 }
@@ -164,6 +172,9 @@ const common = [
   '-DNAPI_VERSION=8',
   '-DNAPI_CPP_EXCEPTIONS',
   '-DNODE_ADDON_API_DISABLE_DEPRECATED',
+  // A worker thread terminated during a run: the finished run's callback finds no JS to call into;
+  // node-addon-api then swallows the error instead of a C++ throw that aborts the whole process.
+  '-DNODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS',
   `-I${nodeInclude}`,
   `-I${napiInclude}`,
   `-I${join(PACKAGE_DIR, 'native')}`,

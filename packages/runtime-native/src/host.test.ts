@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { describeHost, kernelNotes } from './host';
+import { describeHost, hostCpu, kernelNotes } from './host';
+import { createNativeRuntime } from './runtime';
 
 describe('kernelNotes', () => {
   const avx2 = { avx2: true, fma: true, avx512f: false };
@@ -21,5 +23,19 @@ describe('describeHost', () => {
     const h = describeHost();
     if (process.platform === 'linux' && process.arch === 'x64') expect(h.cpuVendor).toMatch(/^\S+$/);
     expect(typeof h.cpuVendor).toBe('string');
+  });
+});
+
+describe('hostCpu', () => {
+  it('reads the flags the precision policy keys on, in their Linux names', () => {
+    const c = hostCpu();
+    expect(c.arch).toBe(process.arch);
+    if (process.platform === 'linux' && process.arch === 'x64') {
+      const flags = /^flags\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))![1]!.split(/\s+/);
+      expect(c.features.avx2).toBe(flags.includes('avx2'));
+      expect(c.features.avx512vnni).toBe(flags.includes('avx512_vnni') || flags.includes('avx512vnni'));
+      expect(c.features.avx_vnni).toBe(flags.includes('avx_vnni'));
+      expect(createNativeRuntime().host).toEqual(c);
+    }
   });
 });

@@ -1,7 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
+import type { HostCpu } from '@audiogen/core';
 import { loadAddon } from './native';
 import { DEFAULT_XNNPACK_FLAGS, defaultThreads } from './runtime';
 
@@ -48,6 +50,7 @@ const X86_FEATURES = [
 const ARM_FEATURES = [
   'asimd',
   'asimdhp',
+  'fphp',
   'asimddp',
   'i8mm',
   'bf16',
@@ -145,20 +148,66 @@ export function kernelNotes(arch: string, f: Record<string, boolean>, vendor = '
   return ['XNNPACK generic kernels'];
 }
 
+/** macOS arm64 has no /proc/cpuinfo: `sysctl hw.optional.arm` names the same features FEAT_*. */
+function darwinArmFlags(): Set<string> {
+  const flags = new Set<string>();
+  let text = '';
+  try {
+    text = execFileSync('sysctl', ['hw.optional.arm'], { encoding: 'utf8', timeout: 2000 });
+  } catch {
+    return flags;
+  }
+  const map: Record<string, string[]> = {
+    FEAT_DotProd: ['asimddp'],
+    FEAT_I8MM: ['i8mm'],
+    FEAT_FP16: ['asimdhp', 'fphp'],
+    FEAT_BF16: ['bf16'],
+    FEAT_SME: ['sme'],
+    FEAT_SME2: ['sme2'],
+  };
+  for (const line of text.split('\n')) {
+    const m = /^hw\.optional\.arm\.(FEAT_\w+):\s*1\s*$/.exec(line);
+    for (const f of (m && map[m[1]!]) || []) flags.add(f);
+  }
+  if (flags.size) flags.add('asimd');
+  return flags;
+}
+
+let cachedCpu: (HostCpu & { vendor: string }) | undefined;
+
+/**
+ * This machine's CPU as precision policy needs it (cached; never throws). Features are normalised to
+ * the Linux names (`avx512vnni` for both spellings; `dotprod` = `asimddp` on arm64); on a platform where
+ * they cannot be read the map is empty, which policy treats as "unknown".
+ */
+export function hostCpu(): HostCpu & { vendor: string } {
+  if (cachedCpu) return cachedCpu;
+  const arch = process.arch;
+  const info = readCpuInfo();
+  const { model, vendor } = info;
+  let { flags } = info;
+  if (flags.size === 0 && process.platform === 'darwin' && arch === 'arm64') flags = darwinArmFlags();
+  const names = arch === 'arm64' ? ARM_FEATURES : X86_FEATURES;
+  const features: Record<string, boolean> = {};
+  if (flags.size > 0) {
+    for (const n of names) features[n] = flags.has(n);
+    if (arch === 'x64') {
+      features.avx512vnni = flags.has('avx512vnni') || flags.has('avx512_vnni');
+      features.avx512bf16 = flags.has('avx512_bf16');
+      delete features.avx512_bf16;
+      delete features.avx512_vnni;
+    }
+    if (arch === 'arm64') features.dotprod = flags.has('asimddp');
+  }
+  cachedCpu = { arch, cpuModel: model, vendor, features };
+  return cachedCpu;
+}
+
 /** CPU features, LiteRT engine facts and the defaults this runtime uses. Never throws. */
 export function describeHost(): HostReport {
   const arch = process.arch;
-  const { model, vendor, flags } = readCpuInfo();
-  const names = arch === 'arm64' ? ARM_FEATURES : X86_FEATURES;
-  const cpuFeatures: Record<string, boolean> = {};
-  for (const n of names) cpuFeatures[n] = flags.has(n);
-  if (arch === 'x64') {
-    cpuFeatures.avx512vnni = flags.has('avx512vnni') || flags.has('avx512_vnni');
-    cpuFeatures.avx512bf16 = flags.has('avx512_bf16');
-    delete cpuFeatures.avx512_bf16;
-    delete cpuFeatures.avx512_vnni;
-  }
-  if (arch === 'arm64') cpuFeatures.dotprod = flags.has('asimddp');
+  const { cpuModel: model = 'unknown', vendor, features } = hostCpu();
+  const cpuFeatures: Record<string, boolean> = { ...features };
   const key = `${process.platform}-${arch}`;
   const engine: HostReport['engine'] = {
     name: 'LiteRT',

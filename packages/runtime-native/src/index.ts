@@ -7,9 +7,11 @@ export {
   type GpuPrecision,
   type GpuRefusal,
 } from './gpu';
+export { describeGpu, type GpuReport } from './gpu-report';
 export {
   describeHost,
   type HostReport,
+  hostCpu,
   LITERT_LIB_SHA256,
   LITERT_LIBRARY_NAMES,
   LITERT_VERSION,

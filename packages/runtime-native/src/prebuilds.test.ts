@@ -1,7 +1,7 @@
 // The four prebuilds as files: what each links, and that every symbol it imports has a provider. The
 // darwin-arm64 prebuild cannot run here (no macOS), so these checks are all it gets before the macOS job
 // of the release workflow; win32-x64 is also run under Wine (win32.test.ts).
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -66,15 +66,12 @@ function prebuild(target: string): string | null {
   return null;
 }
 
-/** zig's libSystem.tbd (the symbols macOS's libSystem exports), from the ziglang package in the .venv. */
+/** zig's libSystem.tbd (the symbols macOS's libSystem exports), beside the zig that setup-dev.sh linked. */
 function libSystemTbd(): string | null {
-  const lib = join(root, '.venv', 'lib');
-  if (!existsSync(lib)) return null;
-  for (const py of readdirSync(lib)) {
-    const f = join(lib, py, 'site-packages', 'ziglang', 'lib', 'libc', 'darwin', 'libSystem.tbd');
-    if (existsSync(f)) return f;
-  }
-  return null;
+  const zig = join(root, '.venv', 'bin', 'zig');
+  if (!existsSync(zig)) return null;
+  const f = join(dirname(realpathSync(zig)), 'lib', 'libc', 'darwin', 'libSystem.tbd');
+  return existsSync(f) ? f : null;
 }
 
 const nodeApiNames = () => {

@@ -34,6 +34,7 @@ import {
   gpuToml,
   HW_GPU,
 } from './gpu';
+import { hostCpu } from './host';
 import {
   loadAddon,
   type NativeAddon,
@@ -708,6 +709,7 @@ async function loadOnGpu(
     const err = e as NativeErrorProps & { message?: string };
     if (err.litertStatus === undefined) throw e;
     const log = [err.loadLog, err.litertStderr, err.litertMessages].filter(Boolean).join('\n');
+    seenAdapter = adapterFromLog(log) ?? seenAdapter; // the first GPU compile logs it, even one that fails
     const c = classifyGpuFailure(log);
     const status = err.litertStatus;
     return {
@@ -766,6 +768,9 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
     );
   return {
     name: 'litert-native',
+    get host() {
+      return hostCpu();
+    },
     async load(source: string | Uint8Array, loadOptions: LoadOptions = {}): Promise<NativeModel> {
       const cpu = cpuOptionsFor(loadOptions, options.threads);
       const requested = checkAccelerator(loadOptions.accelerator);

@@ -10,50 +10,15 @@ import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNativeRuntime } from './index';
 import { loadAddon } from './native';
+import { canSpawnNode } from './test-child';
+import { addGraph } from './test-models';
 
 const dir = mkdtempSync(join(tmpdir(), 'audiogen-safety-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const rt = createNativeRuntime({ threads: 1 });
-// Under qemu-user without a binfmt_misc registration (the arm64 lane) a child node cannot be started.
-const canSpawnNode = spawnSync(process.execPath, ['-e', ''], { timeout: 30_000 }).status === 0;
-
 /** z = x + y, every tensor of the given rank (all dimensions 1). */
 function addOfRank(rank: number): Graph {
-  const shape = Array<number>(rank).fill(1);
-  return {
-    version: 3,
-    description: `ADD of rank ${rank}`,
-    metadata: [],
-    subgraphs: [
-      {
-        name: 'main',
-        tensors: ['x', 'y', 'z'].map((name) => ({ name, type: 'FLOAT32' as const, shape })),
-        inputs: [0, 1],
-        outputs: [2],
-        operators: [
-          {
-            op: 'ADD',
-            builtin_code: 0,
-            version: 1,
-            inputs: [0, 1],
-            outputs: [2],
-            options: { type: 'AddOptions' },
-          },
-        ],
-      },
-    ],
-    signatures: [
-      {
-        signature_key: 'serving_default',
-        subgraph_index: 0,
-        inputs: [
-          { name: 'x', tensor_index: 0 },
-          { name: 'y', tensor_index: 1 },
-        ],
-        outputs: [{ name: 'z', tensor_index: 2 }],
-      },
-    ],
-  };
+  return addGraph(Array<number>(rank).fill(1), `ADD of rank ${rank}`);
 }
 
 describe('tensor rank', () => {

@@ -1,4 +1,5 @@
-// Test models shared by this package's tests (not part of the package's API).
+// Small models built in code: shared by this package's tests, and the GPU probe of `describeGpu` (a
+// one-op model any accelerator takes whole). Not part of the package's API.
 import { floatToHalf } from '@audiogen/core';
 import type { Graph } from '@audiogen/core/tflite';
 
@@ -103,6 +104,44 @@ export function gatherTable(rows: number, cols: number, salt = 0): Graph {
         subgraph_index: 0,
         inputs: [{ name: 'x', tensor_index: 1 }],
         outputs: [{ name: 'y', tensor_index: 2 }],
+      },
+    ],
+  };
+}
+
+/** z = x + y, all float32 of `shape`: the smallest model every accelerator runs whole. */
+export function addGraph(shape: number[], description = 'ADD'): Graph {
+  return {
+    version: 3,
+    description,
+    metadata: [],
+    subgraphs: [
+      {
+        name: 'main',
+        tensors: ['x', 'y', 'z'].map((name) => ({ name, type: 'FLOAT32' as const, shape })),
+        inputs: [0, 1],
+        outputs: [2],
+        operators: [
+          {
+            op: 'ADD',
+            builtin_code: 0,
+            version: 1,
+            inputs: [0, 1],
+            outputs: [2],
+            options: { type: 'AddOptions' },
+          },
+        ],
+      },
+    ],
+    signatures: [
+      {
+        signature_key: 'serving_default',
+        subgraph_index: 0,
+        inputs: [
+          { name: 'x', tensor_index: 0 },
+          { name: 'y', tensor_index: 1 },
+        ],
+        outputs: [{ name: 'z', tensor_index: 2 }],
       },
     ],
   };

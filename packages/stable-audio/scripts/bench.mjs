@@ -8,12 +8,15 @@
 // loaded for its stage only). Memory comes from /proc/self/status at every stage boundary (peak per segment,
 // RSS, RssAnon vs RssFile at the segment's end). --repeat N runs every configuration N times, interleaved.
 //   options: --threads 1,2  --variants fp32,int8  --residency all,stage  --runs 1  --repeat 1  --no-reset
-//            --json out.json
+//            --json out.json  --folder DIR (default models/bench-random-small)
+//            --precisions fp32,auto,fast: instead of --variants, one folder with the int8 variants written beside the
+//            float files (quantizeFolderVariants 'fast'), each configuration choosing by the pipeline's `precision`.
+// Every row also has the process CPU time of the clip and of each stage (paired rounds: compare ratios).
 // With --runs N > 1 the table shows the fastest run; 'peak1st' is the peak up to the end of the first clip,
 // 'peakRSS' over all runs (glibc may keep freed heap between stages: try MALLOC_TRIM_THRESHOLD_=0).
 import { spawnSync } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -25,7 +28,7 @@ const arg = (name, def) => {
 
 if (process.argv[2] === '--child') {
   // One configuration: load, `runs` generations (no warm-up), report.
-  const { models, threads, runs, residency, reset } = JSON.parse(process.argv[3]);
+  const { models, threads, runs, residency, reset, precision } = JSON.parse(process.argv[3]);
   const { readFileSync, writeFileSync: write } = await import('node:fs');
   const { createNativeRuntime } = await import('@audiogen/runtime-native');
   const { createStableAudioPipeline } = await import('@audiogen/stable-audio');
@@ -43,12 +46,17 @@ if (process.argv[2] === '--child') {
   const segments = [];
   let current = 'start';
   let segStart = performance.now();
+  let cpuStart = process.cpuUsage();
   const boundary = (next) => {
     const s = status();
     const t = performance.now();
+    const cpu = process.cpuUsage(cpuStart);
+    cpuStart = process.cpuUsage();
     segments.push({
       name: current,
       ms: t - segStart,
+      // Process CPU time (all threads): stable on a shared machine where wall time is not.
+      cpuMs: (cpu.user + cpu.system) / 1000,
       peakMB: s.VmHWM,
       endMB: s.VmRSS,
       anonMB: s.RssAnon,
@@ -73,17 +81,20 @@ if (process.argv[2] === '--child') {
     loadEncoder: false,
     residency,
     onProgress,
+    ...(precision ? { precision } : {}),
   });
   const createMs = performance.now() - t0;
   const results = [];
   for (let r = 0; r < runs; r++) {
     const g0 = performance.now();
+    const c0 = process.cpuUsage();
     const res = await p.generate({
       prompt: 'warm ambient pads with soft piano, 90 BPM',
       seconds: 11.89,
       seed: 42 + r,
       onProgress,
     });
+    const cg = process.cpuUsage(c0);
     const t = res.timings;
     const steps = t.stepMs[0];
     results.push({
@@ -94,6 +105,7 @@ if (process.argv[2] === '--child') {
       decoderMs: t.decodeMs,
       totalMs: t.totalMs,
       wallMs: performance.now() - g0,
+      cpuMs: (cg.user + cg.system) / 1000,
       frames: res.clips[0].clip.channels[0].length,
     });
   }
@@ -106,7 +118,7 @@ if (process.argv[2] === '--child') {
     ? Math.max(...segments.map((s) => s.peakMB))
     : process.resourceUsage().maxRSS / 1024;
   process.stdout.write(
-    `${JSON.stringify({ createMs, createLoadMs, loadByModel: p.loadMs, results, segments, peakRssMB })}\n`,
+    `${JSON.stringify({ createMs, createLoadMs, loadByModel: p.loadMs, results, segments, peakRssMB, precision: { requested: p.precision.requested, dit: p.precision.dit.precision, decoder: p.precision.decoder.precision, reasons: p.precision.reasons } })}\n`,
   );
   process.exit(0);
 }
@@ -123,9 +135,11 @@ if (process.argv[2] === '--quantize') {
 }
 
 const threadsList = arg('threads', '1,2').split(',').map(Number);
-const variants = arg('variants', 'fp32,int8').split(',');
+// --precisions fp32,auto,fast: one folder carrying every precision, the pipeline's `precision` option chooses.
+const precisions = arg('precisions')?.split(',');
+const variants = precisions ?? arg('variants', 'fp32,int8').split(',');
 const runs = Number(arg('runs', '1'));
-const base = join(root, 'models', 'bench-random-small');
+const base = arg('folder') ?? join(root, 'models', 'bench-random-small');
 const log = (m) => console.error(`[bench] ${m}`);
 
 if (!existsSync(join(base, 'audiogen.json'))) {
@@ -143,7 +157,20 @@ if (!existsSync(join(base, 'audiogen.json'))) {
 }
 
 const folders = { fp32: base };
-if (variants.includes('int8')) {
+if (precisions) {
+  // The variants beside the float files, written by the quantizer in its own process.
+  const q = spawnSync(
+    process.execPath,
+    [
+      '-e',
+      `import('@audiogen/quantize').then((q) => q.quantizeFolderVariants(${JSON.stringify(base)}, 'fast')).then((r) => console.log(JSON.stringify(r.map((x) => [x.out, x.status]))))`,
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], cwd: here },
+  );
+  if (q.status !== 0) throw new Error(`writing the int8 variants failed (exit ${q.status})`);
+  log(`variants: ${q.stdout.trim()}`);
+  for (const p of precisions) folders[p] = base;
+} else if (variants.includes('int8')) {
   const int8 = join(root, 'models', 'bench-random-small-int8dit');
   if (!existsSync(join(int8, 'dit_model.tflite'))) {
     let quantizeFile;
@@ -197,63 +224,89 @@ try {
   engine = { version: e.version, librarySha256: e.librarySha256, libraryPinned: e.libraryPinned };
   log(`LiteRT ${e.version} (libLiteRt.so sha256 ${String(e.librarySha256).slice(0, 12)}…)`);
 } catch {}
+// --litert pinned,DIR: also run each configuration on another libLiteRt.so (DIR holds it; LD_LIBRARY_PATH
+// wins over the addon's RUNPATH), interleaved with the pinned one — to compare LiteRT releases on whole clips.
+const engines = arg('litert', 'pinned').split(',');
 const rows = [];
 for (let rep = 0; rep < repeat; rep++) {
   for (const v of variants) {
     if (!folders[v]) continue;
     for (const threads of threadsList) {
       for (const residency of residencies) {
-        log(`${v}, ${threads} thread(s), residency ${residency} (round ${rep + 1}/${repeat})…`);
-        const r = spawnSync(
-          process.execPath,
-          [
-            fileURLToPath(import.meta.url),
-            '--child',
-            JSON.stringify({ models: folders[v], threads, runs, residency, reset }),
-          ],
-          {
-            encoding: 'utf8',
-            stdio: ['ignore', 'pipe', 'inherit'],
-            maxBuffer: 1 << 24,
-          },
-        );
-        if (r.status !== 0) {
+        for (const engineDir of engines) {
+          const env =
+            engineDir === 'pinned'
+              ? process.env
+              : {
+                  ...process.env,
+                  LD_LIBRARY_PATH: [engineDir, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':'),
+                };
           log(
-            `${v}/${threads}/${residency} failed (exit ${r.status}, signal ${r.signal}${r.error ? `, ${r.error.message}` : ''})`,
+            `${v}, ${threads} thread(s), residency ${residency}, LiteRT ${engineDir} (round ${rep + 1}/${repeat})…`,
           );
-          continue;
+          const r = spawnSync(
+            process.execPath,
+            [
+              fileURLToPath(import.meta.url),
+              '--child',
+              JSON.stringify({
+                models: folders[v],
+                threads,
+                runs,
+                residency,
+                reset,
+                ...(precisions ? { precision: v } : {}),
+              }),
+            ],
+            {
+              encoding: 'utf8',
+              stdio: ['ignore', 'pipe', 'inherit'],
+              maxBuffer: 1 << 24,
+              env,
+            },
+          );
+          if (r.status !== 0) {
+            log(
+              `${v}/${threads}/${residency} failed (exit ${r.status}, signal ${r.signal}${r.error ? `, ${r.error.message}` : ''})`,
+            );
+            continue;
+          }
+          const out = JSON.parse(r.stdout.trim().split('\n').at(-1));
+          const best = out.results.reduce((a, b) => (b.totalMs < a.totalMs ? b : a));
+          // Peak over creation + the first generation (segments before the first 'idle'); peakRssMB covers all runs.
+          const firstIdle = out.segments.findIndex((s) => s.name === 'idle');
+          const peakFirstMB = Math.max(
+            ...out.segments.slice(0, firstIdle < 0 ? undefined : firstIdle).map((s) => s.peakMB),
+          );
+          const row = {
+            variant:
+              engines.length > 1 ? `${v}@${engineDir === 'pinned' ? 'pinned' : basename(engineDir)}` : v,
+            litert: engineDir,
+            threads,
+            residency,
+            round: rep + 1,
+            // Model loading paid before the first clip: at creation ('all') or inside generate ('stage').
+            loadMs: out.createLoadMs + out.results[0].genLoadMs,
+            createMs: out.createMs,
+            ...best,
+            // Time to the first clip: create the pipeline + the first generate.
+            firstMs: out.createMs + out.results[0].wallMs,
+            peakRssMB: out.peakRssMB,
+            peakFirstMB,
+            runs: out.results,
+            segments: out.segments,
+            precision: out.precision,
+          };
+          rows.push(row);
+          const seg = out.segments
+            .filter((s) => s.name !== 'start')
+            .map((s) => `${s.name} ${s.peakMB.toFixed(0)}/${s.endMB.toFixed(0)}`)
+            .join(', ');
+          if (precisions) log(`  precision ${v}: DiT ${out.precision.dit}, decoder ${out.precision.decoder}`);
+          log(
+            `  clip ${(best.wallMs / 1000).toFixed(2)} s wall, ${(best.cpuMs / 1000).toFixed(2)} s CPU; first clip ${(row.firstMs / 1000).toFixed(1)} s, peak ${row.peakFirstMB.toFixed(0)} MB (all runs ${row.peakRssMB.toFixed(0)} MB); per segment peak/end MB: ${seg}`,
+          );
         }
-        const out = JSON.parse(r.stdout.trim().split('\n').at(-1));
-        const best = out.results.reduce((a, b) => (b.totalMs < a.totalMs ? b : a));
-        // Peak over creation + the first generation (segments before the first 'idle'); peakRssMB covers all runs.
-        const firstIdle = out.segments.findIndex((s) => s.name === 'idle');
-        const peakFirstMB = Math.max(
-          ...out.segments.slice(0, firstIdle < 0 ? undefined : firstIdle).map((s) => s.peakMB),
-        );
-        const row = {
-          variant: v,
-          threads,
-          residency,
-          round: rep + 1,
-          // Model loading paid before the first clip: at creation ('all') or inside generate ('stage').
-          loadMs: out.createLoadMs + out.results[0].genLoadMs,
-          createMs: out.createMs,
-          ...best,
-          // Time to the first clip: create the pipeline + the first generate.
-          firstMs: out.createMs + out.results[0].wallMs,
-          peakRssMB: out.peakRssMB,
-          peakFirstMB,
-          runs: out.results,
-          segments: out.segments,
-        };
-        rows.push(row);
-        const seg = out.segments
-          .filter((s) => s.name !== 'start')
-          .map((s) => `${s.name} ${s.peakMB.toFixed(0)}/${s.endMB.toFixed(0)}`)
-          .join(', ');
-        log(
-          `  first clip ${(row.firstMs / 1000).toFixed(1)} s, peak ${row.peakFirstMB.toFixed(0)} MB (all runs ${row.peakRssMB.toFixed(0)} MB); per segment peak/end MB: ${seg}`,
-        );
       }
     }
   }
@@ -264,12 +317,27 @@ console.log(
   `Stable Audio Open Small shapes, random weights, 8 ping-pong steps, ${rows[0]?.frames ?? '?'} frames stereo (11.89 s)`,
 );
 console.log(
-  'variant threads residency round     load       T5  DiT/step      DiT  decoder    total    first  peak1st(MB)  peakRSS(MB)',
+  'variant threads residency round     load       T5  DiT/step      DiT  decoder    total   CPU ms  DiT CPU  dec CPU    first  peak1st(MB)  peakRSS(MB)',
 );
+const segCpu = (r, name) => r.segments.find((s) => s.name === name)?.cpuMs ?? Number.NaN;
 for (const r of rows) {
   console.log(
-    `${r.variant.padEnd(7)} ${String(r.threads).padStart(7)} ${r.residency.padEnd(9)} ${String(r.round).padStart(5)} ${f(r.loadMs)} ${f(r.t5Ms)} ${f(r.ditMsPerStep).padStart(9)} ${f(r.ditMs)} ${f(r.decoderMs)} ${f(r.totalMs)} ${f(r.firstMs)} ${f(r.peakFirstMB).padStart(12)} ${f(r.peakRssMB).padStart(12)}`,
+    `${r.variant.padEnd(7)} ${String(r.threads).padStart(7)} ${r.residency.padEnd(9)} ${String(r.round).padStart(5)} ${f(r.loadMs)} ${f(r.t5Ms)} ${f(r.ditMsPerStep).padStart(9)} ${f(r.ditMs)} ${f(r.decoderMs)} ${f(r.totalMs)} ${f(r.cpuMs)} ${f(segCpu(r, 'DiT'))} ${f(segCpu(r, 'decoder'))} ${f(r.firstMs)} ${f(r.peakFirstMB).padStart(12)} ${f(r.peakRssMB).padStart(12)}`,
   );
+}
+// Ratios to fp32 within each round (paired): wall and process CPU time of the whole clip.
+if (variants.includes('fp32')) {
+  console.log('\nPer round, ratio to fp32 in the same round (clip wall / clip CPU):');
+  for (const r of rows) {
+    const ref = rows.find(
+      (x) =>
+        x.variant === 'fp32' && x.round === r.round && x.threads === r.threads && x.residency === r.residency,
+    );
+    if (!ref || r === ref) continue;
+    console.log(
+      `  ${r.variant} ${r.threads}t ${r.residency} round ${r.round}: ${(r.wallMs / ref.wallMs).toFixed(3)} / ${(r.cpuMs / ref.cpuMs).toFixed(3)}`,
+    );
+  }
 }
 console.log('\nPer stage (MB): peak within the segment / RSS at its end (anon + file)');
 for (const r of rows) {

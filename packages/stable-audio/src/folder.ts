@@ -1,6 +1,7 @@
 import { access, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { AudiogenError, readInputJson, statInputFile } from '@audiogen/core';
+import { inspectTfliteFile, weightPrecision } from '@audiogen/core/tflite';
 import { STABLE_AUDIO_OPEN_SMALL_FAMILY, type StableAudioFamilyConfig } from './family';
 
 /**
@@ -16,6 +17,21 @@ export const MODEL_FILE_NAMES = {
   manifest: ['audiogen.json'],
 } as const;
 
+/** How a model file stores its weights (what `--precision` chooses between). */
+export type WeightPrecision = 'fp32' | 'fp16' | 'int8';
+
+/**
+ * Extra precisions of a model that a folder may carry beside the default file (written by
+ * `audiogen quantize <folder> --preset …` and `audiogen convert --dit-int8`); the pipeline picks one per host.
+ */
+export const MODEL_VARIANT_NAMES = {
+  dit: { int8: 'dit_model.int8.tflite' },
+  decoder: { int8: 'autoencoder_model.int8.tflite', fp16: 'autoencoder_model.fp16.tflite' },
+} as const;
+
+/** The files of one model by weight precision (the default file under the precision it holds). */
+export type ModelVariants = Partial<Record<WeightPrecision, string>>;
+
 export interface StableAudioModelFiles {
   conditioners: string;
   dit: string;
@@ -24,6 +40,12 @@ export interface StableAudioModelFiles {
   /** Present only when the folder can do audio-to-audio. */
   encoder?: string;
   manifest?: string;
+  /**
+   * Every precision of the DiT and the decoder found in the folder (the default files included, under the
+   * precision their weights are stored in: Arm's `dit_model.tflite` is int8). `dit`/`decoder` above are the
+   * default files; the pipeline's `precision` option picks among these.
+   */
+  variants?: { dit: ModelVariants; decoder: ModelVariants };
 }
 
 /** Our manifest (`audiogen.json`); every field is optional. */
@@ -48,6 +70,36 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * The precision a .tflite stores its weights in, from its tables (no weights read); `undefined` when
+ * the file cannot be read as .tflite.
+ */
+export function weightPrecisionOf(path: string): WeightPrecision | undefined {
+  try {
+    return weightPrecision(inspectTfliteFile(path));
+  } catch {
+    return undefined;
+  }
+}
+
+async function variantsOf(
+  dir: string,
+  base: string | undefined,
+  extra: Readonly<Partial<Record<WeightPrecision, string>>>,
+): Promise<ModelVariants> {
+  const v: ModelVariants = {};
+  for (const [p, name] of Object.entries(extra) as [WeightPrecision, string][]) {
+    const path = join(dir, name);
+    if (await exists(path)) v[p] = path;
+  }
+  // The default file counts under what it holds (fp32 when unreadable: the runtime will say why).
+  if (base) {
+    const p = weightPrecisionOf(base) ?? 'fp32';
+    if (!v[p]) v[p] = base;
+  }
+  return v;
 }
 
 async function findFile(dir: string, names: readonly string[]): Promise<string | undefined> {
@@ -175,6 +227,13 @@ export async function loadModelFolder(dir: string): Promise<StableAudioModelFold
     const p = await findFile(abs, MODEL_FILE_NAMES[key]);
     if (p) found[key] = p;
   }
+  const variants = {
+    dit: await variantsOf(abs, found.dit, MODEL_VARIANT_NAMES.dit),
+    decoder: await variantsOf(abs, found.decoder, MODEL_VARIANT_NAMES.decoder),
+  };
+  // A folder may carry only a variant (e.g. `convert --dit-int8` without the fp32 DiT).
+  found.dit ??= variants.dit.fp32 ?? variants.dit.int8;
+  found.decoder ??= variants.decoder.fp32 ?? variants.decoder.fp16 ?? variants.decoder.int8;
   const required = ['conditioners', 'dit', 'decoder', 'tokenizer'] as const;
   const missing = required.filter((k) => !found[k]);
   if (missing.length > 0) {
@@ -205,6 +264,7 @@ export async function loadModelFolder(dir: string): Promise<StableAudioModelFold
     tokenizer: found.tokenizer!,
     ...(found.encoder ? { encoder: found.encoder } : {}),
     ...(found.manifest ? { manifest: found.manifest } : {}),
+    variants,
   };
   return { dir: abs, files, manifest, config: mergeConfig(manifest, found.manifest ?? abs) };
 }

@@ -4,6 +4,7 @@ export * from './family';
 export * from './folder';
 export * from './model-info';
 export * from './pipeline';
+export * from './precision';
 export * from './request';
 export { type SamplerApi, samplerApi } from './sampling';
 export * from './tokenizer/sentencepiece';

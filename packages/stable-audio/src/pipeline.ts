@@ -4,6 +4,7 @@ import {
   checkAcceleratorChoice,
   checkHooks,
   defaultPlacementCache,
+  type HostCpu,
   type ModelPlacement,
   type ProgressCallback,
   type Runtime,
@@ -16,6 +17,7 @@ import type {
 } from './adapters';
 import { loadModelFolder, type StableAudioModelFolder } from './folder';
 import { describeFolder, limitsOf, ModelLoader, type StageRole } from './load';
+import { choosePrecision, type PrecisionChoice, type PrecisionRequest } from './precision';
 import { prepareStableAudioRequest, type StableAudioLimits, type StableAudioRequestOptions } from './request';
 import {
   keepAllResidency,
@@ -36,7 +38,18 @@ export interface StableAudioPipelineOptions {
   runtime: Runtime;
   /** CPU threads per model (the runtime's default when omitted). */
   threads?: number;
-  /** Run the decoder with XNNPACK FORCE_FP16 as Arm's sample does. Default: true on arm64, false elsewhere. */
+  /**
+   * Which precision of the DiT and decoder to run among the folder's files (`dit_model.int8.tflite`,
+   * `autoencoder_model.int8.tflite`…), chosen for this CPU: see PrecisionRequest. Default `'auto'`.
+   * What was picked and why: `pipeline.precision`.
+   */
+  precision?: PrecisionRequest;
+  /** The CPU to choose precisions for; default `runtime.host` (runtime-native reports it). */
+  host?: HostCpu;
+  /**
+   * Run the decoder with XNNPACK FORCE_FP16 as Arm's sample does. Default: on Arm CPUs with fp16
+   * arithmetic (never on an int8 decoder), off elsewhere.
+   */
   decoderFp16?: boolean;
   /**
    * The autoencoder encoder (audio-to-audio), when the folder has one. Default (undefined): checked at creation
@@ -83,6 +96,8 @@ export interface StableAudioPipeline {
   readonly decoder: StableAudioDecoder;
   readonly encoder: StableAudioEncoder | undefined;
   readonly residency: ModelResidency;
+  /** The files and precisions this pipeline runs, and why they were chosen for this host. */
+  readonly precision: PrecisionChoice;
   readonly sampleRate: number;
   /** Longest clip the decoder writes, in seconds. */
   readonly maxSeconds: number;
@@ -132,6 +147,7 @@ function acceleratorsOf(
 interface Setup {
   runtime: Runtime;
   folder: StableAudioModelFolder;
+  precision: PrecisionChoice;
   loader: ModelLoader;
   api: SamplerApi;
   residency: ModelResidency;
@@ -175,10 +191,20 @@ async function setup(options: StableAudioPipelineOptions, what: string): Promise
   if (pc !== undefined && pc !== false && (typeof pc !== 'string' || pc === ''))
     throw new AudiogenError('INVALID_ARGUMENT', 'placementCache must be a file path or false');
   const folder = typeof options.models === 'string' ? await loadModelFolder(options.models) : options.models;
-  const decoderFp16 = options.decoderFp16 ?? process.arch === 'arm64';
-  const loader = new ModelLoader(runtime, folder, {
+  const precision = choosePrecision(
+    folder.files,
+    options.precision ?? 'auto',
+    options.host ?? runtime.host,
+    options.decoderFp16 === undefined ? {} : { decoderFp16: options.decoderFp16 },
+  );
+  // The loader sees the chosen files as the folder's DiT and decoder.
+  const chosen: StableAudioModelFolder = {
+    ...folder,
+    files: { ...folder.files, dit: precision.dit.path, decoder: precision.decoder.path },
+  };
+  const loader = new ModelLoader(runtime, chosen, {
     threads,
-    decoderFp16,
+    decoderFp16: precision.decoder.forceFp16,
     onProgress,
     accelerators,
     gpuPrecision: options.gpuPrecision,
@@ -191,13 +217,23 @@ async function setup(options: StableAudioPipelineOptions, what: string): Promise
       : options.loadEncoder === true
         ? 'eager'
         : 'lazy';
-  return { runtime, folder, loader, api: { ...samplerApi(), ...options.samplers }, residency, encoder };
+  return {
+    runtime,
+    folder,
+    precision,
+    loader,
+    api: { ...samplerApi(), ...options.samplers },
+    residency,
+    encoder,
+  };
 }
 
 /** A model folder checked without loading it: what a request can be checked against before any load. */
 export interface StableAudioFolderInfo {
   readonly folder: StableAudioModelFolder;
   readonly limits: StableAudioLimits;
+  /** The files and precisions a pipeline with these options runs here, and why. */
+  readonly precision: PrecisionChoice;
   /** Load times of files that had to be loaded to be checked (not a .tflite core's reader takes), label → ms. */
   readonly loadMs: Record<string, number>;
 }
@@ -212,7 +248,12 @@ export async function describeStableAudioFolder(
 ): Promise<StableAudioFolderInfo> {
   const s = await setup(options, 'describeStableAudioFolder');
   const adapters = await describeFolder(s.loader, s.encoder !== 'none');
-  return { folder: s.folder, limits: limitsOf(s.folder, adapters), loadMs: s.loader.loadMs };
+  return {
+    folder: s.folder,
+    limits: limitsOf(s.folder, adapters),
+    precision: s.precision,
+    loadMs: s.loader.loadMs,
+  };
 }
 
 /**
@@ -222,7 +263,14 @@ export async function describeStableAudioFolder(
 export async function createStableAudioPipeline(
   options: StableAudioPipelineOptions,
 ): Promise<StableAudioPipeline> {
-  const { folder, loader, api, residency: kind, encoder } = await setup(options, 'createStableAudioPipeline');
+  const {
+    folder,
+    precision,
+    loader,
+    api,
+    residency: kind,
+    encoder,
+  } = await setup(options, 'createStableAudioPipeline');
   const residency: ResidencyStrategy =
     kind === 'all'
       ? await keepAllResidency(loader, encoder)
@@ -251,6 +299,7 @@ export async function createStableAudioPipeline(
         return a.encoder;
       },
       residency: kind,
+      precision,
       sampleRate,
       maxSeconds: limits.maxSeconds,
       limits,

@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import type { Runtime } from '@audiogen/core';
+import type { ModelPlacement, Runtime } from '@audiogen/core';
 import { inspectTfliteFile } from '@audiogen/core/tflite';
 import { createNativeRuntime, describeHost, type HostReport } from '@audiogen/runtime-native';
 import {
@@ -11,9 +11,15 @@ import {
 } from '@audiogen/stable-audio';
 import type { Command } from 'commander';
 import { createReporter, generationProgress, progressMode } from '../progress';
+import {
+  type AcceleratorCliOptions,
+  acceleratorPipelineOptions,
+  addAcceleratorOptions,
+  placementLines,
+} from './accelerator';
 import { GENERATE_FLAGS, num } from './generate';
 
-export interface BenchCliOptions {
+export interface BenchCliOptions extends AcceleratorCliOptions {
   threads?: number;
   steps?: number;
   seconds?: number;
@@ -73,6 +79,8 @@ export interface BenchReport {
     kernels: string[];
   };
   litert: { version: string; librarySha256?: string; pinned?: boolean; api: string };
+  /** Where each stage ran (--accelerator), with the placement measurement when 'auto'. */
+  placement: Partial<Record<string, ModelPlacement>>;
   config: {
     threads: number | 'default';
     steps: number;
@@ -146,6 +154,7 @@ export function formatBench(r: BenchReport): string[] {
       'config',
       `${r.config.threads} threads, ${r.config.steps} steps, ${r.audioSeconds.toFixed(2)} s of audio, residency ${r.config.residency}, ${r.config.runs} run(s)`,
     ],
+    ...placementLines(r.placement).map((l): [string, string] => ['placement', l]),
     ...r.models.map((m): [string, string] => [
       m.role,
       `${mb(m.bytes)}, weights ${
@@ -186,6 +195,7 @@ export async function runBench(
     runtime,
     threads: o.threads,
     ...(o.decoderFp16 !== undefined ? { decoderFp16: o.decoderFp16 } : {}),
+    ...acceleratorPipelineOptions(o),
     loadEncoder: false,
     residency: (o.lowMemory ? 'stage' : 'all') as 'stage' | 'all',
   };
@@ -248,6 +258,7 @@ export async function runBench(
       residency: pipeline.residency,
       runs: o.runs,
     },
+    placement: pipeline.placement,
     models: modelsOf(info.folder, decoderFp16),
     loadMs,
     loadTotalMs: Object.values(loadMs).reduce((a, b) => a + b, 0),
@@ -269,8 +280,7 @@ export async function runBench(
 }
 
 export function registerBench(program: Command, deps: BenchDeps = {}): void {
-  program
-    .command('bench')
+  addAcceleratorOptions(program.command('bench'))
     .description(
       'Benchmark the full pipeline on a model folder: load, T5, DiT per step, decoder, real-time factor, peak RSS, host and LiteRT build',
     )

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +33,27 @@ describe('audiogen convert', () => {
       expect(existsSync(join(out, f))).toBe(true);
     }
     expect(err.join('\n')).toMatch(/noise, not music/);
+  });
+
+  it('--precisions auto writes the int8 DiT beside the float one; a bad preset fails before any work', async () => {
+    const out = join(tmp, 'tiny-int8');
+    const res = await runConvert(
+      'stable-audio-open-small',
+      { randomWeights: true, tiny: true, out, encoder: false, precisions: 'auto' },
+      quiet,
+    );
+    const g = readTflite(new Uint8Array(readFileSync(join(out, 'dit_model.int8.tflite'))));
+    expect(g.subgraphs[0]!.tensors.some((t) => t.type === 'INT8')).toBe(true);
+    expect(res.files['dit_model.int8']!.ops).toBeGreaterThan(0);
+    const bad = join(tmp, 'never');
+    await expect(
+      runConvert(
+        'stable-audio-open-small',
+        { randomWeights: true, tiny: true, out: bad, precisions: 'turbo' },
+        quiet,
+      ),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(existsSync(bad)).toBe(false);
   });
 
   it('converts an ONNX file with a fixed input shape', async () => {

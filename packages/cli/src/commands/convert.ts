@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import {
   convertOnnxFile,
   convertStableAudioCheckpoint,
@@ -25,6 +26,8 @@ export interface ConvertOptions {
   spiece?: string;
   json?: boolean;
   shape?: string[];
+  /** Also write the precisions of a folder preset (auto: int8 DiT; fast: + int8 decoder) beside the float files. */
+  precisions?: string;
   progress?: boolean;
   quiet?: boolean;
 }
@@ -90,6 +93,13 @@ export async function runConvert(
     );
   }
   if (!opts.out) throw new AudiogenError('INVALID_ARGUMENT', '--out <dir> is required');
+  const { STABLE_AUDIO_VARIANT_PRESETS, quantizeFolderVariants } = await import('@audiogen/quantize');
+  if (opts.precisions !== undefined && !(opts.precisions in STABLE_AUDIO_VARIANT_PRESETS)) {
+    throw new AudiogenError(
+      'INVALID_ARGUMENT',
+      `--precisions must be one of ${Object.keys(STABLE_AUDIO_VARIANT_PRESETS).join(', ')} (got ${opts.precisions})`,
+    );
+  }
   const t0 = Date.now();
   const reporter = createReporter(progressMode(opts), { write: deps.stderr });
   const onProgress = (m: string, f?: number) => reporter.message(m, f);
@@ -129,6 +139,18 @@ export async function runConvert(
   } else {
     throw new AudiogenError('INVALID_ARGUMENT', 'give --random-weights or --checkpoint <model.safetensors>');
   }
+  if (opts.precisions) {
+    for (const v of await quantizeFolderVariants(result.dir, opts.precisions, { onProgress, force: true })) {
+      const name = basename(v.out);
+      if (v.report)
+        result.files[name.replace(/\.tflite$/, '')] = {
+          path: v.out,
+          bytes: v.report.quantizedBytes,
+          ops: v.report.summary.quantizedOps,
+          builtinOps: {},
+        };
+    }
+  }
   reporter.close();
   if (opts.json) out(JSON.stringify({ dir: result.dir, files: result.files }, null, 2));
   else {
@@ -157,6 +179,10 @@ export function registerConvert(program: Command): void {
     .option('--arm-compatible', "DiT as Arm's export: global token = timestep embedding only", false)
     .option('--no-encoder', 'skip the VAE encoder (audio-to-audio)')
     .option('--fp16-weights', 'store weights as fp16 (compute stays fp32)', false)
+    .option(
+      '--precisions <preset>',
+      'also write int8 variants beside the float files for generate --precision: auto (dit_model.int8.tflite) or fast (+ autoencoder_model.int8.tflite)',
+    )
     .option('--ignore-extra-keys', 'do not fail on checkpoint keys no model uses', false)
     .option('--spiece <file>', 'SentencePiece model to copy into the folder')
     .option('--no-progress', 'no progress bars or lines')

@@ -1,9 +1,34 @@
-import { describeHost, type HostReport } from '@audiogen/runtime-native';
+import type { HostCpu } from '@audiogen/core';
+import { describeGpu, describeHost, type GpuReport, type HostReport } from '@audiogen/runtime-native';
+import {
+  choosePrecision,
+  describePrecision,
+  loadModelFolder,
+  type PrecisionChoice,
+  type StableAudioModelFiles,
+} from '@audiogen/stable-audio';
 import type { Command } from 'commander';
 
 export interface DoctorDeps {
   stdout?: (line: string) => void;
   describe?: () => HostReport;
+  describeGpu?: () => Promise<GpuReport>;
+}
+
+export type DoctorReport = HostReport & { gpu: GpuReport; precision: PrecisionChoice };
+
+/** The GPU lines: the adapter LiteRT picks and its accelerators, or why there is none. */
+export function formatGpuReport(g: GpuReport): string[] {
+  const lines = [
+    g.available
+      ? `gpu       ${g.adapter ?? 'an adapter (LiteRT did not log its name)'}`
+      : `gpu       none: ${g.reason}${g.message ? ` — ${g.message}` : ''}`,
+  ];
+  if (g.library) lines.push(`          library ${g.library.file} (${g.library.source})`);
+  if (g.searched?.length) lines.push(`          searched ${g.searched.join(', ')}`);
+  if (g.accelerators)
+    lines.push(`          LiteRT accelerators: ${g.accelerators.map((a) => a.name).join(', ') || 'none'}`);
+  return lines;
 }
 
 /** Human-readable lines of a host report. */
@@ -32,21 +57,62 @@ export function formatHostReport(h: HostReport): string[] {
   ];
 }
 
-export function runDoctor(opts: { json: boolean }, deps: DoctorDeps = {}): HostReport {
+/** A folder that has every precision: what `auto` picks when the folder leaves it the choice. */
+const ALL_VARIANTS: StableAudioModelFiles = {
+  conditioners: 'conditioners.tflite',
+  dit: 'dit_model.tflite',
+  decoder: 'autoencoder_model.tflite',
+  tokenizer: 'spiece.model',
+  variants: {
+    dit: { fp32: 'dit_model.tflite', int8: 'dit_model.int8.tflite' },
+    decoder: { fp32: 'autoencoder_model.tflite', int8: 'autoencoder_model.int8.tflite' },
+  },
+};
+
+/** What `--precision auto` picks on this host (for a given folder, or one carrying every precision). */
+export async function autoPrecision(h: HostReport, models?: string): Promise<PrecisionChoice> {
+  const cpu: HostCpu = { arch: h.arch, cpuModel: h.cpuModel, features: h.cpuFeatures };
+  const files = models ? (await loadModelFolder(models)).files : ALL_VARIANTS;
+  return choosePrecision(files, 'auto', cpu);
+}
+
+export function formatPrecision(c: PrecisionChoice, models?: string): string[] {
+  return [
+    `precision auto → ${describePrecision(c)}${models ? '' : ' (for a folder with every precision)'}`,
+    ...c.reasons.map((r) => `          ${r}`),
+  ];
+}
+
+export async function runDoctor(
+  opts: { json: boolean; models?: string },
+  deps: DoctorDeps = {},
+): Promise<DoctorReport> {
   const out = deps.stdout ?? ((l: string) => console.log(l));
-  const report = (deps.describe ?? describeHost)();
+  const host = (deps.describe ?? describeHost)();
+  const precision = await autoPrecision(host, opts.models);
+  const gpu = await (deps.describeGpu ?? describeGpu)();
+  const report = { ...host, gpu, precision };
   if (opts.json) out(JSON.stringify(report, null, 2));
-  else for (const l of formatHostReport(report)) out(l);
+  else
+    for (const l of [
+      ...formatHostReport(host),
+      ...formatPrecision(precision, opts.models),
+      ...formatGpuReport(gpu),
+    ])
+      out(l);
   return report;
 }
 
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
-    .description('Report the CPU features, the LiteRT engine and the defaults this machine will use')
+    .description(
+      'Report the CPU features, the LiteRT engine, the defaults this machine will use, the precision `auto` picks and the GPU LiteRT sees',
+    )
     .option('--json', 'print the report as JSON', false)
-    .action((opts: { json: boolean }) => {
-      const r = runDoctor(opts);
+    .option('-m, --models <dir>', 'also say which files of this model folder --precision auto runs')
+    .action(async (opts: { json: boolean; models?: string }) => {
+      const r = await runDoctor(opts);
       if (!r.engine.available) process.exitCode = 1;
     });
 }

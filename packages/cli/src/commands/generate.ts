@@ -12,7 +12,10 @@ import {
 import * as runtimeNative from '@audiogen/runtime-native';
 import {
   createStableAudioPipeline,
+  describePrecision,
   describeStableAudioFolder,
+  PRECISIONS,
+  type PrecisionRequest,
   prepareStableAudioRequest,
   STABLE_AUDIO_NOISES,
   STABLE_AUDIO_SCHEDULES,
@@ -25,8 +28,14 @@ import {
 } from '@audiogen/stable-audio';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { createReporter, generationProgress, progressMode } from '../progress';
+import {
+  type AcceleratorCliOptions,
+  acceleratorPipelineOptions,
+  addAcceleratorOptions,
+  placementLines,
+} from './accelerator';
 
-export interface GenerateCliOptions {
+export interface GenerateCliOptions extends AcceleratorCliOptions {
   models: string;
   seconds?: number;
   fullLength?: boolean;
@@ -46,6 +55,8 @@ export interface GenerateCliOptions {
   noise: StableAudioNoise;
   raw: boolean;
   decoderFp16?: boolean;
+  /** Which precision of the models to run (default auto: chosen for this CPU). */
+  precision?: PrecisionRequest;
   /** Load each model only for its stage (residency 'stage'): lower peak memory, loads on every run. */
   lowMemory?: boolean;
   progress: boolean;
@@ -146,6 +157,8 @@ export async function runGenerate(
     runtime,
     threads: o.threads,
     ...(o.decoderFp16 !== undefined ? { decoderFp16: o.decoderFp16 } : {}),
+    ...(o.precision !== undefined ? { precision: o.precision } : {}),
+    ...acceleratorPipelineOptions(o),
     loadEncoder: o.initAudio !== undefined,
     residency: (o.lowMemory ? 'stage' : 'all') as 'stage' | 'all',
   };
@@ -182,6 +195,7 @@ export async function runGenerate(
   if (human) {
     err(`seed ${request.seed}`);
     for (const w of request.warnings) err(`warning: ${w}`);
+    err(`precision ${info.precision.requested}: ${describePrecision(info.precision)}`);
   }
   const reporter = createReporter(progressMode(o), { write: deps.stderr });
   const onProgress = generationProgress(reporter, request.variations);
@@ -233,6 +247,8 @@ export async function runGenerate(
       const loadMs = Object.values(loadByModel).reduce((a, b) => a + b, 0);
       if (human) {
         for (const w of result.warnings.filter((w) => !request.warnings.includes(w))) err(`warning: ${w}`);
+        if (o.accelerator !== undefined)
+          for (const l of placementLines(pipeline.placement)) err(`placement: ${l}`);
         if (result.clips.length > 1)
           err(`variations use seeds ${result.clips.map((c) => c.seed).join(', ')}`);
         err(
@@ -259,6 +275,13 @@ export async function runGenerate(
             promptTruncated: result.promptTruncated,
             warnings: result.warnings,
             residency: pipeline.residency,
+            precision: {
+              requested: pipeline.precision.requested,
+              dit: pipeline.precision.dit,
+              decoder: pipeline.precision.decoder,
+              reasons: pipeline.precision.reasons,
+            },
+            placement: pipeline.placement,
             timings: {
               loadMs: loadByModel,
               encodeMs: t.encodeMs,
@@ -282,8 +305,7 @@ export async function runGenerate(
 }
 
 export function registerGenerate(program: Command, deps: GenerateDeps = {}): void {
-  program
-    .command('generate')
+  addAcceleratorOptions(program.command('generate'))
     .description('Text to audio with a Stable Audio Open model folder (prompt in, WAV out)')
     .argument('<prompt>', 'what the audio should sound like')
     .requiredOption('-m, --models <dir>', 'model folder (audiogen convert output, or Arm’s export)')
@@ -333,7 +355,17 @@ export function registerGenerate(program: Command, deps: GenerateDeps = {}): voi
         .default('philox'),
     )
     .option('--raw', 'write the decoder output as is (no peak protection)', false)
-    .option('--decoder-fp16', 'run the decoder in fp16 (default on arm64)')
+    .addOption(
+      new Option(
+        '--precision <p>',
+        'model precision: auto = int8 DiT where this CPU has int8 dot-product instructions (VNNI, dotprod, ' +
+          'i8mm, SME2), float decoder; fast = int8 DiT + int8 decoder preset (audio SNR vs fp32 in the README); ' +
+          'int8 = int8 DiT, float decoder; fp32 = float only. Extra precisions come from `audiogen quantize <folder> --preset auto|fast`',
+      )
+        .choices([...PRECISIONS])
+        .default('auto'),
+    )
+    .option('--decoder-fp16', 'run the decoder with FORCE_FP16 (default on Arm CPUs with fp16 arithmetic)')
     .option('--no-decoder-fp16', 'run the decoder in fp32')
     .option(
       '--low-memory',

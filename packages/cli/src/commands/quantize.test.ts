@@ -92,3 +92,53 @@ describe('audiogen quantize', () => {
     for (const m of Object.values(sig.output_tensors)) expect(m.cosine_similarity).toBeGreaterThan(0.99);
   });
 });
+
+describe('audiogen quantize <folder> --preset fast --compare', () => {
+  it('writes the int8 variants beside the float files, the per-layer table, overlay and chart', async () => {
+    const { writeRandomStableAudioFolder } = await import('@audiogen/convert');
+    const folder = join(dir, 'tiny');
+    await writeRandomStableAudioFolder({ out: folder, tiny: true, seed: 2, encoder: false });
+    const out: string[] = [];
+    await runQuantize(
+      folder,
+      { preset: 'fast', compare: true, threads: '1' },
+      { stdout: (t) => out.push(t), stderr: () => {} },
+    );
+    const text = out.join('\n');
+    expect(text).toMatch(/dit_model\.tflite → dit_model\.int8\.tflite \(sao-dit-int8\): .* ops int8/);
+    expect(text).toMatch(/autoencoder_model\.tflite → autoencoder_model\.int8\.tflite \(sao-decoder-fast\)/);
+    expect(text).toMatch(
+      /autoencoder_model\.int8\.tflite vs autoencoder_model\.tflite: output SNR [\d.]+ dB, cosine 0\.9/,
+    );
+    // One row per conv / transposed conv of the decoder (32 + 5), most harmful first.
+    const rows = out.filter((l) => /^\s+\d+\s+layers\./.test(l));
+    expect(rows.length).toBe(37);
+    // The preset keeps its four measured layers float (the last conv first among them).
+    expect(
+      rows
+        .filter((l) => l.endsWith('float'))
+        .map((l) => l.trim().split(/\s+/)[1])
+        .sort(),
+    ).toEqual([
+      'layers.5.layers.1/transpose_conv',
+      'layers.5.layers.2.layers.3/conv_2d',
+      'layers.5.layers.4.layers.3/conv_2d',
+      'layers.7/conv_2d',
+    ]);
+    const snr = rows.map((l) => Number(l.trim().split(/\s+/)[3]));
+    expect(snr).toEqual([...snr].sort((a, b) => a - b));
+    const overlay = JSON.parse(readFileSync(join(folder, 'autoencoder_model.int8.overlay.json'), 'utf8'));
+    expect(Object.keys(overlay.results).length).toBe(37);
+    expect(readFileSync(join(folder, 'autoencoder_model.int8.chart.html'), 'utf8')).toContain('<svg');
+    // Run again: the variants are up to date and kept.
+    const again: string[] = [];
+    await runQuantize(folder, { preset: 'fast' }, { stdout: (t) => again.push(t), stderr: () => {} });
+    expect(again).toEqual([
+      'dit_model.tflite → dit_model.int8.tflite (sao-dit-int8): up-to-date',
+      'autoencoder_model.tflite → autoencoder_model.int8.tflite (sao-decoder-fast): up-to-date',
+    ]);
+    await expect(runQuantize(folder, { preset: 'default' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+  });
+});

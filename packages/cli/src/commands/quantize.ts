@@ -20,6 +20,7 @@ import {
   quantizeFile,
   quantizeModelFolder,
   STABLE_AUDIO_PRESETS,
+  STABLE_AUDIO_VARIANT_PRESETS,
 } from '@audiogen/quantize';
 import type { Command } from 'commander';
 import { readNpzFile } from '../files';
@@ -37,6 +38,9 @@ export interface QuantizeCliOptions {
   listRecipes?: boolean;
   preset?: string;
   json?: boolean;
+  /** With a folder preset: per-layer sensitivity of the decoder and the preset's output-audio error. */
+  compare?: boolean;
+  force?: boolean;
   progress?: boolean;
   quiet?: boolean;
 }
@@ -63,7 +67,20 @@ export async function runQuantize(
       'INVALID_ARGUMENT',
       'give the input model: audiogen quantize in.tflite --out out.tflite --recipe NAME|recipe.json',
     );
-  if (!opts.out) throw new AudiogenError('INVALID_ARGUMENT', '--out <file.tflite> is required');
+  if (opts.preset && !opts.out && opts.preset in STABLE_AUDIO_VARIANT_PRESETS) {
+    const { runFolderVariants } = await import('./quantize-folder');
+    try {
+      await runFolderVariants(input, opts, { out, reporter });
+    } finally {
+      reporter.close();
+    }
+    return undefined;
+  }
+  if (!opts.out)
+    throw new AudiogenError(
+      'INVALID_ARGUMENT',
+      `--out <file.tflite> is required (or --preset ${Object.keys(STABLE_AUDIO_VARIANT_PRESETS).join('|')} to add precisions to a folder in place)`,
+    );
   // Every output checked (writable, distinct, none of the inputs) before the model is read.
   const targets = await checkOutputTargets(
     [
@@ -199,8 +216,17 @@ export function registerQuantize(program: Command): void {
     .option('--threads <n>', 'threads for the comparison runs')
     .option(
       '--preset <name>',
-      `quantize a Stable Audio model folder (input and --out are folders): ${Object.keys(STABLE_AUDIO_PRESETS).join(', ')}`,
+      `Stable Audio model folder presets. In place (no --out): ${Object.keys(STABLE_AUDIO_VARIANT_PRESETS).join(', ')} ` +
+        '(auto: dit_model.int8.tflite; fast: + autoencoder_model.int8.tflite, the int8 decoder preset) beside the float files, ' +
+        `for generate --precision. Into a new folder (--out): ${Object.keys(STABLE_AUDIO_PRESETS).join(', ')}`,
     )
+    .option(
+      '--compare',
+      'with an in-place preset: per-layer sensitivity of the decoder (each layer int8 alone vs float), the ' +
+        "preset's output-audio SNR/cosine vs float, and the overlay (--overlay) and chart (--chart)",
+      false,
+    )
+    .option('--force', 'with an in-place preset: rewrite variants that are up to date', false)
     .option('--list-recipes', 'list built-in recipes and exit', false)
     .option('--no-progress', 'no progress bars or lines')
     .option('-q, --quiet', 'no progress', false)

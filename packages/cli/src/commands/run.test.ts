@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isAudiogenError, readNpy, tensor, writeNpy } from '@audiogen/core';
+import { describeHost, type HostReport } from '@audiogen/runtime-native';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runDoctor } from './doctor';
 import { type RunCliOptions, runModel } from './run';
@@ -112,14 +113,42 @@ describe('audiogen run', () => {
 });
 
 describe('audiogen doctor', () => {
-  it('prints the host/engine report as JSON and text', () => {
+  it('prints the host/engine/GPU report as JSON and text', async () => {
     const lines: string[] = [];
-    const r = runDoctor({ json: true }, { stdout: (l) => lines.push(l) });
+    const r = await runDoctor({ json: true }, { stdout: (l) => lines.push(l) });
     const version = { x64: '2.1.6', arm64: '2.3.0' }[process.arch as 'x64' | 'arm64'];
     expect(JSON.parse(lines.join('\n')).engine.version).toBe(version);
     expect(r.engine.available).toBe(true);
     const text: string[] = [];
-    runDoctor({ json: false }, { stdout: (l) => text.push(l) });
+    await runDoctor({ json: false }, { stdout: (l) => text.push(l) });
     expect(text.some((l) => l.startsWith(`engine    LiteRT ${version}`))).toBe(true);
+    // The GPU section: an adapter where LiteRT's GPU accelerator runs (lavapipe here), else the reason.
+    const gpu = JSON.parse(lines.join('\n')).gpu as { available: boolean; adapter?: string; reason?: string };
+    const line = text.find((l) => l.startsWith('gpu       '))!;
+    if (gpu.available) expect(line).toContain(gpu.adapter ?? 'an adapter');
+    else expect(line).toContain(`none: ${gpu.reason}`);
+    // What auto picks here, and why: the int8 DiT exactly where the CPU has int8 dot-product instructions.
+    const f = r.cpuFeatures;
+    const int8 = f.avx512vnni || f.avx_vnni || f.asimddp || f.i8mm || f.sme2 ? 'int8' : 'fp32';
+    expect(r.precision.dit.precision).toBe(int8);
+    expect(text.find((l) => l.startsWith('precision auto'))).toMatch(
+      new RegExp(`^precision auto → DiT ${int8} `),
+    );
+  });
+  it('says what auto picks for a host without VNNI and for a given folder', async () => {
+    const zen3 = (): HostReport => ({
+      ...describeHost(),
+      arch: 'x64',
+      cpuFeatures: { avx2: true, fma: true, avx512f: false, avx512vnni: false, avx_vnni: false },
+    });
+    const text: string[] = [];
+    const r = await runDoctor({ json: false }, { stdout: (l) => text.push(l), describe: zen3 });
+    expect(r.precision.dit.precision).toBe('fp32');
+    expect(text.join('\n')).toMatch(/DiT fp32: no VNNI/);
+    await expect(
+      runDoctor({ json: true, models: '/nonexistent-folder' }, { stdout: () => {} }),
+    ).rejects.toMatchObject({
+      code: 'MISSING_FILE',
+    });
   });
 });

@@ -10,8 +10,8 @@ import {
   writeFileAtomic,
   writeNpy,
 } from '@audiogen/core';
-import { createNativeRuntime, type NativeModel } from '@audiogen/runtime-native';
-import { type Command, InvalidArgumentError } from 'commander';
+import { createNativeRuntime, type NativeModel, type Placement } from '@audiogen/runtime-native';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { readNpyFile } from '../files';
 import { createReporter, progressMode } from '../progress';
 
@@ -21,6 +21,9 @@ export interface RunCliOptions {
   seed: number;
   threads?: number;
   fp16: boolean;
+  /** Where the model runs (default 'cpu'). */
+  accelerator?: 'cpu' | 'gpu' | 'auto';
+  gpuPrecision?: 'fp16' | 'fp32';
   outDir?: string;
   repeat: number;
   signature?: string;
@@ -34,6 +37,8 @@ export interface RunReport {
   signature: string;
   threads: number;
   xnnpackFlags?: number;
+  /** Where the model ran and why (GPU: adapter, precision; 'auto' on the CPU: the reason). */
+  placement: Placement;
   loadMs: number;
   runMs: number[];
   medianMs: number;
@@ -107,6 +112,13 @@ function stats(t: Tensor): { min?: number; max?: number; mean?: number } {
   return { min, max, mean: sum / d.length };
 }
 
+/** One line: where a model runs, and why ('auto' on the CPU). */
+export function placementText(p: Placement): string {
+  if (p.accelerator === 'gpu')
+    return `GPU (${p.precision}${p.adapter ? `, ${p.adapter}` : ''})${p.requested === 'auto' ? ' [auto]' : ''}`;
+  return p.fallback ? `CPU [auto: ${p.fallback.reason}: ${p.fallback.message}]` : 'CPU';
+}
+
 function parseInputs(specs: string[]): Map<string, string> {
   const m = new Map<string, string>();
   for (const s of specs) {
@@ -140,12 +152,15 @@ export async function runModel(
   const given = new Map<string, Tensor>();
   for (const [name, file] of files) given.set(name, await readNpyFile(`--input ${name}:`, file));
   const reporter = createReporter(progressMode(opts), { write: deps.stderr });
-  const rt = createNativeRuntime();
+  const warnings: string[] = [];
+  const rt = createNativeRuntime({ onWarning: (w) => warnings.push(w.message) });
   const t0 = performance.now();
   reporter.begin('load');
   const model: NativeModel = await rt.load(modelPath, {
     threads: opts.threads,
     forceFp16: opts.fp16 || undefined,
+    ...(opts.accelerator ? { accelerator: opts.accelerator } : {}),
+    ...(opts.gpuPrecision ? { gpuPrecision: opts.gpuPrecision } : {}),
   });
   const loadMs = performance.now() - t0;
   reporter.end(`${loadMs.toFixed(0)} ms`);
@@ -197,6 +212,7 @@ export async function runModel(
       signature: sig.key,
       threads: model.cpuOptions.threads,
       xnnpackFlags: model.cpuOptions.xnnpackFlags,
+      placement: model.placement,
       loadMs,
       runMs,
       medianMs: sorted[Math.floor(sorted.length / 2)]!,
@@ -217,6 +233,8 @@ export async function runModel(
       out(
         `model     ${modelPath} (signature ${sig.key}, ${report.threads} threads${opts.fp16 ? ', fp16' : ''})`,
       );
+      out(`placement ${placementText(model.placement)}`);
+      for (const w of warnings) out(`warning   ${w}`);
       out(`load      ${loadMs.toFixed(1)} ms`);
       out(`run       median ${report.medianMs.toFixed(2)} ms over ${opts.repeat} run(s)`);
       for (const o of report.outputs) {
@@ -256,6 +274,15 @@ export function registerRun(program: Command): void {
     .option('--seed <n>', 'seed for --random-inputs', int('--seed', 0, 2 ** 32 - 1), 0)
     .option('--threads <n>', 'CPU threads', int('--threads', 1, 256))
     .option('--fp16', 'run float32 ops in fp16 (XNNPACK FORCE_FP16)', false)
+    .addOption(
+      new Option(
+        '--accelerator <where>',
+        "where the model runs: 'auto' = the GPU when it runs the model whole",
+      )
+        .choices(['cpu', 'gpu', 'auto'])
+        .default('cpu'),
+    )
+    .addOption(new Option('--gpu-precision <p>', 'GPU arithmetic').choices(['fp16', 'fp32']).default('fp16'))
     .option('--out-dir <dir>', 'write each output as <name>.npy here')
     .option('--repeat <k>', 'run K times and report the median', int('--repeat', 1, MAX_REPEAT), 1)
     .option('--signature <key>', 'signature to run (default: the first)')

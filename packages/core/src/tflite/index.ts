@@ -6,6 +6,7 @@ export {
   inspectTfliteFile,
   type TensorSummary,
   type TfliteInspection,
+  weightPrecision,
 } from './inspect';
 export {
   type BufferLayout,

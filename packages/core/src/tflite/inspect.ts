@@ -173,3 +173,18 @@ export function formatInspection(ins: TfliteInspection): string {
   }
   return lines.join('\n');
 }
+
+/**
+ * How a model stores its weights: the constant type holding the most bytes among FLOAT32, FLOAT16 and
+ * INT8 (INT4 counted as int8); `undefined` when it has no float or integer weights.
+ */
+export function weightPrecision(ins: TfliteInspection): 'fp32' | 'fp16' | 'int8' | undefined {
+  const b = (k: string) => ins.parameters.byType[k]?.bytes ?? 0;
+  const cands: ['fp32' | 'fp16' | 'int8', number][] = [
+    ['fp32', b('FLOAT32')],
+    ['fp16', b('FLOAT16')],
+    ['int8', b('INT8') + b('INT4')],
+  ];
+  cands.sort((x, y) => y[1] - x[1]);
+  return cands[0]![1] > 0 ? cands[0]![0] : undefined;
+}

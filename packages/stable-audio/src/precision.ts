@@ -1,0 +1,208 @@
+/**
+ * Which precision of each model a pipeline runs, per host. Policy only: the facts it rests on were
+ * measured on this family's full-size graphs (docs in the README, "Precision per machine").
+ */
+
+import { basename } from 'node:path';
+import { AudiogenError, type HostCpu } from '@audiogen/core';
+import type { ModelVariants, StableAudioModelFiles, WeightPrecision } from './folder';
+
+/**
+ * - `auto` (default): the int8 DiT where this CPU has int8 dot-product kernels that pay (x86 AVX512-VNNI /
+ *   AVX-VNNI, Arm dotprod / i8mm / SME2), the float DiT elsewhere; always a float decoder (FORCE_FP16 on Arm
+ *   CPUs with fp16 arithmetic). Only choices validated for quality: the int8 DiT, never the int8 decoder.
+ * - `fast`: the int8 DiT and the int8 decoder preset (a measured quality cost: see the README).
+ * - `int8`: the int8 DiT and a float decoder, whatever the CPU.
+ * - `fp32`: the float files only.
+ */
+export type PrecisionRequest = 'auto' | 'fast' | 'int8' | 'fp32';
+export const PRECISIONS: readonly PrecisionRequest[] = ['auto', 'fast', 'int8', 'fp32'];
+
+export interface Int8Verdict {
+  /** True when int8 dynamic-range GEMMs are expected to beat fp32 on this CPU. */
+  pays: boolean;
+  /** The instruction family the int8 kernels use here ('' when none pays or the CPU is unknown). */
+  kernels: string;
+  why: string;
+}
+
+const has = (cpu: HostCpu | undefined, ...names: string[]) => names.some((n) => cpu?.features[n] === true);
+const known = (cpu: HostCpu | undefined) => !!cpu && Object.keys(cpu.features).length > 0;
+
+/** Whether int8 dynamic-range (qd8) matrix kernels pay on this CPU, and why. */
+export function int8Verdict(cpu: HostCpu | undefined): Int8Verdict {
+  if (!known(cpu))
+    return {
+      pays: false,
+      kernels: '',
+      why: 'the CPU features are unknown here, so fp32 (never slower) is kept',
+    };
+  if (cpu!.arch === 'x64') {
+    if (has(cpu, 'avx512vnni'))
+      return {
+        pays: true,
+        kernels: 'AVX512-VNNI',
+        why: 'AVX512-VNNI: XNNPACK int8 GEMMs run at ~4× the fp32 rate (int8 DiT step 0.31× the fp32 CPU time, measured on Zen 4)',
+      };
+    if (has(cpu, 'avx_vnni'))
+      return {
+        pays: true,
+        kernels: 'AVX-VNNI',
+        why: 'AVX-VNNI: XNNPACK int8 GEMMs use the VNNI dot-product instructions',
+      };
+    return {
+      pays: false,
+      kernels: '',
+      why: 'no VNNI: int8 GEMMs have no faster instruction than fp32 FMA here (int8 DiT step 1.13 s vs fp32 1.08 s on an AVX2 Zen 3), so fp32 is kept',
+    };
+  }
+  if (cpu!.arch === 'arm64') {
+    if (has(cpu, 'sme2'))
+      return {
+        pays: true,
+        kernels: 'SME2',
+        why: 'SME2: KleidiAI int8 matmul kernels (Arm reports ~3× fp32)',
+      };
+    if (has(cpu, 'i8mm'))
+      return { pays: true, kernels: 'i8mm', why: 'i8mm: KleidiAI int8 matrix-multiply kernels' };
+    if (has(cpu, 'asimddp', 'dotprod'))
+      return { pays: true, kernels: 'dotprod', why: 'dotprod: KleidiAI int8 dot-product kernels' };
+    return {
+      pays: false,
+      kernels: '',
+      why: 'no int8 dot-product instructions (dotprod/i8mm/SME2): fp32 is kept',
+    };
+  }
+  return { pays: false, kernels: '', why: `no int8 policy for ${cpu!.arch}: fp32 is kept` };
+}
+
+/** Arm CPUs with fp16 arithmetic run the decoder with XNNPACK FORCE_FP16 (as Arm's sample does). */
+export function fp16Arithmetic(cpu: HostCpu | undefined): boolean {
+  if (!known(cpu)) return cpu?.arch === 'arm64' || (!cpu && process.arch === 'arm64');
+  return cpu!.arch === 'arm64' && has(cpu, 'asimdhp', 'fphp');
+}
+
+export interface ModelChoice {
+  path: string;
+  precision: WeightPrecision;
+}
+
+export interface PrecisionChoice {
+  requested: PrecisionRequest;
+  dit: ModelChoice;
+  decoder: ModelChoice & { forceFp16: boolean };
+  /** One line per decision, for `doctor`, the CLI and logs. */
+  reasons: string[];
+}
+
+function variantsFor(files: StableAudioModelFiles, which: 'dit' | 'decoder'): ModelVariants {
+  return files.variants?.[which] ?? { fp32: files[which] };
+}
+
+function need(
+  v: ModelVariants,
+  p: WeightPrecision,
+  what: string,
+  requested: PrecisionRequest,
+  file: string,
+): ModelChoice {
+  const path = v[p];
+  if (!path) {
+    throw new AudiogenError(
+      'MISSING_FILE',
+      `precision '${requested}' needs the ${p} ${what} (${file}), which the model folder does not have; ` +
+        `write it with \`audiogen quantize <folder> --preset ${requested === 'fast' ? 'fast' : 'auto'}\``,
+      { details: { missing: file, precision: requested } },
+    );
+  }
+  return { path, precision: p };
+}
+
+/** A float decoder, preferring fp32 (fp16 weights are slower than fp32 on x86 LiteRT 2.1.6). */
+function floatDecoder(v: ModelVariants): ModelChoice | undefined {
+  if (v.fp32) return { path: v.fp32, precision: 'fp32' };
+  if (v.fp16) return { path: v.fp16, precision: 'fp16' };
+  return undefined;
+}
+
+/**
+ * Picks the DiT and decoder files (and the decoder's FORCE_FP16) for `requested` on `cpu` among the
+ * folder's variants. Explicit requests whose files are missing throw MISSING_FILE naming the file; `auto`
+ * falls back to what the folder has and says so.
+ */
+export function choosePrecision(
+  files: StableAudioModelFiles,
+  requested: PrecisionRequest = 'auto',
+  cpu?: HostCpu,
+  options: { decoderFp16?: boolean } = {},
+): PrecisionChoice {
+  if (!PRECISIONS.includes(requested)) {
+    throw new AudiogenError(
+      'INVALID_ARGUMENT',
+      `precision must be one of ${PRECISIONS.join(', ')}, got ${JSON.stringify(requested)}`,
+    );
+  }
+  const dv = variantsFor(files, 'dit');
+  const av = variantsFor(files, 'decoder');
+  const reasons: string[] = [];
+  const int8 = int8Verdict(cpu);
+  let dit: ModelChoice;
+  let decoder: ModelChoice;
+  if (requested === 'fp32') {
+    dit = need(dv, 'fp32', 'DiT', requested, 'dit_model.tflite');
+    decoder = floatDecoder(av) ?? need(av, 'fp32', 'decoder', requested, 'autoencoder_model.tflite');
+    reasons.push('fp32 requested: float DiT and decoder');
+  } else if (requested === 'int8' || requested === 'fast') {
+    dit = need(dv, 'int8', 'DiT', requested, 'dit_model.int8.tflite');
+    if (requested === 'fast') {
+      decoder = need(av, 'int8', 'decoder', requested, 'autoencoder_model.int8.tflite');
+      reasons.push(
+        'fast requested: int8 DiT and the int8 decoder preset (measured quality cost in the README)',
+      );
+    } else {
+      decoder = floatDecoder(av) ?? need(av, 'fp32', 'decoder', requested, 'autoencoder_model.tflite');
+      reasons.push('int8 requested: int8 DiT, float decoder');
+    }
+    if (!int8.pays) reasons.push(`note: int8 may not be faster on this CPU (${int8.why})`);
+  } else {
+    if (int8.pays && dv.int8) {
+      dit = { path: dv.int8, precision: 'int8' };
+      reasons.push(`DiT int8: ${int8.why}`);
+    } else if (dv.fp32) {
+      dit = { path: dv.fp32, precision: 'fp32' };
+      reasons.push(
+        int8.pays
+          ? `DiT fp32: int8 would pay here (${int8.kernels}) but the folder has no dit_model.int8.tflite (\`audiogen quantize <folder> --preset auto\` writes it)`
+          : `DiT fp32: ${int8.why}`,
+      );
+    } else {
+      dit = { path: dv.int8 ?? dv.fp16 ?? files.dit, precision: dv.int8 ? 'int8' : 'fp16' };
+      reasons.push(`DiT ${dit.precision}: the only DiT in the folder`);
+    }
+    const f = floatDecoder(av);
+    decoder = f ?? { path: av.int8 ?? files.decoder, precision: 'int8' };
+    reasons.push(
+      f
+        ? `decoder ${f.precision}: auto keeps the decoder float (the int8 decoder is the 'fast' preset)`
+        : 'decoder int8: the only decoder in the folder',
+    );
+  }
+  // FORCE_FP16 computes float ops in fp16: only where the CPU has fp16 arithmetic, and never on an int8 file.
+  const forceFp16 =
+    decoder.precision !== 'int8' && (options.decoderFp16 ?? (requested !== 'fp32' && fp16Arithmetic(cpu)));
+  if (forceFp16)
+    reasons.push(
+      options.decoderFp16
+        ? 'decoder FORCE_FP16: requested'
+        : 'decoder FORCE_FP16: this Arm CPU has fp16 arithmetic',
+    );
+  return { requested, dit, decoder: { ...decoder, forceFp16 }, reasons };
+}
+
+/** "DiT int8 (dit_model.int8.tflite), decoder fp32 (autoencoder_model.tflite)". */
+export function describePrecision(c: PrecisionChoice): string {
+  return (
+    `DiT ${c.dit.precision} (${basename(c.dit.path)}), decoder ${c.decoder.precision}` +
+    `${c.decoder.forceFp16 ? ' + FORCE_FP16' : ''} (${basename(c.decoder.path)})`
+  );
+}
