@@ -29,6 +29,7 @@
 #include <io.h>
 #include <windows.h>
 #else
+#include <dlfcn.h>
 #include <poll.h>
 #include <unistd.h>
 #endif
@@ -587,8 +588,6 @@ Napi::Object TensorMetaToJs(Napi::Env env, const TensorMeta& t) {
 
 class NativeModel : public Napi::ObjectWrap<NativeModel> {
  public:
-  static Napi::FunctionReference* constructor;
-
   static Napi::Object Init(Napi::Env env, Napi::Object exports) {
     Napi::Function f = DefineClass(env, "NativeModel",
                                    {InstanceMethod("signatures", &NativeModel::Signatures),
@@ -596,7 +595,9 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
                                     InstanceMethod("resizeInput", &NativeModel::ResizeInput),
                                     InstanceMethod("cancel", &NativeModel::Cancel),
                                     InstanceMethod("dispose", &NativeModel::Dispose)});
-    constructor = new Napi::FunctionReference(Napi::Persistent(f));
+    // One constructor per Node environment (main thread, each worker): a reference made in one
+    // environment must never be used from another. Node deletes it when the environment exits.
+    env.SetInstanceData<Napi::FunctionReference>(new Napi::FunctionReference(Napi::Persistent(f)));
     exports.Set("NativeModel", f);
     return exports;
   }
@@ -714,7 +715,6 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   Napi::Value Run(const Napi::CallbackInfo& info);
 };
 
-Napi::FunctionReference* NativeModel::constructor = nullptr;
 
 // ---------------------------------------------------------------- load
 
@@ -866,7 +866,7 @@ class LoadWorker : public Napi::AsyncWorker {
       return;
     }
     fully_ = state_->fully_accelerated;
-    Napi::Object obj = NativeModel::constructor->New({Napi::External<ModelState>::New(env, state_)});
+    Napi::Object obj = env.GetInstanceData<Napi::FunctionReference>()->New({Napi::External<ModelState>::New(env, state_)});
     state_ = nullptr;
     if (!keep_.IsEmpty()) obj.Set("_bytes", keep_.Value());  // model-from-buffer needs the bytes alive
     obj.Set("loadMessages", Napi::String::New(env, messages_));
@@ -1335,7 +1335,24 @@ Napi::Value Accelerators(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// Node unloads an addon when the last environment that loaded it (e.g. a worker thread) exits. LiteRT and
+// XNNPACK leave exit-time handlers and pool threads that point into their code, so an unloaded libLiteRt
+// crashes the process later, at exit. Pinning this module (which holds libLiteRt) keeps both mapped.
+void PinThisModule() {
+#ifdef _WIN32
+  HMODULE self = nullptr;
+  GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_PIN,
+                     reinterpret_cast<LPCWSTR>(&PinThisModule), &self);
+#else
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void*>(&PinThisModule), &info) && info.dli_fname) {
+    dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);  // adds the NODELETE flag, no new load
+  }
+#endif
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  PinThisModule();
   exports.Set("accelerators", Napi::Function::New(env, Accelerators));
   NativeModel::Init(env, exports);
   exports.Set("_testStderrCapture", Napi::Function::New(env, TestStderrCapture));
