@@ -1,6 +1,6 @@
 // Native memory safety: what a file can make the addon do (issue 12 §2).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -147,4 +147,69 @@ describe.skipIf(!canSpawnNode)('a model file changed while its model is loaded (
       expect(o).toMatch(/^(ok \d+|error (IO_ERROR|INVALID_TFLITE))$/);
     }
   });
+});
+
+// LiteRtCreateModelFromBuffer skips the flatbuffer checks of LiteRtCreateModelFromFile: mutant 1086 of this
+// sequence (accepted by our verifier) crashed it with SIGSEGV. Bytes and paths now both reach LiteRT through
+// its file loader (a private memfd on Linux).
+const MUTANTS = `
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createNativeRuntime } from ${JSON.stringify(fileURLToPath(new URL('./index.ts', import.meta.url)))};
+import { MUTATIONS, mutate, rng } from ${JSON.stringify(fileURLToPath(new URL('../../core/src/tflite/fuzz.ts', import.meta.url)))};
+const [dir, fixtures, via] = process.argv.slice(2);
+const rt = createNativeRuntime({ threads: 1, echoLiteRtErrors: false });
+const corpus = ['mlp', 'conv1d', 'attention', 'attention_int8'].map((n) => new Uint8Array(readFileSync(fixtures + n + '.tflite')));
+const r = rng(5);
+const codes = {};
+for (let i = 0; i < 1200; i++) {
+  const b = mutate(corpus[i % corpus.length], MUTATIONS[i % MUTATIONS.length], r);
+  writeFileSync(dir + '/progress-' + via, String(i));
+  const src = via === 'path' ? (writeFileSync(dir + '/m.tflite', b), dir + '/m.tflite') : b;
+  try {
+    (await rt.load(src)).dispose();
+    codes.loaded = (codes.loaded ?? 0) + 1;
+  } catch (e) {
+    const k = e && e.name === 'AudiogenError' ? e.code : 'untyped ' + e;
+    codes[k] = (codes[k] ?? 0) + 1;
+  }
+}
+process.stdout.write(JSON.stringify(codes));
+`;
+
+describe.skipIf(!canSpawnNode)('mutated models through load() (child process)', () => {
+  for (const via of ['bytes', 'path']) {
+    it(`1200 mutants by ${via}: typed errors or loaded models, never a signal`, {
+      timeout: 120_000,
+    }, async () => {
+      const script = join(dir, `mutants-${via}.ts`);
+      const bundle = join(dir, `mutants-${via}.mjs`);
+      writeFileSync(script, MUTANTS);
+      await build({
+        entryPoints: [script],
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        outfile: bundle,
+        logLevel: 'warning',
+        define: { __dirname: JSON.stringify(fileURLToPath(new URL('.', import.meta.url))) },
+        banner: {
+          js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+        },
+      });
+      const fixtures = fileURLToPath(new URL('../../core/fixtures/', import.meta.url));
+      const r = spawnSync(process.execPath, [bundle, dir, fixtures, via], {
+        encoding: 'utf8',
+        timeout: 110_000,
+      });
+      const at = readFileSync(join(dir, `progress-${via}`), 'utf8');
+      expect(
+        r.signal,
+        `at mutant ${at}, ${r.stdout ? 'after' : 'before'} the report: ${r.stderr.slice(-800)}`,
+      ).toBe(null);
+      expect(r.status).toBe(0);
+      const codes = JSON.parse(r.stdout) as Record<string, number>;
+      expect(Object.keys(codes).filter((k) => k.startsWith('untyped'))).toEqual([]);
+      expect(Object.values(codes).reduce((a, b) => a + b, 0)).toBe(1200);
+    });
+  }
 });

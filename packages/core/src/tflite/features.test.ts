@@ -350,5 +350,9 @@ describe('verifier checks on quantization parameters', () => {
     expect(() =>
       readTflite(writeTflite(g({ scale: [1, 1, 1, 1], zero_point: [0, 0], quantized_dimension: 0 }))),
     ).toThrow(/2 zero points for 4 scales/);
+    // Scales without zero points: LiteRT crashed (SIGSEGV) on such a mutant, depending on memory layout.
+    expect(() => readTflite(writeTflite(g({ scale: [1, 1, 1, 1], quantized_dimension: 0 })))).toThrow(
+      /4 scales but no zero points/,
+    );
   });
 });

@@ -852,6 +852,9 @@ function decodeModel(
       if (zps > 0 && scales > 0 && zps !== scales && zps !== 1) {
         d.fail(`${w}: ${zps} zero points for ${scales} scales`);
       }
+      // Scales without zero points: LiteRT refuses them, or, depending on memory layout, crashes reading the
+      // missing vector (a mutated file did so, SIGSEGV, in the adversarial suite).
+      if (scales > 0 && zps === 0) d.fail(`${w}: ${scales} scales but no zero points`);
       if (scales > 1 && t.shape.length > 0) {
         const qd = q.quantized_dimension ?? 0;
         if (qd < 0 || qd >= t.shape.length || t.shape[qd] !== scales) {
