@@ -24,6 +24,14 @@ function declarationImports(dir: string): Set<string> {
   return found;
 }
 
+/** Whether a package's declaration files name Node's global namespace (NodeJS.ProcessEnv, …). */
+function usesNodeNamespace(dir: string): boolean {
+  const dist = join(dir, 'dist');
+  return readdirSync(dist).some(
+    (f) => /\.d\.c?ts$/.test(f) && /\bNodeJS\./.test(readFileSync(join(dist, f), 'utf8')),
+  );
+}
+
 describe('published packages', () => {
   it('the repository is Apache-2.0 with the licence text at the root', () => {
     expect(root.license).toBe('Apache-2.0');
@@ -55,6 +63,16 @@ describe('published packages', () => {
     // @types/* belong in dependencies only when the published .d.ts files import that module (then a
     // TypeScript user needs them to compile); otherwise they are devDependencies.
     const imports = declarationImports(p.dir);
+    // Node's own types are the app's to choose (one @types/node per program): a package whose .d.ts files use
+    // them says so with an optional peer dependency instead of installing a second copy.
+    expect(deps['@types/node'], `${p.name}: @types/node is not a runtime dependency`).toBeUndefined();
+    const usesNode =
+      [...imports].some((s) => s.startsWith('node:') || s === 'node') || usesNodeNamespace(p.dir);
+    const peer = p.manifest.peerDependencies?.['@types/node'];
+    if (usesNode) {
+      expect(peer, `${p.name}: its .d.ts files use Node's types: optional peer @types/node`).toBeDefined();
+      expect(p.manifest.peerDependenciesMeta?.['@types/node']?.optional).toBe(true);
+    } else expect(peer, `${p.name}: its .d.ts files never use Node's types`).toBeUndefined();
     for (const dep of Object.keys(deps).filter((d) => d.startsWith('@types/'))) {
       const mod = dep.slice('@types/'.length).replace(/^(.+)__(.+)$/, '@$1/$2');
       const used = [...imports].some(

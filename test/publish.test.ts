@@ -121,6 +121,14 @@ describe('published packages, installed as the README says', () => {
     expect(npx(['@audiogen/cli', '--version']).trim()).toBe(released[0]!.version);
   });
 
+  it('`npm i -g @audiogen/cli` installs the `audiogen` command', () => {
+    const prefix = join(work, 'global');
+    npm(['i', '-g', '@audiogen/cli', '--prefix', prefix]);
+    const bin = join(prefix, process.platform === 'win32' ? 'audiogen.cmd' : join('bin', 'audiogen'));
+    expect(run(bin, ['--version'], { cwd: work, env: registry!.env }).trim()).toBe(released[0]!.version);
+    expect(run(bin, ['samplers'], { cwd: work, env: registry!.env })).toContain('pingpong');
+  });
+
   // Every module resolution TypeScript offers, ESM and CommonJS, against the installed .d.ts/.d.cts files,
   // with skipLibCheck off so an unresolvable import inside our types is an error. One `tsc -b` for all
   // projects (they share parsed files); .mts/.cts files pick ESM/CJS under node16, nodenext and preserve.

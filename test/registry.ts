@@ -156,7 +156,16 @@ interface LockEntry {
   dependencies?: Record<string, string>;
   optionalDependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
 }
+
+/** What an entry needs installed: its dependencies, optional dependencies and required peers. */
+const needs = (e: LockEntry): Record<string, string> => {
+  const peers = Object.entries(e.peerDependencies ?? {}).filter(
+    ([n]) => !e.peerDependenciesMeta?.[n]?.optional,
+  );
+  return { ...e.dependencies, ...e.optionalDependencies, ...Object.fromEntries(peers) };
+};
 
 /**
  * Every third-party package (name, version, lockfile entry, installed folder) that the given workspace
@@ -189,13 +198,13 @@ export function runtimeClosure(locations: string[]): { key: string; entry: LockE
       if (entry.link || found.has(key)) continue;
       found.set(key, entry);
       const opt = new Set(Object.keys(entry.optionalDependencies ?? {}));
-      visit(key, { ...entry.dependencies, ...entry.optionalDependencies, ...entry.peerDependencies }, opt);
+      visit(key, needs(entry), opt);
     }
   };
   for (const loc of locations) {
     const m = lock.packages[loc];
     if (!m) throw new Error(`package-lock.json has no workspace ${loc}`);
-    const deps = { ...m.dependencies, ...m.optionalDependencies, ...m.peerDependencies };
+    const deps = needs(m);
     for (const name of Object.keys(deps)) if (lock.packages[`node_modules/${name}`]?.link) delete deps[name];
     visit(loc, deps, new Set(Object.keys(m.optionalDependencies ?? {})));
   }

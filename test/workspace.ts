@@ -27,6 +27,8 @@ export interface WorkspacePackage {
     bugs?: { url: string };
     keywords?: string[];
     publishConfig?: { access?: string };
+    peerDependencies?: Record<string, string>;
+    peerDependenciesMeta?: Record<string, { optional?: boolean }>;
   };
 }
 

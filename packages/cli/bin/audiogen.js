@@ -10,6 +10,12 @@ if (!existsSync(fileURLToPath(entry))) {
   console.error('Build first, at the repository root: npm run build');
   process.exitCode = 1;
 } else {
+  // A reader that went away (`audiogen inspect m.tflite | head -1`) is the normal end of a pipe, not a
+  // crash: stop quietly, as Unix tools do. Exit handlers still remove temp files of writes in flight.
+  process.stdout.on('error', (e) => {
+    if (e?.code !== 'EPIPE') throw e;
+    process.exit(process.exitCode ?? 0);
+  });
   const { main } = await import(entry.href);
   main(process.argv).then(
     (code) => {

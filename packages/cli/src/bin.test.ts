@@ -27,6 +27,20 @@ describe('the audiogen bin', () => {
     }
   });
 
+  it('a reader that closes the pipe early ends the CLI quietly (no EPIPE stack, exit 0)', () => {
+    // `true` exits at once, so every line `samplers` prints meets a closed pipe.
+    const bin = join(pkgDir, 'bin', 'audiogen.js');
+    const r = spawnSync(
+      'bash',
+      ['-c', `"$0" "$1" samplers | true; exit \${PIPESTATUS[0]}`, process.execPath, bin],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
   it('--version prints the version in package.json (the one changesets bumps)', async () => {
     const version = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).version;
     const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);

@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   AudiogenError,
+  checkHooks,
   checkOutputTarget,
   readInputFile,
   readInputJson,
@@ -40,6 +41,7 @@ import {
   ditSpec,
   ENCODER_PREFIX,
   encoderSpec,
+  finiteWeights,
   NUMBER_PREFIX,
   normalizeKeys,
   numberSpec,
@@ -189,6 +191,7 @@ async function finishFolder(
 export async function writeRandomStableAudioFolder(
   opts: FolderOptions & { tiny?: boolean; seed?: number; config?: StableAudioConfig },
 ): Promise<FolderResult> {
+  checkHooks(opts);
   const cfg = opts.config ?? (opts.tiny ? STABLE_AUDIO_TINY : STABLE_AUDIO_OPEN_SMALL);
   validateConfig(cfg);
   const seed = opts.seed ?? 0;
@@ -276,11 +279,14 @@ export interface CheckpointOptions extends FolderOptions {
 
 /** Converts a Stable Audio checkpoint + HF T5 encoder weights to a model folder. */
 export async function convertStableAudioCheckpoint(opts: CheckpointOptions): Promise<FolderResult> {
+  checkHooks(opts);
   const p = opts.onProgress;
   // Output checked before anything is read or built; inputs inside the output folder are refused.
   const inputs = [opts.checkpoint, opts.config, opts.t5, opts.spiece];
   await checkOutputTarget(opts.out, { kind: 'folder', inputs });
   const dir = resolve(opts.out);
+  // The checkpoint is a regular file (a directory or FIFO is refused now, not after the T5 weights).
+  await statInputFile(opts.checkpoint, { what: 'checkpoint', maxBytes: Number.MAX_SAFE_INTEGER });
   let t5Cfg: unknown;
   const t5ConfigPath = join(opts.t5, 'config.json');
   if (existsSync(t5ConfigPath))
@@ -305,8 +311,8 @@ export async function convertStableAudioCheckpoint(opts: CheckpointOptions): Pro
   }
   const ckptFile = readSafetensors(opts.checkpoint);
   const t5File_ = readSafetensors(t5File);
-  const ckpt = normalizeKeys(ckptFile);
-  const t5 = normalizeKeys(t5File_);
+  const ckpt = finiteWeights(normalizeKeys(ckptFile), opts.checkpoint);
+  const t5 = finiteWeights(normalizeKeys(t5File_), t5File);
   try {
     // Check the whole checkpoint up front: one error listing every problem.
     const withEncoder = opts.encoder !== false;

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -245,6 +245,35 @@ describe('convertStableAudioCheckpoint', () => {
     expect(readFileSync(join(dir, 'out', 'dit_model.tflite')).equals(Buffer.from(writeTflite(dit0())))).toBe(
       true,
     );
+  });
+
+  // It used to convert without a word into models that output NaN (issue 12 §5).
+  it('refuses a checkpoint whose weights are NaN: INVALID_CHECKPOINT naming the tensor, no folder left', async () => {
+    const dir = join(tmp, 'ckpt-nan');
+    await writeCheckpoint(dir);
+    const nan = join(dir, 'nan.safetensors');
+    const tensors: Record<string, { shape: number[]; data: () => Float32Array }> = {};
+    for (const [prefix, src] of Object.entries(w.checkpoint)) {
+      for (const k of src.keys()) {
+        const shape = src.shape(k)!;
+        tensors[prefix + k] = { shape, data: () => src.get(k).map(() => Number.NaN) };
+      }
+    }
+    await writeSafetensors(nan, tensors);
+    await expect(
+      convertStableAudioCheckpoint({
+        checkpoint: nan,
+        config: join(dir, 'model_config.json'),
+        t5: join(dir, 't5'),
+        out: join(dir, 'out-nan'),
+      }),
+    ).rejects.toMatchObject({
+      code: 'INVALID_CHECKPOINT',
+      message: expect.stringMatching(
+        /nan\.safetensors: weight \S+ has \d+ of \d+ values that are NaN or infinite/,
+      ),
+    });
+    expect(existsSync(join(dir, 'out-nan'))).toBe(false);
   });
 
   it('fails before writing anything on a checkpoint with missing and extra keys', async () => {

@@ -348,3 +348,27 @@ export function normalizeKeys(src: WeightSource): WeightSource {
     },
   };
 }
+
+/**
+ * A checkpoint whose weights hold NaN or ±Inf converts into a model that outputs NaN: refused
+ * (INVALID_CHECKPOINT naming the tensor and the count) as each tensor is read, not converted silently.
+ */
+export function finiteWeights(src: WeightSource, what: string): WeightSource {
+  return {
+    keys: () => src.keys(),
+    shape: (k) => src.shape(k),
+    get: (k) => {
+      const v = src.get(k);
+      let bad = 0;
+      for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i]!)) bad++;
+      if (bad > 0) {
+        throw new AudiogenError(
+          'INVALID_CHECKPOINT',
+          `${what}: weight ${k} has ${bad} of ${v.length} values that are NaN or infinite; a model converted from it would output NaN`,
+          { details: { path: what, tensor: k, nonFinite: bad, total: v.length } },
+        );
+      }
+      return v;
+    },
+  };
+}

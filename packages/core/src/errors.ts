@@ -23,6 +23,7 @@ export type AudiogenErrorCode =
   | 'ENGINE_UNAVAILABLE'
   | 'ACCELERATOR_UNAVAILABLE'
   | 'NON_FINITE_AUDIO'
+  | 'OUT_OF_MEMORY'
   | 'IO_ERROR'
   | 'INTERNAL'
   // Remote sources (the Hugging Face Hub and its cache).
@@ -61,6 +62,40 @@ export class AudiogenError extends Error {
 
 export function isAudiogenError(e: unknown, code?: AudiogenErrorCode): e is AudiogenError {
   return e instanceof AudiogenError && (code === undefined || e.code === code);
+}
+
+/**
+ * Checks what a call takes besides its data, before any work: `signal` must be an AbortSignal and each
+ * named callback a function (else INVALID_ARGUMENT naming it, instead of a TypeError deep in the work).
+ */
+export function checkHooks(options: object | undefined, callbacks: readonly string[] = ['onProgress']): void {
+  if (options === undefined || options === null) return;
+  const o = options as Record<string, unknown>;
+  const signal = o.signal;
+  if (signal !== undefined && !(typeof AbortSignal !== 'undefined' && signal instanceof AbortSignal)) {
+    const s = signal as { aborted?: unknown; addEventListener?: unknown } | null;
+    // Another realm's AbortSignal (or a polyfill) has the same shape.
+    if (
+      !(
+        s &&
+        typeof s === 'object' &&
+        typeof s.aborted === 'boolean' &&
+        typeof s.addEventListener === 'function'
+      )
+    )
+      throw new AudiogenError('INVALID_ARGUMENT', `signal must be an AbortSignal, got ${describe(signal)}`);
+  }
+  for (const name of callbacks) {
+    const f = o[name];
+    if (f !== undefined && typeof f !== 'function')
+      throw new AudiogenError('INVALID_ARGUMENT', `${name} must be a function, got ${describe(f)}`);
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v).slice(0, 40)}`;
 }
 
 /** Throws ABORTED if the signal has fired. Call between steps, never inside a native run. */

@@ -1,5 +1,5 @@
 import type { AudioClip } from './audio';
-import { AudiogenError, throwIfAborted } from './errors';
+import { AudiogenError, checkHooks, throwIfAborted } from './errors';
 import type {
   Conditioner,
   Conditioning,
@@ -84,6 +84,7 @@ const now = () => performance.now();
  */
 export async function generate(request: GenerateRequest, c: PipelineComponents): Promise<GenerateResult> {
   const t0 = now();
+  checkHooks(request);
   const { signal, onProgress } = request;
   if (typeof request.prompt !== 'string')
     throw new AudiogenError('INVALID_ARGUMENT', 'prompt must be a string');

@@ -2,6 +2,7 @@
 import { promises as fs } from 'node:fs';
 import {
   AudiogenError,
+  checkHooks,
   checkOutputTarget,
   isAudiogenError,
   type QuantizeResult,
@@ -80,6 +81,7 @@ export async function quantizeFile(
   recipe: Recipe | string | unknown,
   options: QuantizeGraphOptions = {},
 ): Promise<QuantizeReport & { floatBytes: number; quantizedBytes: number; sizeRatio: number }> {
+  checkHooks(options);
   // Before any work: a writable output that is not the input (`--out in.tflite` used to overwrite it).
   await checkOutputTarget(output, { inputs: [input] });
   const r = await loadRecipe(recipe);
@@ -123,6 +125,7 @@ export async function quantizeModelFolder(
 ): Promise<
   Record<string, QuantizeReport & { floatBytes: number; quantizedBytes: number; sizeRatio: number }>
 > {
+  checkHooks(options);
   const { STABLE_AUDIO_PRESETS } = await import('./recipes');
   const map = typeof preset === 'string' ? STABLE_AUDIO_PRESETS[preset] : preset;
   if (!map) {

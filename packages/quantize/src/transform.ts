@@ -6,7 +6,7 @@
  * - float_casting: FLOAT16 weight + DEQUANTIZE;
  * - blockwise: INT4/INT2 weight with an fp16 `<name>_scales` tensor and BlockwiseQuantization details.
  */
-import { AudiogenError, throwIfAborted } from '@audiogen/core';
+import { AudiogenError, checkHooks, throwIfAborted } from '@audiogen/core';
 import type {
   Graph,
   GraphTensor,
@@ -259,6 +259,7 @@ export function quantizeGraph(
   recipeIn: Recipe | unknown,
   options: QuantizeGraphOptions = {},
 ): { graph: Graph; report: QuantizeReport } {
+  checkHooks(options);
   const recipe = toRecipe(recipeIn);
   const resolver = new RecipeResolver(recipe);
   const graph = cloneGraph(input);

@@ -29,8 +29,15 @@
 #include <io.h>
 #include <windows.h>
 #else
+#include <dlfcn.h>
 #include <poll.h>
 #include <unistd.h>
+#endif
+#ifdef __linux__
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #endif
 #include <napi.h>
 
@@ -506,6 +513,7 @@ struct ModelState {
   bool fully_accelerated = false;  // LiteRtCompiledModelIsFullyAccelerated after compile
   bool on_gpu = false;             // compiled in the GPU environment
   bool disposed = false;
+  int memfd = -1;  // the private copy LiteRT maps the model from (Linux), closed after the model
   bool dispose_pending = false;
 
   void ReleaseBuffers() {
@@ -519,6 +527,8 @@ struct ModelState {
     if (model) LiteRtDestroyModel(model);
     compiled = nullptr;
     model = nullptr;
+    if (memfd >= 0) FdClose(memfd);
+    memfd = -1;
 #ifdef __GLIBC__
     // glibc keeps freed heap memory (XNNPACK's packed weights, workspaces) for reuse; a pipeline that
     // disposes each model after its stage would otherwise carry 0.3-0.7 GB into the next stage.
@@ -587,8 +597,6 @@ Napi::Object TensorMetaToJs(Napi::Env env, const TensorMeta& t) {
 
 class NativeModel : public Napi::ObjectWrap<NativeModel> {
  public:
-  static Napi::FunctionReference* constructor;
-
   static Napi::Object Init(Napi::Env env, Napi::Object exports) {
     Napi::Function f = DefineClass(env, "NativeModel",
                                    {InstanceMethod("signatures", &NativeModel::Signatures),
@@ -596,7 +604,9 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
                                     InstanceMethod("resizeInput", &NativeModel::ResizeInput),
                                     InstanceMethod("cancel", &NativeModel::Cancel),
                                     InstanceMethod("dispose", &NativeModel::Dispose)});
-    constructor = new Napi::FunctionReference(Napi::Persistent(f));
+    // One constructor per Node environment (main thread, each worker): a reference made in one
+    // environment must never be used from another. Node deletes it when the environment exits.
+    env.SetInstanceData<Napi::FunctionReference>(new Napi::FunctionReference(Napi::Persistent(f)));
     exports.Set("NativeModel", f);
     return exports;
   }
@@ -714,12 +724,31 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   Napi::Value Run(const Napi::CallbackInfo& info);
 };
 
-Napi::FunctionReference* NativeModel::constructor = nullptr;
 
 // ---------------------------------------------------------------- load
 
+#ifdef __linux__
+// A memfd holding `n` bytes (-1 when memfds are unavailable): a file only this process can reach.
+int MemfdWithBytes(const uint8_t* p, size_t n) {
+  int fd = static_cast<int>(syscall(SYS_memfd_create, "audiogen-model", 1u /* MFD_CLOEXEC */));
+  if (fd < 0) return -1;
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      close(fd);
+      return -1;
+    }
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return fd;
+}
+#endif
+
 struct LoadSpec {
   std::string path;
+  int memfd = -1;  // a private copy made by copyToMemfd (path is /proc/self/fd/<memfd>); owned once loaded
   const uint8_t* bytes = nullptr;
   size_t byte_length = 0;
   std::string toml;
@@ -842,6 +871,17 @@ class LoadWorker : public Napi::AsyncWorker {
     if ((status_ = ModelEnv(&env)) != kLiteRtStatusOk) { op_ = "CreateEnvironment"; return; }
     state_->env = env;
     state_->on_gpu = Gpu();
+#ifdef __linux__
+    // Bytes are loaded through a private memfd and LiteRtCreateModelFromFile: that path checks the
+    // flatbuffer, LiteRtCreateModelFromBuffer does not (it crashed on mutated files our verifier accepts).
+    if (spec_.path.empty() && spec_.bytes) {
+      int fd = MemfdWithBytes(spec_.bytes, spec_.byte_length);
+      if (fd >= 0) {
+        state_->memfd = fd;
+        spec_.path = "/proc/self/fd/" + std::to_string(fd);
+      }
+    }
+#endif
     if (!spec_.path.empty()) {
       status_ = LiteRtCreateModelFromFile(env, spec_.path.c_str(), &state_->model);
       op_ = "CreateModelFromFile";
@@ -865,10 +905,12 @@ class LoadWorker : public Napi::AsyncWorker {
       deferred_.Reject(e.Value());
       return;
     }
+    const int state_memfd_ = state_->memfd;
     fully_ = state_->fully_accelerated;
-    Napi::Object obj = NativeModel::constructor->New({Napi::External<ModelState>::New(env, state_)});
+    Napi::Object obj = env.GetInstanceData<Napi::FunctionReference>()->New({Napi::External<ModelState>::New(env, state_)});
     state_ = nullptr;
-    if (!keep_.IsEmpty()) obj.Set("_bytes", keep_.Value());  // model-from-buffer needs the bytes alive
+    // Model-from-buffer needs the bytes alive (a model read from a memfd does not).
+    if (!keep_.IsEmpty() && state_memfd_ < 0) obj.Set("_bytes", keep_.Value());
     obj.Set("loadMessages", Napi::String::New(env, messages_));
     obj.Set("fullyAccelerated", Napi::Boolean::New(env, fully_));
     if (Gpu()) obj.Set("loadLog", Napi::String::New(env, load_log_));
@@ -918,6 +960,7 @@ Napi::Value Load(const Napi::CallbackInfo& info) {
     Napi::TypeError::New(env, "load(spec) needs path or bytes").ThrowAsJavaScriptException();
     return env.Undefined();
   }
+  if (o.Get("memfd").IsNumber()) spec.memfd = o.Get("memfd").As<Napi::Number>().Int32Value();
   if (o.Get("toml").IsString()) spec.toml = o.Get("toml").As<Napi::String>().Utf8Value();
   if (o.Get("captureStderr").IsBoolean()) spec.capture_stderr = o.Get("captureStderr").As<Napi::Boolean>().Value();
   if (o.Get("echoErrors").IsBoolean()) spec.echo_errors = o.Get("echoErrors").As<Napi::Boolean>().Value();
@@ -1260,6 +1303,65 @@ Napi::Value AllocModelBuffer(const Napi::CallbackInfo& info) {
   return Napi::ArrayBuffer::New(env, p, size, FreeOutput, new size_t(size));
 }
 
+// copyToMemfd(path) -> { fd, path } | null (no memfds here). Copies a regular file into a private memfd in
+// the kernel (sendfile; no copy through JS): load({ path, memfd: fd }) then maps this copy, so the model
+// survives its file being truncated or replaced, and what JS verifies at `path` is what LiteRT loads.
+// closeFd(fd) releases a copy that is not loaded.
+Napi::Value CopyToMemfd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+#ifdef __linux__
+  std::string src = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  auto fail = [&](const std::string& what, int err) {
+    Napi::Error e = Napi::Error::New(env, what + ": " + strerror(err));
+    e.Set("code", "IO_ERROR");
+    e.Set("errno", Napi::Number::New(env, err));
+    e.ThrowAsJavaScriptException();
+    return env.Undefined();
+  };
+  int in = open(src.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (in < 0) return fail("cannot open " + src, errno);
+  struct stat st;
+  if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
+    int err = errno;
+    close(in);
+    return fail(src + " is not a regular file", err ? err : EINVAL);
+  }
+  int fd = static_cast<int>(syscall(SYS_memfd_create, "audiogen-model", 1u /* MFD_CLOEXEC */));
+  if (fd < 0) {
+    close(in);
+    return env.Null();
+  }
+  off_t off = 0;
+  while (off < st.st_size) {
+    ssize_t n = sendfile(fd, in, &off, static_cast<size_t>(std::min<off_t>(st.st_size - off, 1 << 30)));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = n < 0 ? errno : EIO;
+      close(in);
+      close(fd);
+      Napi::Error e = Napi::Error::New(env, src + " changed while it was copied (" + std::to_string(off) + " of " +
+                                                std::to_string(st.st_size) + " bytes): " + strerror(err));
+      e.Set("code", "IO_ERROR");
+      e.ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+  close(in);
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("fd", fd);
+  r.Set("path", "/proc/self/fd/" + std::to_string(fd));
+  r.Set("size", Napi::Number::New(env, static_cast<double>(st.st_size)));
+  return r;
+#else
+  return env.Null();
+#endif
+}
+
+Napi::Value CloseFd(const Napi::CallbackInfo& info) {
+  if (info.Length() > 0 && info[0].IsNumber()) FdClose(info[0].As<Napi::Number>().Int32Value());
+  return info.Env().Undefined();
+}
+
 // Test hook for StderrCapture (src/litert-errors.test.ts): captures while writing `bytes` bytes of
 // numbered lines to fd 2 from this thread (more than a pipe holds: the drain thread must keep up), then
 // returns { started, text } with the kept text.
@@ -1335,12 +1437,31 @@ Napi::Value Accelerators(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// Node unloads an addon when the last environment that loaded it (e.g. a worker thread) exits. LiteRT and
+// XNNPACK leave exit-time handlers and pool threads that point into their code, so an unloaded libLiteRt
+// crashes the process later, at exit. Pinning this module (which holds libLiteRt) keeps both mapped.
+void PinThisModule() {
+#ifdef _WIN32
+  HMODULE self = nullptr;
+  GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_PIN,
+                     reinterpret_cast<LPCWSTR>(&PinThisModule), &self);
+#else
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void*>(&PinThisModule), &info) && info.dli_fname) {
+    dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);  // adds the NODELETE flag, no new load
+  }
+#endif
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  PinThisModule();
   exports.Set("accelerators", Napi::Function::New(env, Accelerators));
   NativeModel::Init(env, exports);
   exports.Set("_testStderrCapture", Napi::Function::New(env, TestStderrCapture));
   exports.Set("load", Napi::Function::New(env, Load));
   exports.Set("allocModelBuffer", Napi::Function::New(env, AllocModelBuffer));
+  exports.Set("copyToMemfd", Napi::Function::New(env, CopyToMemfd));
+  exports.Set("closeFd", Napi::Function::New(env, CloseFd));
   exports.Set("abiLayoutBytes", Napi::Number::New(env, sizeof(LiteRtRankedTensorType)));
   exports.Set("maxRank", Napi::Number::New(env, AUDIOGEN_LITERT_MAX_RANK));
   return exports;

@@ -172,6 +172,9 @@ const common = [
   '-DNAPI_VERSION=8',
   '-DNAPI_CPP_EXCEPTIONS',
   '-DNODE_ADDON_API_DISABLE_DEPRECATED',
+  // A worker thread terminated during a run: the finished run's callback finds no JS to call into;
+  // node-addon-api then swallows the error instead of a C++ throw that aborts the whole process.
+  '-DNODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS',
   `-I${nodeInclude}`,
   `-I${napiInclude}`,
   `-I${join(PACKAGE_DIR, 'native')}`,

@@ -11,6 +11,7 @@ import { type Graph, writeTflite } from '@audiogen/core/tflite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadAddon } from './native';
 import { createNativeRuntime, type LiteRtErrorDetails, litertMessageLines } from './runtime';
+import { canSpawnNode } from './test-child';
 import { blockwiseInt4Fc } from './test-models';
 
 const dir = mkdtempSync(join(tmpdir(), 'audiogen-litert-errors-'));
@@ -360,9 +361,6 @@ const report = {};
   process.stdout.write(JSON.stringify(report));
 })();
 `;
-
-// Under qemu-user without a binfmt_misc registration (the arm64 lane) a child node cannot be started.
-const canSpawnNode = spawnSync(process.execPath, ['-e', ''], { timeout: 30_000 }).status === 0;
 
 describe.skipIf(!canSpawnNode)('stderr (in a child process)', () => {
   it('nothing LiteRT prints is lost; a capture forwards everything and restores fd 2', {

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { canSpawnNode } from './test-child';
 
 // TFLite's own logger prints "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." at the first compile;
 // LiteRT's severity option does not reach it, so the runtime filters lines below the level while loading.
@@ -20,9 +21,6 @@ function stderrOf(level: string | undefined): string {
   expect(r.status, r.stderr).toBe(0);
   return r.stderr;
 }
-
-// Under qemu-user without a binfmt_misc registration (the arm64 lane) a child node cannot be started.
-const canSpawnNode = spawnSync(process.execPath, ['-e', ''], { timeout: 30_000 }).status === 0;
 
 describe.skipIf(!canSpawnNode)('log level reaches TFLite’s own logger', () => {
   it("nothing below the level reaches stderr (default 'error'); 'info' lets the delegate line through", () => {

@@ -42,6 +42,8 @@ export interface NativeModelHandle {
 export interface NativeAddon {
   load(spec: {
     path?: string;
+    /** The memfd behind `path` (from copyToMemfd): the loaded model owns and closes it. */
+    memfd?: number;
     bytes?: Uint8Array;
     toml: string;
     logSeverity?: number;
@@ -63,6 +65,9 @@ export interface NativeAddon {
   abiLayoutBytes: number;
   /** A 64-byte-aligned native block (freed when collected) that a model file is read into for load. */
   allocModelBuffer(bytes: number): ArrayBuffer;
+  /** Linux: copies a regular file into a private memfd (null where memfds are unavailable). */
+  copyToMemfd(path: string): { fd: number; path: string; size: number } | null;
+  closeFd(fd: number): void;
   /** AUDIOGEN_LITERT_MAX_RANK: dimensions a LiteRT layout holds (must equal core's MAX_RANK). */
   maxRank: number;
   /** Test hook: writes `bytes` bytes of numbered lines to fd 2 under a capture; returns the kept text. */

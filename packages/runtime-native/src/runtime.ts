@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import {
   AudiogenError,
+  checkHooks,
   isAudiogenError,
   type LoadOptions,
   MAX_INPUT_BYTES,
@@ -267,6 +268,14 @@ function litertDetails(err: NativeErrorProps): LiteRtErrorDetails | undefined {
   };
 }
 
+// What LiteRT's text says happened (its status codes are too coarse: 3 covers most failures).
+const OUT_OF_MEMORY_TEXT =
+  /bad_alloc|out of memory|failed to allocate memory|cannot allocate memory|Failed to allocate \d+ bytes/i;
+const MALFORMED_TEXT = /invalidly specified in schema|elements overflowed|invalid (op|tensor|buffer)\b/i;
+const UNSUPPORTED_TEXT =
+  /unresolved custom op|Didn't find op|Registration failed|not supported|unsupported|not implemented/i;
+const SHAPE_TEXT = /reshape|shape|broadcast|dimension|rank|failed to prepare/i;
+
 function nativeError(e: unknown, label: string, scan?: TfliteScan, phase = 'run'): AudiogenError {
   if (isAudiogenError(e)) return e;
   const err = e as { message?: string } & NativeErrorProps;
@@ -282,7 +291,27 @@ function nativeError(e: unknown, label: string, scan?: TfliteScan, phase = 'run'
     return new AudiogenError('DISPOSED', `${label}: model has been disposed`, { details });
   if (err.code === 'ABORTED' || status === 100)
     return new AudiogenError('ABORTED', `${label}: run was cancelled`, { cause: e, details });
+  const text = `${said} ${err.message ?? ''}`;
+  // Memory LiteRT could not get (load or run): say so, rather than 'unsupported' or a runtime failure.
+  if (status === 2 || OUT_OF_MEMORY_TEXT.test(text))
+    return new AudiogenError('OUT_OF_MEMORY', `${label}: LiteRT ran out of memory: ${msg}`, {
+      cause: e,
+      details,
+    });
   if (status === 501) return new AudiogenError('INVALID_TFLITE', msg, { cause: e, details });
+  // At load the file was read and verified by us; LiteRT's "file I/O error", a failed model creation or an
+  // exception while reading it (no status) mean LiteRT found the model itself malformed.
+  if (
+    phase === 'load' &&
+    (status === 500 ||
+      status === undefined ||
+      /^CreateModelFrom/.test(err.op ?? '') ||
+      MALFORMED_TEXT.test(text))
+  )
+    return new AudiogenError('INVALID_TFLITE', `${label}: LiteRT cannot read the model: ${msg}`, {
+      cause: e,
+      details,
+    });
   if (status === 500) return new AudiogenError('IO_ERROR', msg, { cause: e, details });
   if (phase === 'load' && scan && scan.customOps.length > 0) {
     return new AudiogenError(
@@ -313,6 +342,13 @@ function nativeError(e: unknown, label: string, scan?: TfliteScan, phase = 'run'
         { cause: e, details: { ...details, scaleProblems: bad } },
       );
     }
+    // A kernel that exists but cannot prepare the model's shapes: the model is inconsistent, not unsupported.
+    if (!UNSUPPORTED_TEXT.test(text) && SHAPE_TEXT.test(text))
+      return new AudiogenError(
+        'INVALID_MODEL',
+        `${label}: LiteRT cannot prepare the model: its tensor shapes do not fit together: ${msg}`,
+        { cause: e, details },
+      );
     return new AudiogenError(
       'UNSUPPORTED_OPS',
       `${label}: LiteRT cannot prepare the model for the CPU: ${msg}`,
@@ -452,6 +488,11 @@ class LiteRtModel implements NativeModel {
   }
 
   run(inputs: Readonly<Record<string, Tensor>>, options: RunOptions = {}): Promise<Record<string, Tensor>> {
+    try {
+      checkHooks(options, []);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const job = this.queue.then(
       () => this.runNow(inputs, options),
       () => this.runNow(inputs, options),
@@ -699,6 +740,17 @@ export interface NativeRuntime extends Runtime {
   load(source: string | Uint8Array, options?: LoadOptions): Promise<NativeModel>;
 }
 
+function memfdCopy(addon: NativeAddon, path: string): { fd: number; path: string } | null {
+  try {
+    return addon.copyToMemfd(path);
+  } catch (e) {
+    throw new AudiogenError('IO_ERROR', `cannot copy the model file ${path}: ${(e as Error).message}`, {
+      cause: e,
+      details: { path },
+    });
+  }
+}
+
 export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeRuntime {
   if (options.threads !== undefined) checkInt('threads', options.threads, 1, 256);
   const level = options.logLevel ?? 'error';
@@ -726,11 +778,22 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
       let scan: TfliteScan;
       let label = loadOptions.label ?? 'model';
       const { addon, path: addonPath } = loadAddon();
-      let from: { path: string } | { bytes: Uint8Array };
+      let from: { path: string; memfd?: number } | { bytes: Uint8Array };
       if (typeof source === 'string') {
         label = loadOptions.label ?? source;
         const size = await statInputFile(source, { what: 'model file', maxBytes: Number.MAX_SAFE_INTEGER });
-        if (modelFiles === 'copy' && size <= MAX_INPUT_BYTES) {
+        const copy = modelFiles === 'copy' ? memfdCopy(addon, source) : null;
+        if (copy) {
+          // Linux: a private in-kernel copy (memfd) that LiteRT maps through its file loader (which checks
+          // the flatbuffer); what we verify at copy.path is what LiteRT loads, whatever happens to the file.
+          try {
+            scan = verifyModelFile(copy.path);
+          } catch (e) {
+            addon.closeFd(copy.fd);
+            throw e;
+          }
+          from = { path: copy.path, memfd: copy.fd };
+        } else if (modelFiles === 'copy' && size <= MAX_INPUT_BYTES) {
           // One read into the block LiteRT keeps using: the bytes verified are the bytes run, and a
           // later change to the file cannot reach the loaded model.
           const bytes = await readInputFile(source, {

@@ -10,14 +10,12 @@ import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNativeRuntime } from './index';
 import { loadAddon } from './native';
+import { canSpawnNode } from './test-child';
 import { addGraph } from './test-models';
 
 const dir = mkdtempSync(join(tmpdir(), 'audiogen-safety-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const rt = createNativeRuntime({ threads: 1 });
-// Under qemu-user without a binfmt_misc registration (the arm64 lane) a child node cannot be started.
-const canSpawnNode = spawnSync(process.execPath, ['-e', ''], { timeout: 30_000 }).status === 0;
-
 /** z = x + y, every tensor of the given rank (all dimensions 1). */
 function addOfRank(rank: number): Graph {
   return addGraph(Array<number>(rank).fill(1), `ADD of rank ${rank}`);

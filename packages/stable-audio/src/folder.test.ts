@@ -1,7 +1,7 @@
 // Model folders as a careless or hostile user hands them over (issue 12 §3): every manifest value is
 // bounded, and every file is a regular file, before any model is loaded.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,5 +60,23 @@ describe('model folder manifest bounds', () => {
       code: 'INVALID_ARGUMENT',
       message: expect.stringMatching(/spiece.model is a FIFO/),
     });
+  });
+});
+
+describe('a folder swap that was killed half-way', () => {
+  it('the old folder set aside by a killed convert/quantize is put back when the folder is loaded', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'audiogen-swap-'));
+    try {
+      const target = join(parent, 'sao');
+      // The output layer's name for an old folder set aside by process 999999 (long gone) mid-swap.
+      renameSync(dir, join(parent, '.sao.999999-0123456789ab.agold'));
+      dir = mkdtempSync(join(tmpdir(), 'audiogen-folder-')); // for afterEach
+      const folder = await loadModelFolder(target);
+      expect(existsSync(join(target, 'dit_model.tflite'))).toBe(true);
+      expect(folder.files.dit).toBe(join(target, 'dit_model.tflite'));
+      await expect(loadModelFolder(join(parent, 'nothing'))).rejects.toMatchObject({ code: 'MISSING_FILE' });
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
   });
 });

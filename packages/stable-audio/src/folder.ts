@@ -1,6 +1,6 @@
 import { access, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { AudiogenError, readInputJson, statInputFile } from '@audiogen/core';
+import { AudiogenError, cleanStaleOutputTemps, readInputJson, statInputFile } from '@audiogen/core';
 import { inspectTfliteFile, weightPrecision } from '@audiogen/core/tflite';
 import { STABLE_AUDIO_OPEN_SMALL_FAMILY, type StableAudioFamilyConfig } from './family';
 
@@ -208,9 +208,14 @@ export async function loadModelFolder(dir: string): Promise<StableAudioModelFold
   try {
     st = await stat(abs);
   } catch (e) {
-    throw new AudiogenError('MISSING_FILE', `model folder ${abs} does not exist`, {
-      cause: e,
-      details: { path: abs },
+    // A convert/quantize killed between the two renames of its folder swap left the old folder set aside
+    // beside it: put it back (the output layer's own recovery) rather than report the folder missing.
+    const restored = await cleanStaleOutputTemps(abs);
+    st = await stat(abs).catch(() => {
+      throw new AudiogenError('MISSING_FILE', `model folder ${abs} does not exist`, {
+        cause: e,
+        details: { path: abs, ...(restored.length ? { cleaned: restored } : {}) },
+      });
     });
   }
   if (!st.isDirectory()) {

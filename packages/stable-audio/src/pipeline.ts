@@ -2,6 +2,7 @@ import {
   type AcceleratorChoice,
   AudiogenError,
   checkAcceleratorChoice,
+  checkHooks,
   defaultPlacementCache,
   type HostCpu,
   type ModelPlacement,
@@ -157,6 +158,7 @@ interface Setup {
 async function setup(options: StableAudioPipelineOptions, what: string): Promise<Setup> {
   if (!options || typeof options !== 'object')
     throw new AudiogenError('INVALID_ARGUMENT', `${what} needs an options object`);
+  checkHooks(options);
   const { runtime, threads, onProgress } = options;
   if (!runtime || typeof runtime.load !== 'function') {
     throw new AudiogenError('INVALID_ARGUMENT', `${what} needs a runtime (e.g. createNativeRuntime())`);
@@ -305,6 +307,7 @@ export async function createStableAudioPipeline(
       placement: loader.placement,
       async generate(o: StableAudioGenerateOptions): Promise<StableAudioResult> {
         if (disposed) throw new AudiogenError('DISPOSED', 'this pipeline was disposed');
+        checkHooks(o, ['onProgress', 'onClip']);
         const request = prepareStableAudioRequest(o, limits, { api });
         return runStableAudio(request, { residency, tokenizer, api, sampleRate }, o);
       },

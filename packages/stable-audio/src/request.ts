@@ -213,6 +213,11 @@ export function prepareStableAudioRequest(
         'UNSUPPORTED',
       );
     }
+    // NaN in, NaN out: refused rather than returning NaN audio.
+    let nonFinite = 0;
+    for (const ch of clip.channels)
+      for (let i = 0; i < ch.length; i++) if (!Number.isFinite(ch[i]!)) nonFinite++;
+    if (nonFinite > 0) throw fail('initAudio', `has ${nonFinite} samples that are NaN or infinite`);
     const have = clip.channels.length;
     if (have !== want && have !== 1 && want !== 1)
       throw fail('initAudio', `has ${have} channels, the model takes ${want} (or mono)`);

@@ -1,6 +1,6 @@
 // `audiogen pull` against a local fake Hub serving a random-weight checkpoint of the real key names (tiny
 // config), gated like the real repository: the licence shown first, a ready folder, the next command printed.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeRandomStableAudioCheckpoint, writeRandomStableAudioFolder } from '@audiogen/convert';
@@ -158,6 +158,12 @@ describe('audiogen pull', () => {
     );
     expect(code, gen.join('\n')).toBe(0);
     expect(existsSync(wav)).toBe(true);
+
+    // --precision fast on the same folder adds the int8 decoder without rebuilding the rest.
+    const ditBefore = statSync(join(out, 'dit_model.tflite')).mtimeMs;
+    await pull('stable-audio-open-small', [], { out, precision: 'fast' });
+    expect(existsSync(join(out, 'autoencoder_model.int8.tflite'))).toBe(true);
+    expect(statSync(join(out, 'dit_model.tflite')).mtimeMs).toBe(ditBefore);
 
     // Again: up to date, nothing fetched or rebuilt.
     hub.requests.length = 0;

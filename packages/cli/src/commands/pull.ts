@@ -11,6 +11,7 @@ import {
   planPull,
   runPull,
 } from '@audiogen/hub';
+import { quantizeFolderVariants, STABLE_AUDIO_VARIANT_PRESETS } from '@audiogen/quantize';
 import type { Command } from 'commander';
 import { createReporter, type ProgressMode, progressMode, type Reporter } from '../progress';
 
@@ -35,8 +36,11 @@ export interface PullCliDeps {
   fetch?: typeof fetch;
 }
 
-/** What `--precision` writes into the folder beside the float models (`generate --precision` picks). */
-export const PULL_PRECISIONS = ['auto', 'fp32'] as const;
+/**
+ * What `--precision` writes into the folder: the float models always, plus a folder-variant preset's int8 files
+ * beside them (`auto`: int8 DiT; `fast`: + int8 decoder) for `generate --precision` to pick per host.
+ */
+export const PULL_PRECISIONS: readonly string[] = [...Object.keys(STABLE_AUDIO_VARIANT_PRESETS), 'fp32'];
 
 export interface PullCliResult {
   repos: PullResult[];
@@ -165,7 +169,7 @@ async function pullModel(
   err: (t: string) => void,
 ): Promise<PullCliResult> {
   const precision = opts.precision ?? 'auto';
-  if (!(PULL_PRECISIONS as readonly string[]).includes(precision)) {
+  if (!PULL_PRECISIONS.includes(precision)) {
     throw new AudiogenError(
       'INVALID_ARGUMENT',
       `--precision must be one of ${PULL_PRECISIONS.join(', ')} (got ${opts.precision})`,
@@ -243,19 +247,13 @@ async function pullModel(
       conv.close();
     }
   }
-  if (precision === 'auto') {
-    // The int8 DiT beside the float one (what `generate --precision auto` may pick on hosts where it pays).
-    const { quantizeFile } = await import('@audiogen/quantize');
-    const target = join(dir, 'dit_model.int8.tflite');
-    if (!fresh || !existsSync(target)) {
-      const q = createReporter(mode, { write: deps.stderr });
-      try {
-        await quantizeFile(join(dir, FOLDER_FILES.dit), target, 'sao-dit-int8', {
-          onProgress: (m, f) => q.message(`int8 DiT: ${m}`, f),
-        });
-      } finally {
-        q.close();
-      }
+  if (precision !== 'fp32') {
+    // The preset's int8 files beside the float ones; after a rebuild they are rewritten, else only missing ones.
+    const q = createReporter(mode, { write: deps.stderr });
+    try {
+      await quantizeFolderVariants(dir, precision, { force: !fresh, onProgress: (m, f) => q.message(m, f) });
+    } finally {
+      q.close();
     }
   }
   const result: PullCliResult = { repos, dir, upToDate: fresh };
@@ -368,7 +366,7 @@ export function registerPull(program: Command): void {
     .option('--t5-revision <rev>', 'branch, tag or commit of the T5 repository (default: main)')
     .option(
       '--precision <p>',
-      'auto (default): float models plus the int8 DiT beside them (generate picks per host); fp32: float only',
+      'auto (default): float models + the int8 DiT beside them; fast: + the int8 decoder; fp32: float only (generate --precision picks among them)',
     )
     .option('--offline', 'use the cache only, no network (as HF_HUB_OFFLINE=1)', false)
     .option('--force', 'rebuild the model folder even if it matches the pulled commits', false)

@@ -73,6 +73,17 @@ describe('audiogen run', () => {
     expect(a.outputs[0]!.mean).not.toBe(c.outputs[0]!.mean);
   });
 
+  it('--repeat is bounded (1e9 used to be accepted and run)', async () => {
+    for (const repeat of [0, 1e9, 1.5, 10_001]) {
+      await expect(
+        runModel(fixture('add_fc.tflite'), { ...base, repeat }, { stdout: () => {} }),
+      ).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringMatching(/--repeat must be an integer in \[1, 10000\]/),
+      });
+    }
+  });
+
   it('typed errors for missing or unknown inputs', async () => {
     const q = { stdout: () => {} };
     await expect(runModel(fixture('add_fc.tflite'), base, q)).rejects.toSatisfy((e) =>

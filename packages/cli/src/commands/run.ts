@@ -130,12 +130,20 @@ function parseInputs(specs: string[]): Map<string, string> {
   return m;
 }
 
+/** Most runs --repeat does (a benchmark median needs far fewer; 1e9 used to be accepted). */
+const MAX_REPEAT = 10_000;
+
 export async function runModel(
   modelPath: string,
   opts: RunCliOptions,
   deps: { stdout?: (l: string) => void; stderr?: (l: string) => void } = {},
 ): Promise<RunReport> {
   const out = deps.stdout ?? ((l: string) => console.log(l));
+  if (!Number.isInteger(opts.repeat) || opts.repeat < 1 || opts.repeat > MAX_REPEAT)
+    throw new AudiogenError(
+      'INVALID_ARGUMENT',
+      `--repeat must be an integer in [1, ${MAX_REPEAT}], got ${opts.repeat}`,
+    );
   const files = parseInputs(opts.input);
   const sources = [modelPath, ...files.values()];
   // Files go into the folder (no swap), so inputs may live there; each file is checked against them.
@@ -240,11 +248,16 @@ export async function runModel(
   }
 }
 
-const int = (what: string, min: number) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${what} must be an integer ≥ ${min}`);
-  return n;
-};
+const int =
+  (what: string, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(
+        `${what} must be an integer in [${min}, ${max === Number.MAX_SAFE_INTEGER ? '2^53' : max}]`,
+      );
+    return n;
+  };
 
 export function registerRun(program: Command): void {
   program
@@ -258,8 +271,8 @@ export function registerRun(program: Command): void {
       [],
     )
     .option('--random-inputs', 'fill inputs not given with deterministic random values', false)
-    .option('--seed <n>', 'seed for --random-inputs', int('--seed', 0), 0)
-    .option('--threads <n>', 'CPU threads', int('--threads', 1))
+    .option('--seed <n>', 'seed for --random-inputs', int('--seed', 0, 2 ** 32 - 1), 0)
+    .option('--threads <n>', 'CPU threads', int('--threads', 1, 256))
     .option('--fp16', 'run float32 ops in fp16 (XNNPACK FORCE_FP16)', false)
     .addOption(
       new Option(
@@ -271,7 +284,7 @@ export function registerRun(program: Command): void {
     )
     .addOption(new Option('--gpu-precision <p>', 'GPU arithmetic').choices(['fp16', 'fp32']).default('fp16'))
     .option('--out-dir <dir>', 'write each output as <name>.npy here')
-    .option('--repeat <k>', 'run K times and report the median', int('--repeat', 1), 1)
+    .option('--repeat <k>', 'run K times and report the median', int('--repeat', 1, MAX_REPEAT), 1)
     .option('--signature <key>', 'signature to run (default: the first)')
     .option('--no-progress', 'no progress bars or lines')
     .option('-q, --quiet', 'no progress', false)
