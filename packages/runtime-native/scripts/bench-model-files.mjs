@@ -2,7 +2,7 @@
 // Cost of loading a model from a private in-memory copy ('copy', the default: survives its file being
 // truncated or replaced) against LiteRT mapping the file ('map'). For each .tflite in a folder, each mode
 // runs in its own process, interleaved over --rounds: load time, process CPU time of the load, RSS
-// (anonymous vs file-backed) after load and after one run with zero inputs, and peak RSS.
+// (anonymous, file-backed and shared memory — the memfd copy) after load and after one run with zero inputs, and peak RSS.
 //   node scripts/bench-model-files.mjs <model folder> [--rounds 2] [--threads 2] [--only dit_model]
 // Run under the bench lock: flock /tmp/audiogen-bench.lock node scripts/bench-model-files.mjs models/full
 import { spawnSync } from 'node:child_process';
@@ -20,7 +20,7 @@ if (process.argv[2] === '--child') {
   const mem = () => {
     const o = {};
     for (const l of readFileSync('/proc/self/status', 'utf8').split('\n')) {
-      const m = /^(VmRSS|VmHWM|RssAnon|RssFile):\s+(\d+) kB/.exec(l);
+      const m = /^(VmRSS|VmHWM|RssAnon|RssFile|RssShmem):\s+(\d+) kB/.exec(l);
       if (m) o[m[1]] = Math.round(Number(m[2]) / 1024);
     }
     return o;
@@ -86,9 +86,11 @@ for (const f of files) {
       runMs: Math.round(med(xs.map((x) => x.runMs))),
       anonAfterLoadMB: med(xs.map((x) => x.afterLoad.RssAnon - x.base.RssAnon)),
       fileAfterLoadMB: med(xs.map((x) => x.afterLoad.RssFile - x.base.RssFile)),
+      shmemAfterLoadMB: med(xs.map((x) => x.afterLoad.RssShmem - x.base.RssShmem)),
       rssAfterRunMB: med(xs.map((x) => x.afterRun.VmRSS)),
       anonAfterRunMB: med(xs.map((x) => x.afterRun.RssAnon)),
       fileAfterRunMB: med(xs.map((x) => x.afterRun.RssFile)),
+      shmemAfterRunMB: med(xs.map((x) => x.afterRun.RssShmem)),
       peakMB: med(xs.map((x) => x.afterRun.VmHWM)),
     });
   }
