@@ -327,11 +327,15 @@ for (const r of rows) {
 }
 // Ratios to fp32 within each round (paired): wall and process CPU time of the whole clip.
 if (variants.includes('fp32')) {
-  console.log('\nPer round, ratio to fp32 in the same round (clip wall / clip CPU):');
+  console.log('\nPer round, ratio to fp32 on the same LiteRT in the same round (clip wall / clip CPU):');
   for (const r of rows) {
     const ref = rows.find(
       (x) =>
-        x.variant === 'fp32' && x.round === r.round && x.threads === r.threads && x.residency === r.residency,
+        x.variant.split('@')[0] === 'fp32' &&
+        x.litert === r.litert &&
+        x.round === r.round &&
+        x.threads === r.threads &&
+        x.residency === r.residency,
     );
     if (!ref || r === ref) continue;
     console.log(
