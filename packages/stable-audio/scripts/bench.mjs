@@ -16,7 +16,7 @@
 // 'peakRSS' over all runs (glibc may keep freed heap between stages: try MALLOC_TRIM_THRESHOLD_=0).
 import { spawnSync } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -90,7 +90,7 @@ if (process.argv[2] === '--child') {
     const c0 = process.cpuUsage();
     const res = await p.generate({
       prompt: 'warm ambient pads with soft piano, 90 BPM',
-      seconds: 11.89,
+      fullLength: true, // the decoder's whole output (11.89 s)
       seed: 42 + r,
       onProgress,
     });
@@ -139,7 +139,7 @@ const threadsList = arg('threads', '1,2').split(',').map(Number);
 const precisions = arg('precisions')?.split(',');
 const variants = precisions ?? arg('variants', 'fp32,int8').split(',');
 const runs = Number(arg('runs', '1'));
-const base = arg('folder') ?? join(root, 'models', 'bench-random-small');
+const base = resolve(arg('folder') ?? join(root, 'models', 'bench-random-small'));
 const log = (m) => console.error(`[bench] ${m}`);
 
 if (!existsSync(join(base, 'audiogen.json'))) {
@@ -327,11 +327,15 @@ for (const r of rows) {
 }
 // Ratios to fp32 within each round (paired): wall and process CPU time of the whole clip.
 if (variants.includes('fp32')) {
-  console.log('\nPer round, ratio to fp32 in the same round (clip wall / clip CPU):');
+  console.log('\nPer round, ratio to fp32 on the same LiteRT in the same round (clip wall / clip CPU):');
   for (const r of rows) {
     const ref = rows.find(
       (x) =>
-        x.variant === 'fp32' && x.round === r.round && x.threads === r.threads && x.residency === r.residency,
+        x.variant.split('@')[0] === 'fp32' &&
+        x.litert === r.litert &&
+        x.round === r.round &&
+        x.threads === r.threads &&
+        x.residency === r.residency,
     );
     if (!ref || r === ref) continue;
     console.log(

@@ -43,6 +43,10 @@ describe('audiogen bench', () => {
     expect(r.litert.version).toMatch(/^\d+\.\d+\.\d+$/);
     expect(r.config).toMatchObject({ threads: 1, steps: 3, residency: 'all', runs: 2 });
     expect(r.models.map((m) => m.role)).toEqual(['conditioners', 'dit', 'decoder']);
+    // The precision run and why (this folder has only the float files), and the process CPU time.
+    expect(r.precision).toMatchObject({ requested: 'auto', dit: 'fp32', decoder: 'fp32' });
+    expect(r.precision.reasons.length).toBeGreaterThan(0);
+    expect(r.median.cpuMs).toBeGreaterThan(0);
     expect(r.models.every((m) => (m.weights.FLOAT32 ?? 0) > 0)).toBe(true);
     // Human form: one row per field.
     const text: string[] = [];

@@ -5,11 +5,13 @@ import { createNativeRuntime, describeHost, type HostReport } from '@audiogen/ru
 import {
   createStableAudioPipeline,
   describeStableAudioFolder,
+  PRECISIONS,
+  type PrecisionRequest,
   prepareStableAudioRequest,
   type StableAudioModelFolder,
   samplerApi,
 } from '@audiogen/stable-audio';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { createReporter, generationProgress, progressMode } from '../progress';
 import {
   type AcceleratorCliOptions,
@@ -28,6 +30,8 @@ export interface BenchCliOptions extends AcceleratorCliOptions {
   prompt: string;
   lowMemory?: boolean;
   decoderFp16?: boolean;
+  /** Which precision of the models (default auto: chosen for this CPU). */
+  precision?: PrecisionRequest;
   json: boolean;
   progress: boolean;
   quiet?: boolean;
@@ -64,6 +68,8 @@ export interface BenchRun {
   loadMs: Record<string, number>;
   /** Processing time / audio length: below 1 is faster than real time. */
   realTimeFactor: number;
+  /** Process CPU time of the run (all threads), ms: the stable number on a shared machine. */
+  cpuMs: number;
 }
 
 export interface BenchReport {
@@ -88,6 +94,8 @@ export interface BenchReport {
     residency: 'all' | 'stage';
     runs: number;
   };
+  /** The precision asked for, the one each model runs in, and why. */
+  precision: { requested: string; dit: string; decoder: string; reasons: string[] };
   models: BenchModel[];
   /** Loads at creation, label → ms, and their sum. */
   loadMs: Record<string, number>;
@@ -101,6 +109,7 @@ export interface BenchReport {
     decodeMs: number;
     totalMs: number;
     realTimeFactor: number;
+    cpuMs: number;
   };
   /** Peak resident memory of the process (getrusage maxRSS), bytes. */
   peakRssBytes: number;
@@ -155,6 +164,7 @@ export function formatBench(r: BenchReport): string[] {
       `${r.config.threads} threads, ${r.config.steps} steps, ${r.audioSeconds.toFixed(2)} s of audio, residency ${r.config.residency}, ${r.config.runs} run(s)`,
     ],
     ...placementLines(r.placement).map((l): [string, string] => ['placement', l]),
+    ['precision', `${r.precision.requested}: DiT ${r.precision.dit}, decoder ${r.precision.decoder}`],
     ...r.models.map((m): [string, string] => [
       m.role,
       `${mb(m.bytes)}, weights ${
@@ -172,7 +182,7 @@ export function formatBench(r: BenchReport): string[] {
     ['T5', ms(r.median.encodeMs)],
     ['DiT', `${ms(r.median.denoiseMs)} (${ms(r.median.ditMsPerStep)}/step)`],
     ['decoder', ms(r.median.decodeMs)],
-    ['total', `${ms(r.median.totalMs)} (median of ${r.runs.length})`],
+    ['total', `${ms(r.median.totalMs)} (median of ${r.runs.length}), process CPU ${ms(r.median.cpuMs)}`],
     [
       'real-time',
       `${r.median.realTimeFactor.toFixed(3)} × audio length (${(1 / r.median.realTimeFactor).toFixed(2)}× real time)`,
@@ -195,6 +205,7 @@ export async function runBench(
     runtime,
     threads: o.threads,
     ...(o.decoderFp16 !== undefined ? { decoderFp16: o.decoderFp16 } : {}),
+    ...(o.precision !== undefined ? { precision: o.precision } : {}),
     ...acceleratorPipelineOptions(o),
     loadEncoder: false,
     residency: (o.lowMemory ? 'stage' : 'all') as 'stage' | 'all',
@@ -209,12 +220,14 @@ export async function runBench(
 
   const reporter = createReporter(progressMode(o), { write: deps.stderr });
   const onProgress = generationProgress(reporter, 1);
-  const decoderFp16 = o.decoderFp16 ?? process.arch === 'arm64';
+  const decoderFp16 = info.precision.decoder.forceFp16;
   const pipeline = await createStableAudioPipeline({ models: info.folder, ...pipelineOptions, onProgress });
   const runs: BenchRun[] = [];
   try {
     for (let i = 0; i < o.runs; i++) {
+      const c0 = process.cpuUsage();
       const r = await pipeline.generate({ ...options, seed: request.seed, onProgress });
+      const cpu = process.cpuUsage(c0);
       const t = r.timings;
       runs.push({
         encodeMs: t.encodeMs,
@@ -224,6 +237,7 @@ export async function runBench(
         totalMs: t.totalMs,
         loadMs: t.loadMs,
         realTimeFactor: t.totalMs / 1000 / r.seconds,
+        cpuMs: (cpu.user + cpu.system) / 1000,
       });
     }
   } finally {
@@ -259,7 +273,20 @@ export async function runBench(
       runs: o.runs,
     },
     placement: pipeline.placement,
-    models: modelsOf(info.folder, decoderFp16),
+    precision: {
+      requested: info.precision.requested,
+      dit: info.precision.dit.precision,
+      decoder: info.precision.decoder.precision,
+      reasons: info.precision.reasons,
+    },
+    // The files this run used (the chosen precision of the DiT and decoder).
+    models: modelsOf(
+      {
+        ...info.folder,
+        files: { ...info.folder.files, dit: info.precision.dit.path, decoder: info.precision.decoder.path },
+      },
+      decoderFp16,
+    ),
     loadMs,
     loadTotalMs: Object.values(loadMs).reduce((a, b) => a + b, 0),
     runs,
@@ -270,6 +297,7 @@ export async function runBench(
       decodeMs: median(runs.map((r) => r.decodeMs)),
       totalMs: median(runs.map((r) => r.totalMs)),
       realTimeFactor: median(runs.map((r) => r.realTimeFactor)),
+      cpuMs: median(runs.map((r) => r.cpuMs)),
     },
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     audioSeconds: request.frames / info.limits.sampleRate,
@@ -297,7 +325,12 @@ export function registerBench(program: Command, deps: BenchDeps = {}): void {
     .option('--seed <n>', 'seed', num('--seed', { int: true, min: 0 }), 1)
     .option('--prompt <text>', 'prompt', 'warm ambient pads with soft piano')
     .option('--low-memory', "residency 'stage': each model loaded only for its stage")
-    .option('--decoder-fp16', 'run the decoder in fp16 (default on arm64)')
+    .addOption(
+      new Option('--precision <p>', 'model precision (see generate --precision)')
+        .choices([...PRECISIONS])
+        .default('auto'),
+    )
+    .option('--decoder-fp16', 'run the decoder in fp16 (default on Arm CPUs with fp16 arithmetic)')
     .option('--no-decoder-fp16', 'run the decoder in fp32')
     .option('--no-progress', 'no progress bars or lines')
     .option('-q, --quiet', 'no progress', false)
