@@ -40,6 +40,25 @@ export const GPU_PINS = {
     libSha256: '5f271fa4a36f9dd8d1f8514971b2e80f46bd92b1066509cdd9c0716723d6091a',
     backend: 'WebGPU (Vulkan)',
   },
+  // Packaged, checked as files only (src/libraries.test.ts): no macOS or Windows GPU here.
+  'darwin-arm64': {
+    version: '2.3.0',
+    wheel: 'ai_edge_litert-2.3.0-cp311-cp311-macosx_12_0_arm64.whl',
+    wheelSha256: 'da19cb1ad08d5113600d1038fbe7390e74e38fcb3e92af86d56a60120343e6d2',
+    pipPlatform: 'macosx_12_0_arm64',
+    lib: 'libLiteRtMetalAccelerator.dylib',
+    libSha256: '5531feca4ff0e2c67628e09d635a6f79da74534e88b7a3d262efa5dcda59e95d',
+    backend: 'Metal',
+  },
+  'win32-x64': {
+    version: '2.3.0',
+    wheel: 'ai_edge_litert-2.3.0-cp311-cp311-win_amd64.whl',
+    wheelSha256: 'ffee5993b859580650e844fce322e93b7abf50dfa36fd0fcbde41e079d1eebe3',
+    pipPlatform: 'win_amd64',
+    lib: 'libLiteRtWebGpuAccelerator.dll',
+    libSha256: '1cf8b23cd30d04f0c7f087243322a4550a695c4803be9b5ef5027d7de3e26d8d',
+    backend: 'WebGPU (D3D12/Vulkan)',
+  },
 };
 
 const here = dirname(fileURLToPath(import.meta.url));
