@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadAddon } from './native';
 import { createNativeRuntime, type LiteRtErrorDetails, litertMessageLines } from './runtime';
 import { canSpawnNode } from './test-child';
-import { blockwiseInt4Fc } from './test-models';
+import { addGraph, blockwiseInt4Fc } from './test-models';
 
 const dir = mkdtempSync(join(tmpdir(), 'audiogen-litert-errors-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -51,39 +51,7 @@ function embeddingModel(): Graph {
 }
 
 /** x [-1,4] + y [-1,4] → z: both dims open, so shapes that do not broadcast reach LiteRT. */
-function dynamicAddModel(): Graph {
-  const t = (name: string) => ({ name, type: 'FLOAT32' as const, shape: [1, 4], shape_signature: [-1, 4] });
-  return {
-    version: 3,
-    description: 'dynamic add',
-    metadata: [],
-    subgraphs: [
-      {
-        name: 'main',
-        tensors: [t('x'), t('y'), t('z')],
-        inputs: [0, 1],
-        outputs: [2],
-        operators: [
-          {
-            op: 'ADD',
-            builtin_code: 0,
-            version: 1,
-            inputs: [0, 1],
-            outputs: [2],
-            options: { type: 'AddOptions' },
-          },
-        ],
-      },
-    ],
-    signatures: sig(
-      [
-        ['x', 0],
-        ['y', 1],
-      ],
-      [['z', 2]],
-    ),
-  };
-}
+const dynamicAddModel = (): Graph => addGraph([1, 4], 'dynamic add', [-1, 4]);
 
 // x [1,4] → ADD/MUL(x, x) of an op version LiteRT does not have (shared with scripts/check-fixtures.mjs).
 const errorModels = new URL('../scripts/error-models.mjs', import.meta.url).href;

@@ -109,8 +109,11 @@ export function gatherTable(rows: number, cols: number, salt = 0): Graph {
   };
 }
 
-/** z = x + y, all float32 of `shape`: the smallest model every accelerator runs whole. */
-export function addGraph(shape: number[], description = 'ADD'): Graph {
+/**
+ * z = x + y, all float32 of `shape`: the smallest model every accelerator runs whole. With `signature`
+ * (e.g. [-1, 4]) the dims marked -1 are open, so shapes that do not broadcast reach LiteRT.
+ */
+export function addGraph(shape: number[], description = 'ADD', signature?: number[]): Graph {
   return {
     version: 3,
     description,
@@ -118,7 +121,12 @@ export function addGraph(shape: number[], description = 'ADD'): Graph {
     subgraphs: [
       {
         name: 'main',
-        tensors: ['x', 'y', 'z'].map((name) => ({ name, type: 'FLOAT32' as const, shape })),
+        tensors: ['x', 'y', 'z'].map((name) => ({
+          name,
+          type: 'FLOAT32' as const,
+          shape,
+          ...(signature ? { shape_signature: signature } : {}),
+        })),
         inputs: [0, 1],
         outputs: [2],
         operators: [
