@@ -1,36 +1,18 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspectWav } from '@audiogen/audio-io';
-import { writeRandomStableAudioFolder } from '@audiogen/convert';
 import type { Model, Runtime } from '@audiogen/core';
 import { trackModels } from '@audiogen/core/test';
 import { createNativeRuntime } from '@audiogen/runtime-native';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createProgram } from '../index';
 import { type GenerateCliOptions, outputPaths, runGenerate } from './generate';
+import { useTinyModels } from './test-fixture';
 
 describe('audiogen generate', () => {
-  let dir: string;
-  let models: string;
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'audiogen-cli-gen-'));
-    models = join(dir, 'models');
-    await writeRandomStableAudioFolder({ out: models, tiny: true, seed: 5 });
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  const opts = (o: Partial<GenerateCliOptions>): GenerateCliOptions => ({
-    models,
-    variations: 1,
-    format: 'pcm16',
-    out: join(dir, 'out.wav'),
-    json: true,
-    noise: 'philox',
-    raw: false,
-    progress: false,
-    ...o,
-  });
+  const fx = useTinyModels('gen');
+  const { dir, models } = fx;
+  const opts = (o: Partial<GenerateCliOptions>) => fx.opts({ json: true, ...o });
 
   it('parses the flags of the issue and writes WAVs with a --json line', async () => {
     const lines: string[] = [];
