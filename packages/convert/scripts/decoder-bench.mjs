@@ -2,12 +2,13 @@
 // The whole full-size Stable Audio Open Small decoder (11.89 s of stereo) in several graph forms, fp32 and the
 // int8 `fast` variant (the float file quantized with @audiogen/quantize's sao-decoder-fast recipe), timed in
 // interleaved rounds (dev-time, after `npm run build`; run under `flock /tmp/audiogen-bench.lock`: GB-scale).
-// Random weights (seeded); each variant is built by buildDecoder, written once into --dir and reused.
+// Random weights (seeded); each variant is built by buildDecoder (its defaults otherwise: open frames), written once into --dir and reused.
 // Per round and variant: load, one warm-up run, --runs timed runs (process CPU time and wall), dispose — one
-// decoder resident at a time. Output checked against the first variant's (cosine, max abs diff).
+// decoder resident at a time. Output checked against the first variant's (cosine, max abs diff); int8 also as SNR
+// against the first variant's fp32 audio. '+peak RSS' = what loading and running the decoder adds (Linux /proc).
 //   options: --dir DIR (required) --variants native,measured,measured-snake4 --precisions fp32,int8
 //            --rounds 3 --runs 1 --threads 2 --seed 1 --json out.json
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const arg = (name, def) => {
@@ -64,6 +65,14 @@ for (const v of variants) {
   }
 }
 
+const status = () => {
+  const o = {};
+  for (const l of readFileSync('/proc/self/status', 'utf8').split('\n')) {
+    const m = /^(VmRSS|VmHWM):\s+(\d+) kB/.exec(l);
+    if (m) o[m[1]] = Number(m[2]) / 1024;
+  }
+  return o;
+};
 const runtime = createNativeRuntime();
 const latents = new Float32Array(64 * 256).map((_, i) => Math.sin(i * 0.37) * 1.5);
 const results = {};
@@ -73,11 +82,15 @@ for (const precision of precisions) {
     // Rotate the order each round so no variant always runs first.
     const order = variants.map((_, i) => variants[(i + r) % variants.length]);
     for (const v of order) {
+      // Memory the decoder adds: RSS peak from before its load to the end of its warm-up run (VmHWM reset).
+      const rss0 = status().VmRSS;
+      writeFileSync('/proc/self/clear_refs', '5');
       const model = await runtime.load(file(v, precision), { threads, label: `${v}/${precision}` });
       const feed = { latents: { dtype: 'float32', shape: [1, 64, 256], data: latents } };
       const warm = (await model.run(feed)).audio.data;
       const key = `${v}/${precision}`;
-      results[key] ??= { variant: v, precision, cpuMs: [], wallMs: [] };
+      results[key] ??= { variant: v, precision, cpuMs: [], wallMs: [], addedPeakMB: [] };
+      results[key].addedPeakMB.push(status().VmHWM - rss0);
       for (let k = 0; k < runs; k++) {
         const c0 = process.cpuUsage();
         const w0 = performance.now();
@@ -132,7 +145,7 @@ console.log(
   `Full-size decoder, ${threads} threads, ${rounds} interleaved rounds × ${runs} run(s); ${cpu.cpuModel} (${flags.join(' ')}); machine shared`,
 );
 console.log(
-  'variant            precision  cpu ms (median, min–max)     vs first  wall ms (median)  cosine vs first  max|diff|',
+  'variant            precision  cpu ms (median, min–max)     vs first  wall ms (median)  file MB  +peak RSS MB  cosine vs first  max|diff|',
 );
 for (const precision of precisions) {
   const base = med(results[`${variants[0]}/${precision}`].cpuMs);
@@ -145,7 +158,7 @@ for (const precision of precisions) {
       `${v.padEnd(18)} ${precision.padEnd(9)}  ${x.cpuMedian.toFixed(0).padStart(6)} (${Math.min(...x.cpuMs).toFixed(0)}–${Math.max(...x.cpuMs).toFixed(0)})`.padEnd(
         57,
       ) +
-        `${x.ratio.toFixed(3).padStart(6)}  ${x.wallMedian.toFixed(0).padStart(15)}  ${x.cosine.toFixed(9).padStart(15)}  ${x.maxAbsDiff.toExponential(2)}${x.snrDbVsFp32 === undefined ? '' : `  SNR vs fp32 ${x.snrDbVsFp32.toFixed(2)} dB`}`,
+        `${x.ratio.toFixed(3).padStart(6)}  ${x.wallMedian.toFixed(0).padStart(15)}  ${(statSync(file(v, precision)).size / 1e6).toFixed(0).padStart(7)}  ${med(x.addedPeakMB).toFixed(0).padStart(12)}  ${x.cosine.toFixed(9).padStart(15)}  ${x.maxAbsDiff.toExponential(2)}${x.snrDbVsFp32 === undefined ? '' : `  SNR vs fp32 ${x.snrDbVsFp32.toFixed(2)} dB`}`,
     );
   }
 }
