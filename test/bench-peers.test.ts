@@ -96,6 +96,23 @@ describe('bench:peers options', () => {
     expect(b.stderr).not.toMatch(/waiting for/);
   });
 
+  it("runs the SDK on the Python wheel's libLiteRt.so too when asked (--sdk-litert)", () => {
+    const o = lib.parsePeersArgs([
+      '--peers',
+      'litert,sdk',
+      '--precisions',
+      'fast',
+      '--sdk-litert',
+      'pinned,python',
+    ]);
+    expect(lib.configsOf(o)).toEqual([
+      { id: 'litert-fast', peer: 'litert', precision: 'fast' },
+      { id: 'sdk-fast', peer: 'sdk', precision: 'fast', litert: 'pinned' },
+      { id: 'sdkpy-fast', peer: 'sdk', precision: 'fast', litert: 'python' },
+    ]);
+    expect(() => lib.parsePeersArgs(['--sdk-litert', '2.3.0'])).toThrow(/--sdk-litert: unknown "2\.3\.0"/);
+  });
+
   it('rotates the order each round, so no configuration always runs first', () => {
     const c = lib.configsOf(lib.parsePeersArgs(['--peers', 'torch,sdk', '--precisions', 'fp32,fast']));
     const ids = (r: number) => lib.roundOrder(c, r).map((x) => x.id);
