@@ -19,9 +19,11 @@ async function run(model: Graph | Uint8Array, feed: Float32Array) {
   const m = await runtime.load(model instanceof Uint8Array ? model : writeTflite(model), { threads: 1 });
   try {
     const input = m.inputs[0]!;
-    return Object.values(
-      await m.run({ [input.name]: { dtype: 'float32', shape: input.shape, data: feed } }),
-    )[0]!.data as Float32Array;
+    // A decoder's open frame dimension (-1) takes what the feed's length leaves for it.
+    const known = input.shape.reduce((a, d) => (d < 0 ? a : a * d), 1);
+    const shape = input.shape.map((d) => (d < 0 ? feed.length / known : d));
+    return Object.values(await m.run({ [input.name]: { dtype: 'float32', shape, data: feed } }))[0]!
+      .data as Float32Array;
   } finally {
     m.dispose();
   }

@@ -43,6 +43,11 @@ export interface DecoderBuildOptions extends BuildOptions {
   transposedConv?: 'measured' | TransposedConvForm | ((layer: UpsamplerLayer) => TransposedConvForm);
   /** How the Snakes between a residual unit's two convs are written (see `SnakeForm`). Default `MEASURED_SNAKE_FORM`. */
   snake?: SnakeForm;
+  /**
+   * Write the latent frame dimension open (`latents` shape signature [1,C,-1], reshapes with -1), so a runtime
+   * can resize the input and decode only the frames a shorter clip needs. Default true; false: fixed shapes.
+   */
+  openFrames?: boolean;
 }
 
 export interface DitBuildOptions extends BuildOptions {
@@ -464,7 +469,7 @@ function transposedAsConv(
   for (let r = 0; r < s; r++) bb.set(bias, r * out);
   const [n, hh, len] = x.shape as [number, number, number, number];
   const y = b.conv2d(x, b.weight('filter', [oc, 1, 3, inn], f), b.f32('bias', [oc], bb), { padding: 'SAME' });
-  return b.reshape(y, [n, hh, len * s, out]);
+  return b.reshape(y, [n, hh, len * s, out], { openAxis: 2 });
 }
 
 /**
@@ -647,8 +652,11 @@ export function buildDecoder(
   const m = new Oobleck(b, getter(src), (k) => spec.get(k)!);
   const { latentDim, strides, ioChannels } = cfg.vae;
   const T = latentLength(cfg);
-  const inp = b.input('latents', 'FLOAT32', [1, latentDim, T]);
-  let x = b.reshape(b.transpose(b.reshape(inp, [latentDim, T]), [1, 0]), [1, 1, T, latentDim]);
+  // Open frames: the frame axis of every reshape is written -1 (TRANSPOSE_CONV's output size follows its input).
+  const open = opts.openFrames !== false;
+  const ax = (axis: number) => (open ? { openAxis: axis } : {});
+  const inp = b.input('latents', 'FLOAT32', [1, latentDim, T], ax(2));
+  let x = b.reshape(b.transpose(b.reshape(inp, [latentDim, T], ax(1)), [1, 0]), [1, 1, T, latentDim], ax(2));
   x = m.conv(x, 'layers.0');
   const n = strides.length;
   const tc = opts.transposedConv ?? 'measured';
@@ -666,7 +674,7 @@ export function buildDecoder(
   x = m.snake(x, `layers.${n + 1}`);
   x = m.conv(x, `layers.${n + 2}`, { bias: false });
   const S = cfg.sampleSize;
-  b.output(b.transpose(b.reshape(x, [S, ioChannels]), [1, 0]), 'audio');
+  b.output(b.transpose(b.reshape(x, [S, ioChannels], ax(0)), [1, 0]), 'audio');
   opts.onProgress?.('decoder: built', 1);
   return b.build();
 }

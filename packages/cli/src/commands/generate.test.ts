@@ -60,6 +60,7 @@ describe('audiogen generate', () => {
     expect(j.sampler).toBe('euler');
     expect(j.cfgScale).toBe(2);
     expect(j.timings.stepMs.map((s: number[]) => s.length)).toEqual([4, 4]);
+    expect(j.decodedFrames).toEqual({ latent: 32, total: 32 }); // the tiny decoder's margin covers its clip
     for (const f of j.files) {
       const info = inspectWav(readFileSync(f));
       expect([info.sampleRate, info.channels, info.frames, info.format]).toEqual([44100, 2, 441, 'f32']);
