@@ -3,8 +3,8 @@ import { promises as fsp, mkdtempSync, readdirSync, readFileSync, rmSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { bundleScript } from '../../../test/child-script';
 import { noise } from './test/signals';
 import { decodeWav, encodeWav, writeWav } from './wav';
 
@@ -62,15 +62,7 @@ for (let i = 0; ; i++) {
 }
 `,
     );
-    await build({
-      entryPoints: [script],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      outfile: bundle,
-      tsconfig: fileURLToPath(new URL('../../../tsconfig.json', import.meta.url)),
-      logLevel: 'error',
-    });
+    await bundleScript(script, bundle);
     const target = join(dir, 'killed.wav');
     let sawFile = 0;
     let interrupted = 0;

@@ -15,7 +15,9 @@ const arg = (name, def) => {
 };
 const rounds = Number(arg('rounds', '5'));
 const threads = Number(arg('threads', '2'));
-const { buildTransposedConvMicro, STABLE_AUDIO_OPEN_SMALL, latentLength } = await import('@audiogen/convert');
+const { buildTransposedConvMicro, decoderUpsamplers, STABLE_AUDIO_OPEN_SMALL } = await import(
+  '@audiogen/convert'
+);
 const { writeTflite } = await import('@audiogen/core/tflite');
 const { quantizeModel, loadRecipe } = await import('@audiogen/quantize');
 const { createNativeRuntime, hostCpu } = await import('@audiogen/runtime-native');
@@ -27,18 +29,7 @@ console.error(
     .join(' ')})`,
 );
 
-// The decoder's transposed convs in graph order: block b upsamples by strides[n-b].
-const cfg = STABLE_AUDIO_OPEN_SMALL;
-const { channels, cMults, strides } = cfg.vae;
-const n = strides.length;
-const m = [1, ...cMults];
-const layers = [];
-let length = latentLength(cfg);
-for (let b = 1; b <= n; b++) {
-  const i = n - b;
-  layers.push({ block: b, stride: strides[i], length, cin: channels * m[i + 1], cout: channels * m[i] });
-  length *= strides[i];
-}
+const layers = decoderUpsamplers(STABLE_AUDIO_OPEN_SMALL).map((l) => ({ ...l, length: l.frames }));
 const pick = arg('layers', '1,2,3,4,5').split(',').map(Number);
 const int8 = await loadRecipe('sao-decoder-int8');
 const models = [];

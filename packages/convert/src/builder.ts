@@ -236,13 +236,21 @@ export class GraphBuilder {
     return { id, type, shape: [...shape] };
   }
 
-  /** A graph input; its tensor is named exactly `name` (the signature name). */
-  input(name: string, type: TensorTypeName, shape: readonly number[]): T {
+  /**
+   * A graph input; its tensor is named exactly `name` (the signature name). `openAxis`: that dimension is
+   * written open (-1 in shape_signature), so a runtime may resize it; `shape` is the default size.
+   */
+  input(name: string, type: TensorTypeName, shape: readonly number[], opts: { openAxis?: number } = {}): T {
     if (this.names.has(name)) fail(`duplicate input name ${name}`);
     const saved = this.scopeStack;
     this.scopeStack = [];
     const t = this.addTensor(name, type, shape);
     this.scopeStack = saved;
+    const ax = opts.openAxis;
+    if (ax !== undefined) {
+      if (!Number.isInteger(ax) || ax < 0 || ax >= shape.length) fail(`input ${name}: no axis ${ax}`);
+      this.tensors[t.id]!.shape_signature = shape.map((d, i) => (i === ax ? -1 : d));
+    }
     this.inputs.push({ name, id: t.id });
     return t;
   }
@@ -747,7 +755,11 @@ export class GraphBuilder {
 
   // ------------------------------------------------------------------ shape ops
 
-  reshape(x: T, shape: readonly number[]): T {
+  /**
+   * RESHAPE. `openAxis`: that dimension is written as -1 in the new shape (inferred by the runtime), so the
+   * op follows an input resized along an open dimension.
+   */
+  reshape(x: T, shape: readonly number[], opts: { openAxis?: number } = {}): T {
     const s = [...shape];
     const neg = s.indexOf(-1);
     if (neg >= 0) {
@@ -760,8 +772,10 @@ export class GraphBuilder {
     if (s.length === x.shape.length && s.every((d, i) => d === x.shape[i])) return x;
     const c = this.constValue(x);
     if (c) return this.constant('reshape_folded', x.type, s, c);
-    const st = this.i32('shape', [s.length], s);
-    return this.one('RESHAPE', [x, st], s, { type: 'ReshapeOptions', new_shape: s }, x.type);
+    const ax = opts.openAxis;
+    const written = ax === undefined ? s : s.map((d, i) => (i === ax ? -1 : d));
+    const st = this.i32('shape', [s.length], written);
+    return this.one('RESHAPE', [x, st], s, { type: 'ReshapeOptions', new_shape: written }, x.type);
   }
 
   transpose(x: T, perm: readonly number[]): T {

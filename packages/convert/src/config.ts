@@ -431,6 +431,8 @@ export function toModelConfigJson(cfg: StableAudioConfig): Record<string, unknow
         cond_dim: cfg.condDim,
       },
       diffusion: {
+        // SAO-small's objective: stable-audio-tools' generate_diffusion_cond then samples with sample_rf.
+        diffusion_objective: 'rf_denoiser',
         cross_attention_cond_ids: ['prompt', 'seconds_total'],
         global_cond_ids: ['seconds_total'],
         type: 'dit',

@@ -79,7 +79,10 @@ export interface FolderOptions {
   out: string;
   /** Also write the encoder (audio-to-audio). Default true. */
   encoder?: boolean;
-  /** Drop the DiT's global-conditioning term as Arm's export does. Default false. */
+  /**
+   * Arm's export: the DiT without its global-conditioning term, and a decoder of fixed frames (ours has an
+   * open frame dimension, so a shorter clip decodes fewer frames). Default false.
+   */
   armCompatible?: boolean;
   /** fp16 weights (DEQUANTIZE to fp32) in the DiT and conditioners. Default false. */
   fp16Weights?: boolean;
@@ -128,6 +131,7 @@ export function manifestFor(
       sampler: 'pingpong',
       steps: 8,
       cfgScale: 1,
+      decoderStrides: [...cfg.vae.strides],
     },
     converter: { name: '@audiogen/convert', created: new Date().toISOString() },
     ...extra,
@@ -223,7 +227,13 @@ export async function writeRandomStableAudioFolder(
         result,
         p,
       );
-      await writeModel('decoder', at, () => buildDecoder(cfg, sub(decoderSpec(cfg), 4), common), result, p);
+      await writeModel(
+        'decoder',
+        at,
+        () => buildDecoder(cfg, sub(decoderSpec(cfg), 4), { ...common, openFrames: !opts.armCompatible }),
+        result,
+        p,
+      );
       if (opts.encoder !== false) {
         await writeModel('encoder', at, () => buildEncoder(cfg, sub(encoderSpec(cfg), 5), common), result, p);
       }
@@ -346,7 +356,11 @@ export async function convertStableAudioCheckpoint(opts: CheckpointOptions): Pro
         await writeModel(
           'decoder',
           at,
-          () => buildDecoder(cfg, withPrefix(ckpt, DECODER_PREFIX), common),
+          () =>
+            buildDecoder(cfg, withPrefix(ckpt, DECODER_PREFIX), {
+              ...common,
+              openFrames: !opts.armCompatible,
+            }),
           result,
           p,
         );

@@ -1,6 +1,7 @@
 export * from './builder';
 export * from './checkpoint-files';
 export * from './config';
+export * from './decoder-forms';
 export * from './folder';
 export * from './onnx';
 export * from './safetensors';

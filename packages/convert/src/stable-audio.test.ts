@@ -40,6 +40,11 @@ describe('Stable Audio builders (tiny config)', () => {
   const dit = buildDit(cfg, w.checkpoint['model.model.']!);
   const ditArm = buildDit(cfg, w.checkpoint['model.model.']!, { armCompatible: true });
   const dec = buildDecoder(cfg, w.checkpoint['pretransform.model.decoder.']!);
+  // Every rewrite on (the tiny shapes were never benchmarked, so the default writes the native forms).
+  const decRewritten = buildDecoder(cfg, w.checkpoint['pretransform.model.decoder.']!, {
+    transposedConv: 'conv3',
+    snake: '4-op',
+  });
   const enc = buildEncoder(cfg, w.checkpoint['pretransform.model.encoder.']!);
 
   it('uses the signature names and shapes of the model-folder contract', () => {
@@ -104,11 +109,17 @@ describe('Stable Audio builders (tiny config)', () => {
         { v: 'dit_v' },
       ],
       ['decoder', () => dec, { latents: 'dec_latents' }, { audio: 'dec_audio' }],
+      [
+        'decoder (transposed convs as CONV_2D + RESHAPE, 4-op Snake)',
+        () => decRewritten,
+        { latents: 'dec_latents' },
+        { audio: 'dec_audio' },
+      ],
       ['encoder', () => enc, { audio: 'enc_audio' }, { latents: 'enc_latents' }],
     ];
   for (const [name, graph, ins, outs] of cases) {
     it.skipIf(!py)(`${name}: LiteRT output matches the PyTorch reference (cosine ≥ 0.99999)`, async () => {
-      const path = join(tmp, `${name}.tflite`);
+      const path = join(tmp, `${name.replace(/\W+/g, '_')}.tflite`);
       await writeTfliteFile(path, graph());
       const inputs = Object.fromEntries(Object.entries(ins).map(([k, f]) => [k, join(fixtures, `${f}.npy`)]));
       const got = runLitert(py!, path, inputs);

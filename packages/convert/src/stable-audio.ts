@@ -9,6 +9,13 @@ import { AudiogenError } from '@audiogen/core';
 import type { Graph } from '@audiogen/core/tflite';
 import { GraphBuilder, type T } from './builder';
 import { latentLength, type StableAudioConfig, validateConfig } from './config';
+import {
+  MEASURED_SNAKE_FORM,
+  measuredUpsamplerForm,
+  type SnakeForm,
+  type TransposedConvForm,
+  type UpsamplerLayer,
+} from './decoder-forms';
 import type { WeightSource } from './safetensors';
 import {
   checkWeights,
@@ -27,15 +34,20 @@ export interface BuildOptions {
   onProgress?: (message: string, fraction?: number) => void;
 }
 
-/** How a decoder's transposed conv is written: TRANSPOSE_CONV, or CONV_2D (k=3, s·C channels) + RESHAPE. */
-export type TransposedConvForm = 'native' | 'conv3';
-
 export interface DecoderBuildOptions extends BuildOptions {
   /**
-   * Form of each upsampling layer, by its stride (the same op is faster in one form or the other depending
-   * on stride and precision: chosen by scripts/transpose-conv-bench.mjs). Default: every layer native.
+   * Form of each upsampling layer. Default `'measured'`: the form `measuredUpsamplerForm` records for the
+   * layer's shape (benchmarked, see decoder-forms.ts; native for shapes never measured). `'native'` /
+   * `'conv3'` force one form everywhere; a function picks per layer.
    */
-  transposedConv?: TransposedConvForm | ((layer: { block: number; stride: number }) => TransposedConvForm);
+  transposedConv?: 'measured' | TransposedConvForm | ((layer: UpsamplerLayer) => TransposedConvForm);
+  /** How the Snakes between a residual unit's two convs are written (see `SnakeForm`). Default `MEASURED_SNAKE_FORM`. */
+  snake?: SnakeForm;
+  /**
+   * Write the latent frame dimension open (`latents` shape signature [1,C,-1], reshapes with -1), so a runtime
+   * can resize the input and decode only the frames a shorter clip needs. Default true; false: fixed shapes.
+   */
+  openFrames?: boolean;
 }
 
 export interface DitBuildOptions extends BuildOptions {
@@ -457,7 +469,7 @@ function transposedAsConv(
   for (let r = 0; r < s; r++) bb.set(bias, r * out);
   const [n, hh, len] = x.shape as [number, number, number, number];
   const y = b.conv2d(x, b.weight('filter', [oc, 1, 3, inn], f), b.f32('bias', [oc], bb), { padding: 'SAME' });
-  return b.reshape(y, [n, hh, len * s, out]);
+  return b.reshape(y, [n, hh, len * s, out], { openAxis: 2 });
 }
 
 /**
@@ -495,11 +507,18 @@ class Oobleck {
     readonly shape: (k: string) => number[],
   ) {}
 
-  /** SnakeBeta: x + 1/(exp β + 1e-9) · sin(exp α · x)², α/β in log scale (folded at build time). */
+  /** exp(α) and 1/(exp(β) + 1e-9) of a SnakeBeta (stored in log scale), as the graph's float32 constants. */
+  snakeParams(key: string): { a: Float32Array; inv: Float32Array } {
+    return {
+      a: this.W(`${key}.alpha`).map((v) => Math.exp(v)),
+      inv: this.W(`${key}.beta`).map((v) => 1 / (f32(Math.exp(v)) + 1e-9)),
+    };
+  }
+
+  /** SnakeBeta: x + 1/(exp β + 1e-9) · sin(exp α · x)², α/β in log scale (folded at build time). 5 ops. */
   snake(x: T, key: string): T {
     const b = this.b;
-    const a = this.W(`${key}.alpha`).map((v) => Math.exp(v));
-    const inv = this.W(`${key}.beta`).map((v) => 1 / (f32(Math.exp(v)) + 1e-9));
+    const { a, inv } = this.snakeParams(key);
     const c = a.length;
     return b.scope(key, () => {
       const s = b.square(b.sin(b.mul(x, b.f32('alpha', [c], a))));
@@ -507,11 +526,31 @@ class Oobleck {
     });
   }
 
-  /** Weight-normed Conv1d on [1,1,W,C]; padding 'SAME' = PyTorch padding dilation·(k−1)/2. */
+  /**
+   * The same Snake on z = α·x, scaled by α: α·snake(x) = z + α/(exp β + 1e-9) · sin(z)² (4 ops). The caller
+   * folds α into the conv that makes z and 1/α into the conv that reads the result.
+   */
+  snakeScaled(z: T, key: string, a: Float32Array, inv: Float32Array): T {
+    const b = this.b;
+    const ai = a.map((v, i) => v * inv[i]!);
+    return b.scope(key, () => b.add(z, b.mul(b.square(b.sin(z)), b.f32('alpha_inv_beta', [a.length], ai))));
+  }
+
+  /**
+   * Weight-normed Conv1d on [1,1,W,C]; padding 'SAME' = PyTorch padding dilation·(k−1)/2. `outScale`/`inScale`
+   * multiply the folded weight per output (and bias) / input channel.
+   */
   conv(
     x: T,
     key: string,
-    opts: { dilation?: number; stride?: number; bias?: boolean; outChannels?: number } = {},
+    opts: {
+      dilation?: number;
+      stride?: number;
+      bias?: boolean;
+      outChannels?: number;
+      outScale?: Float32Array;
+      inScale?: Float32Array;
+    } = {},
   ): T {
     const b = this.b;
     const [out, inn, k] = this.shape(`${key}.weight_v`) as [number, number, number];
@@ -522,6 +561,15 @@ class Oobleck {
       o = opts.outChannels;
       w = w.subarray(0, o * inn * k);
       bias = bias ? bias.subarray(0, o) : null;
+    }
+    const { outScale, inScale } = opts;
+    if (outScale || inScale) {
+      w = w.map((v, j) => {
+        const oc = Math.floor(j / (inn * k));
+        const ic = Math.floor(j / k) % inn;
+        return v * (outScale ? outScale[oc]! : 1) * (inScale ? inScale[ic]! : 1);
+      });
+      if (bias && outScale) bias = bias.map((v, j) => v * outScale[j]!);
     }
     return b.scope(key, () =>
       b.conv2d(
@@ -553,13 +601,41 @@ class Oobleck {
     );
   }
 
-  residual(x: T, key: string, dilation: number): T {
+  /**
+   * x + conv_k1(snake(conv_k7(snake(x)))). With the 4-op Snake the inner Snake's α moves into the k7 conv's
+   * output channels and 1/α into the k1 conv's input channels (the first Snake's input is shared with the
+   * residual sum, so it keeps 5 ops).
+   */
+  residual(x: T, key: string, dilation: number, snakeForm: SnakeForm = '5-op'): T {
     let y = this.snake(x, `${key}.layers.0`);
-    y = this.conv(y, `${key}.layers.1`, { dilation });
-    y = this.snake(y, `${key}.layers.2`);
-    y = this.conv(y, `${key}.layers.3`);
+    if (snakeForm === '4-op') {
+      const { a, inv } = this.snakeParams(`${key}.layers.2`);
+      y = this.conv(y, `${key}.layers.1`, { dilation, outScale: a });
+      y = this.snakeScaled(y, `${key}.layers.2`, a, inv);
+      y = this.conv(y, `${key}.layers.3`, { inScale: a.map((v) => 1 / v) });
+    } else {
+      y = this.conv(y, `${key}.layers.1`, { dilation });
+      y = this.snake(y, `${key}.layers.2`);
+      y = this.conv(y, `${key}.layers.3`);
+    }
     return this.b.add(x, y);
   }
+}
+
+/** The decoder's upsampling layers in graph order (block b upsamples by strides[n − b]). */
+export function decoderUpsamplers(cfg: StableAudioConfig): UpsamplerLayer[] {
+  const { channels, cMults, strides } = cfg.vae;
+  const mult = [1, ...cMults];
+  const n = strides.length;
+  const layers: UpsamplerLayer[] = [];
+  let frames = latentLength(cfg);
+  for (let b = 1; b <= n; b++) {
+    const i = n - b;
+    const stride = strides[i]!;
+    layers.push({ block: b, stride, cin: channels * mult[i + 1]!, cout: channels * mult[i]!, frames });
+    frames *= stride;
+  }
+  return layers;
 }
 
 /** Oobleck decoder: in `latents` [1,Cl,T]; out `audio` [io, T·prod(strides)] (planar). */
@@ -576,24 +652,29 @@ export function buildDecoder(
   const m = new Oobleck(b, getter(src), (k) => spec.get(k)!);
   const { latentDim, strides, ioChannels } = cfg.vae;
   const T = latentLength(cfg);
-  const inp = b.input('latents', 'FLOAT32', [1, latentDim, T]);
-  let x = b.reshape(b.transpose(b.reshape(inp, [latentDim, T]), [1, 0]), [1, 1, T, latentDim]);
+  // Open frames: the frame axis of every reshape is written -1 (TRANSPOSE_CONV's output size follows its input).
+  const open = opts.openFrames !== false;
+  const ax = (axis: number) => (open ? { openAxis: axis } : {});
+  const inp = b.input('latents', 'FLOAT32', [1, latentDim, T], ax(2));
+  let x = b.reshape(b.transpose(b.reshape(inp, [latentDim, T], ax(1)), [1, 0]), [1, 1, T, latentDim], ax(2));
   x = m.conv(x, 'layers.0');
   const n = strides.length;
-  for (let i = n - 1, blk = 1; i >= 0; i--, blk++) {
+  const tc = opts.transposedConv ?? 'measured';
+  const snakeForm = opts.snake ?? MEASURED_SNAKE_FORM;
+  for (const layer of decoderUpsamplers(cfg)) {
+    const blk = layer.block;
     opts.onProgress?.(`decoder: block ${blk}/${n}`, blk / (n + 1));
     x = m.snake(x, `layers.${blk}.layers.0`);
-    const tc = opts.transposedConv;
-    const form = typeof tc === 'function' ? tc({ block: blk, stride: strides[i]! }) : (tc ?? 'native');
-    x = m.convTranspose(x, `layers.${blk}.layers.1`, strides[i]!, form);
+    const form = typeof tc === 'function' ? tc(layer) : tc === 'measured' ? measuredUpsamplerForm(layer) : tc;
+    x = m.convTranspose(x, `layers.${blk}.layers.1`, layer.stride, form);
     [1, 3, 9].forEach((d, r) => {
-      x = m.residual(x, `layers.${blk}.layers.${r + 2}`, d);
+      x = m.residual(x, `layers.${blk}.layers.${r + 2}`, d, snakeForm);
     });
   }
   x = m.snake(x, `layers.${n + 1}`);
   x = m.conv(x, `layers.${n + 2}`, { bias: false });
   const S = cfg.sampleSize;
-  b.output(b.transpose(b.reshape(x, [S, ioChannels]), [1, 0]), 'audio');
+  b.output(b.transpose(b.reshape(x, [S, ioChannels], ax(0)), [1, 0]), 'audio');
   opts.onProgress?.('decoder: built', 1);
   return b.build();
 }

@@ -76,6 +76,9 @@ describe('config', () => {
   it('round-trips through stable-audio-tools model_config.json', () => {
     const back = configFromModelConfig(toModelConfigJson(STABLE_AUDIO_TINY), { base: STABLE_AUDIO_TINY });
     expect(back).toEqual(STABLE_AUDIO_TINY);
+    // stable-audio-tools samples with sample_rf (ping-pong) only for this objective (default 'v': sample_k).
+    const j = toModelConfigJson(STABLE_AUDIO_OPEN_SMALL) as { model: { diffusion: Record<string, unknown> } };
+    expect(j.model.diffusion.diffusion_objective).toBe('rf_denoiser');
   });
   it('rejects unsupported configs with one error listing the problems', () => {
     const j = toModelConfigJson(STABLE_AUDIO_OPEN_SMALL) as {

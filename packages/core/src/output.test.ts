@@ -17,8 +17,8 @@ import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { bundleScript } from '../../../test/child-script';
 import {
   checkOutputTarget,
   cleanStaleOutputTemps,
@@ -215,14 +215,7 @@ describe('non-regular targets', () => {
 await writeFileAtomic('/dev/stdout', new TextEncoder().encode('one,'));
 await writeFileAtomic(process.argv[2], new TextEncoder().encode('two'));`,
     );
-    await build({
-      entryPoints: [script],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      outfile: `${script}.mjs`,
-      logLevel: 'error',
-    });
+    await bundleScript(script, `${script}.mjs`);
     const out = execFileSync(process.execPath, [`${script}.mjs`, link], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });

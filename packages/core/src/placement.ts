@@ -5,7 +5,7 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { cpus, homedir, hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { AudiogenError, isAudiogenError } from './errors';
-import type { LoadOptions, Model, Runtime } from './interfaces';
+import type { LoadOptions, Model, Runtime, TensorInfo } from './interfaces';
 import { writeFileAtomic } from './output';
 import { type Tensor, tensor } from './tensor';
 
@@ -35,6 +35,11 @@ export interface PlaceModelOptions {
   cacheFile?: string;
   /** Measure even when the cache has a decision (and update it). */
   remeasure?: boolean;
+  /**
+   * The shape to measure an input with open (-1) dims at (default: open dims as 1), e.g. a decoder's full
+   * length: a GPU delegate may compute only at the shape it was compiled for.
+   */
+  probeShape?: (input: TensorInfo) => readonly number[] | undefined;
 }
 
 interface CacheEntry {
@@ -62,12 +67,12 @@ export function checkAcceleratorChoice(v: unknown, what = 'accelerator'): Accele
  * Inputs of a model's first signature (open dims as 1): floats a fixed sine pattern in (-1, 1), integers 0 —
  * the same on both devices, so their outputs can be compared.
  */
-function probeInputs(m: Model): Record<string, Tensor> {
+function probeInputs(m: Model, probeShape: PlaceModelOptions['probeShape']): Record<string, Tensor> {
   const out: Record<string, Tensor> = {};
   for (const i of m.inputs) {
     const t = tensor(
       i.dtype,
-      i.shape.map((d) => (d < 0 ? 1 : d)),
+      (i.shape.some((d) => d < 0) ? probeShape?.(i) : undefined) ?? i.shape.map((d) => (d < 0 ? 1 : d)),
     );
     if (t.data instanceof Float32Array || t.data instanceof Float64Array)
       for (let k = 0; k < t.data.length; k++) t.data[k] = Math.sin(k * 0.731 + 1) * 0.9;
@@ -77,8 +82,12 @@ function probeInputs(m: Model): Record<string, Tensor> {
 }
 
 /** One warm-up run, then the best of `rounds` timed runs: ms and the outputs. */
-async function timeRuns(m: Model, rounds = 2): Promise<{ ms: number; outputs: Record<string, Tensor> }> {
-  const inputs = probeInputs(m);
+async function timeRuns(
+  m: Model,
+  probeShape: PlaceModelOptions['probeShape'],
+  rounds = 2,
+): Promise<{ ms: number; outputs: Record<string, Tensor> }> {
+  const inputs = probeInputs(m, probeShape);
   const outputs = await m.run(inputs);
   let ms = Number.POSITIVE_INFINITY;
   for (let r = 0; r < rounds; r++) {
@@ -203,7 +212,7 @@ export async function placeModel(
   }
   let onGpuRun: { ms: number; outputs: Record<string, Tensor> };
   try {
-    onGpuRun = await timeRuns(gpu);
+    onGpuRun = await timeRuns(gpu, place.probeShape);
   } catch (e) {
     // A GPU that takes the model but fails to run it (a driver fault, a timeout) is a reason for the CPU too.
     gpu.dispose();
@@ -224,7 +233,7 @@ export async function placeModel(
   let cpu: Model | undefined;
   try {
     cpu = await runtime.load(path, onCpu);
-    const onCpuRun = await timeRuns(cpu);
+    const onCpuRun = await timeRuns(cpu, place.probeShape);
     const [gpuMs, cpuMs] = [onGpuRun.ms, onCpuRun.ms];
     // A GPU that computes something else is never the faster choice: compare the same inputs' outputs first.
     const precision = options.gpuPrecision ?? 'fp16';

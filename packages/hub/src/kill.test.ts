@@ -1,5 +1,6 @@
 // A download killed (SIGKILL) at random points resumes where it stopped and ends with the verified file;
 // nothing unverified ever appears under a final name, and a partial damaged between runs is detected.
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
@@ -17,8 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomFloats } from '@audiogen/core/test';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleScript } from '../../../test/child-script';
 import { type FakeHub, startFakeHub } from './test';
 
 const dir = mkdtempSync(join(tmpdir(), 'audiogen-hub-kill-'));
@@ -45,15 +46,7 @@ process.stdout.write('done ' + r.files['model.safetensors'] + '\\n');
 `,
   );
   bundle = join(dir, 'child.mjs');
-  await build({
-    entryPoints: [script],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    outfile: bundle,
-    tsconfig: fileURLToPath(new URL('../../../tsconfig.json', import.meta.url)),
-    logLevel: 'error',
-  });
+  await bundleScript(script, bundle);
 });
 afterAll(async () => {
   await hub.close();

@@ -124,13 +124,34 @@ export function constantValues(g: Graph, sgIndex: number, t: GraphTensor): Float
   return out;
 }
 
-/** One random sample (normal floats, small non-negative ints) for a model's signature inputs. */
-export function randomInputs(model: Model, seed = 0, signature?: string): Record<string, Tensor> {
+/** Input name → the shape a graph's tables plan for it (the size of its open dims before any resize). */
+export function plannedInputShapes(graph: Graph, signature?: string): Record<string, readonly number[]> {
+  const sig = signature ? graph.signatures.find((s) => s.signature_key === signature) : graph.signatures[0];
+  const sg = sig ? graph.subgraphs[sig.subgraph_index] : undefined;
+  const out: Record<string, readonly number[]> = {};
+  for (const i of sig?.inputs ?? []) {
+    const t = sg?.tensors[i.tensor_index];
+    if (t) out[i.name] = t.shape;
+  }
+  return out;
+}
+
+/**
+ * One random sample (normal floats, small non-negative ints) for a model's signature inputs. Open (-1) dims
+ * take their size from `planned` (plannedInputShapes: e.g. a decoder's full frame count), else 1.
+ */
+export function randomInputs(
+  model: Model,
+  seed = 0,
+  signature?: string,
+  planned: Readonly<Record<string, readonly number[]>> = {},
+): Record<string, Tensor> {
   const sig = signature ? model.signatures.find((s) => s.key === signature) : model.signatures[0];
   const infos = sig?.inputs ?? model.inputs;
   const out: Record<string, Tensor> = {};
   infos.forEach((info, k) => {
-    const shape = info.shape.map((d) => (d < 0 ? 1 : d));
+    const given = planned[info.name];
+    const shape = info.shape.map((d, j) => (d < 0 ? (given?.[j] ?? 1) : d));
     const n = shape.reduce((a, b) => a * b, 1);
     const r = detRandn(n, seed * 1000 + k + 1, 1);
     let data: Tensor['data'];
@@ -189,7 +210,7 @@ export async function compare(
   const inputNames = new Map(sig.inputs.map((i) => [i.name, fsg.tensors[i.tensor_index]!.name]));
   const samples: readonly Inputs[] =
     inputs === 'random'
-      ? [randomInputs(fm, options.seed ?? 0, sigKey)]
+      ? [randomInputs(fm, options.seed ?? 0, sigKey, plannedInputShapes(f.graph, sigKey))]
       : Array.isArray(inputs)
         ? inputs
         : [inputs as Inputs];

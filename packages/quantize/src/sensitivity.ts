@@ -6,7 +6,7 @@
  */
 import { AudiogenError, type Runtime, type Tensor, toFloat32 } from '@audiogen/core';
 import { type Graph, readTflite, writeTflite } from '@audiogen/core/tflite';
-import { type ComparisonResult, randomInputs, type TensorMetrics } from './compare';
+import { type ComparisonResult, plannedInputShapes, randomInputs, type TensorMetrics } from './compare';
 import { computeMetrics, METRICS, type MetricName } from './metrics';
 import {
   compilePythonRegex,
@@ -108,7 +108,7 @@ export async function layerSensitivity(
   try {
     samples =
       inputs === 'random'
-        ? [randomInputs(fm, 0, signature)]
+        ? [randomInputs(fm, 0, signature, plannedInputShapes(graph, signature))]
         : Array.isArray(inputs)
           ? inputs
           : [inputs as Readonly<Record<string, Tensor>>];

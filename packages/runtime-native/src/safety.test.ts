@@ -1,4 +1,5 @@
 // Native memory safety: what a file can make the addon do (issue 12 §2).
+
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,8 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isAudiogenError } from '@audiogen/core';
 import { type Graph, MAX_RANK, writeTflite } from '@audiogen/core/tflite';
-import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
+import { bundleScript } from '../../../test/child-script';
 import { createNativeRuntime } from './index';
 import { loadAddon } from './native';
 import { canSpawnNode } from './test-child';
@@ -110,18 +111,7 @@ describe.skipIf(!canSpawnNode)('a model file changed while its model is loaded (
     writeFileSync(script, CHILD);
     // The bundle lives in a temp folder: point the addon lookup at this package.
     const here = fileURLToPath(new URL('.', import.meta.url));
-    await build({
-      entryPoints: [script],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      outfile: bundle,
-      logLevel: 'warning',
-      define: { __dirname: JSON.stringify(here) },
-      banner: {
-        js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-      },
-    });
+    await bundleScript(script, bundle, { dirname: here });
     const r = spawnSync(process.execPath, [bundle, join(dir, `model-${phase}.tflite`), phase], {
       encoding: 'utf8',
       timeout: 100_000,
@@ -184,18 +174,7 @@ describe.skipIf(!canSpawnNode)('mutated models through load() (child process)', 
       const script = join(dir, `mutants-${via}.ts`);
       const bundle = join(dir, `mutants-${via}.mjs`);
       writeFileSync(script, MUTANTS);
-      await build({
-        entryPoints: [script],
-        bundle: true,
-        platform: 'node',
-        format: 'esm',
-        outfile: bundle,
-        logLevel: 'warning',
-        define: { __dirname: JSON.stringify(fileURLToPath(new URL('.', import.meta.url))) },
-        banner: {
-          js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-        },
-      });
+      await bundleScript(script, bundle, { dirname: fileURLToPath(new URL('.', import.meta.url)) });
       const fixtures = fileURLToPath(new URL('../../core/fixtures/', import.meta.url));
       const r = spawnSync(process.execPath, [bundle, dir, fixtures, via], {
         encoding: 'utf8',

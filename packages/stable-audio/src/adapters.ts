@@ -19,6 +19,7 @@ import {
   toFloat32,
 } from '@audiogen/core';
 import { bindRoles, isInt, sizeOf } from './binding';
+import { latentFramesFor, oobleckDecoderMargin } from './receptive-field';
 
 const f32 = (t: TensorInfo) => t.dtype === 'float32';
 const anyFloat = (t: TensorInfo) => t.dtype === 'float32' || t.dtype === 'float16';
@@ -244,16 +245,43 @@ export class StableAudioDenoiser implements Denoiser {
 
 // ---------------------------------------------------------------- decoder / encoder
 
-/** The autoencoder's decoder (`autoencoder_model.tflite`): latents → planar audio [C, N]. */
+export interface StableAudioDecoderOptions {
+  /**
+   * The autoencoder's strides (model_config.json order). With a decoder whose latent frame dimension is open
+   * they give the output samples per latent frame and the receptive field; without them (or with a fixed
+   * decoder, e.g. Arm's export) every decode is a full one.
+   */
+  strides?: readonly number[];
+  /** false: always decode every latent frame (a model whose runtime cannot resize it, e.g. on LiteRT's GPU). */
+  partial?: boolean;
+}
+
+/**
+ * The autoencoder's decoder (`autoencoder_model.tflite`): latents → planar audio [C, N]. When the model's
+ * latent frame dimension is open (our converter's decoders), a decode of the first `frames` samples runs only
+ * the latent frames they need plus the decoder's receptive-field margin: the samples kept are bit-equal to the
+ * full decode's (the convs pad with zeros; see receptive-field.ts).
+ */
 export class StableAudioDecoder implements Decoder {
   readonly input: TensorInfo;
   readonly output: TensorInfo;
   readonly channels: number;
+  /** Output frames of a full decode. */
   readonly frames: number;
+  /** Latent frames of a full decode. */
+  readonly latentFrames: number;
+  /**
+   * Samples past a crop's edge that a decode of fewer latent frames gets wrong (the receptive field's
+   * half-width); undefined when the decoder cannot decode part of the latents (fixed frame dimension).
+   */
+  readonly margin: number | undefined;
+  /** Output samples per latent frame. */
+  readonly hop: number;
 
   constructor(
     readonly model: Model,
     readonly sampleRate: number,
+    options: StableAudioDecoderOptions = {},
   ) {
     const label = model.label || 'decoder';
     this.input = bindRoles(label, 'input', model.inputs, [
@@ -281,13 +309,48 @@ export class StableAudioDecoder implements Decoder {
         `${label}: output ${formatShape(s)} is not [channels, frames] audio`,
       );
     }
+    const lat = this.input.shape;
+    const T = lat[2]!;
+    if (T > 0) {
+      // Fixed frames (Arm's export, older folders): every decode is a full one.
+      this.latentFrames = T;
+      this.hop = this.frames / T;
+      this.margin = undefined;
+    } else {
+      const strides = options.strides ?? [];
+      const hop = strides.reduce((a, b) => a * b, 1);
+      const margin = oobleckDecoderMargin(strides);
+      if (lat.length !== 3 || margin === undefined || !Number.isInteger(this.frames / hop)) {
+        throw new AudiogenError(
+          'MODEL_MISMATCH',
+          `${label}: latents ${formatShape(lat)} have an open frame dimension, but the strides [${strides.join(', ')}] ` +
+            `do not give its length (${this.frames} output frames); set config.decoderStrides in audiogen.json`,
+        );
+      }
+      this.latentFrames = this.frames / hop;
+      this.hop = hop;
+      this.margin = options.partial === false ? undefined : margin;
+    }
   }
 
   get latentShape(): readonly number[] {
-    return concrete(this.input.shape);
+    return [...concrete(this.input.shape.slice(0, 2)), this.latentFrames];
   }
 
-  async decode(latents: Float32Array, options: { signal?: AbortSignal } = {}): Promise<AudioClip> {
+  /** Latent frames a decode of the first `frames` output samples runs (all of them with a fixed decoder). */
+  latentFramesFor(frames: number = this.frames): number {
+    if (this.margin === undefined) return this.latentFrames;
+    return latentFramesFor(Math.min(frames, this.frames), this.hop, this.margin, this.latentFrames);
+  }
+
+  /**
+   * Decodes full-length latents. With `frames`, the clip holds only the first `frames` samples, and a decoder
+   * with an open frame dimension runs only latentFramesFor(frames) latent frames to make them.
+   */
+  async decode(
+    latents: Float32Array,
+    options: { signal?: AbortSignal; frames?: number } = {},
+  ): Promise<AudioClip> {
     const shape = this.latentShape;
     if (latents.length !== sizeOf(shape)) {
       throw new AudiogenError(
@@ -295,20 +358,33 @@ export class StableAudioDecoder implements Decoder {
         `latents have ${latents.length} values, the decoder takes ${formatShape(shape)}`,
       );
     }
+    const want = options.frames ?? this.frames;
+    if (!Number.isInteger(want) || want < 1)
+      throw new AudiogenError('INVALID_ARGUMENT', `frames must be a positive integer, got ${want}`);
+    const T = this.latentFrames;
+    const a = this.latentFramesFor(want);
+    let feed = latents;
+    if (a < T) {
+      // [1, C, T] → the first a frames of every channel.
+      const C = shape[1]!;
+      feed = new Float32Array(C * a);
+      for (let c = 0; c < C; c++) feed.set(latents.subarray(c * T, c * T + a), c * a);
+    }
     const outs = await this.model.run(
-      { [this.input.name]: tensor('float32', shape, latents) },
+      { [this.input.name]: tensor('float32', [shape[0]!, shape[1]!, a], feed) },
       { signal: options.signal },
     );
     const audio = floatTensor(outputOf(this.model, outs, this.output)).data;
-    const n = this.frames;
+    const n = a === T ? this.frames : a * this.hop;
     if (audio.length !== n * this.channels) {
       throw new AudiogenError(
         'RUNTIME_ERROR',
         `the decoder returned ${audio.length} samples, expected ${n * this.channels}`,
       );
     }
+    const keep = Math.min(want, n);
     const channels: Float32Array[] = [];
-    for (let c = 0; c < this.channels; c++) channels.push(audio.slice(c * n, (c + 1) * n));
+    for (let c = 0; c < this.channels; c++) channels.push(audio.slice(c * n, c * n + keep));
     return audioClip(this.sampleRate, channels);
   }
 }

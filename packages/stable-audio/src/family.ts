@@ -18,6 +18,12 @@ export interface StableAudioFamilyConfig {
   readonly cfgScale: number;
   /** Padded token length of the T5 conditioner input (Arm's graph: 128). */
   readonly tokenLength: number;
+  /**
+   * The autoencoder's strides as in model_config.json (encoder order; the decoder upsamples by them in
+   * reverse): they give the decoder's receptive field, so a decoder with an open frame dimension decodes only
+   * the latent frames a shorter clip needs (see receptive-field.ts).
+   */
+  readonly decoderStrides: readonly number[];
 }
 
 export const STABLE_AUDIO_OPEN_SMALL_FAMILY: StableAudioFamilyConfig = {
@@ -32,6 +38,7 @@ export const STABLE_AUDIO_OPEN_SMALL_FAMILY: StableAudioFamilyConfig = {
   steps: 8,
   cfgScale: 1,
   tokenLength: 128,
+  decoderStrides: [2, 4, 4, 8, 8],
 };
 
 /** Seconds the Arm sample conditions on; our default duration. */

@@ -180,6 +180,20 @@ function mergeConfig(manifest: StableAudioManifest | undefined, path: string): S
     }
     out.latentShape = c.latentShape;
   }
+  if (c.decoderStrides !== undefined) {
+    const v = c.decoderStrides;
+    if (
+      !Array.isArray(v) ||
+      v.length < 1 ||
+      v.length > 16 ||
+      !v.every((d) => Number.isInteger(d) && d >= 1 && d <= 1024)
+    )
+      throw new AudiogenError(
+        'INVALID_MODEL',
+        `${path}: config.decoderStrides must be 1 to 16 integers in [1, 1024]`,
+      );
+    out.decoderStrides = v;
+  }
   // A maxSeconds in the manifest fixes sampleSize when sampleSize is absent.
   const maxSeconds = num(c.maxSeconds);
   if (maxSeconds !== undefined && (maxSeconds < 0 || maxSeconds > MANIFEST_LIMITS.maxSeconds[1]))

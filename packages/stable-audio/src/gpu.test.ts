@@ -30,7 +30,11 @@ if (why) console.warn(`[stable-audio gpu.test] skipped: ${why}`);
 function inputsOf(m: Model, seed: number): Record<string, Tensor> {
   const out: Record<string, Tensor> = {};
   for (const i of m.inputs) {
-    const t = tensor(i.dtype, i.shape);
+    // The decoder's open frame dimension at the tiny folder's 32 latent frames (the GPU computes that shape).
+    const t = tensor(
+      i.dtype,
+      i.shape.map((d) => (d < 0 ? 32 : d)),
+    );
     const d = t.data as Float32Array;
     for (let k = 0; k < d.length; k++) d[k] = Math.sin(k * 0.731 + seed) * 0.9;
     out[i.name] = t;

@@ -5,6 +5,7 @@ export * from './folder';
 export * from './model-info';
 export * from './pipeline';
 export * from './precision';
+export * from './receptive-field';
 export * from './request';
 export { type SamplerApi, samplerApi } from './sampling';
 export * from './tokenizer/sentencepiece';

@@ -111,6 +111,11 @@ export class ModelLoader {
         accelerator: this.options.accelerators?.[role] ?? 'cpu',
         cacheFile: this.options.placementCache,
         remeasure: this.options.remeasurePlacement,
+        // A decoder with an open frame dimension is measured at its full length (the GPU computes only that).
+        probeShape: (i) =>
+          role === 'decoder' && i.shape.length === 3
+            ? [...i.shape.slice(0, 2), this.folder.config.latentShape[2] ?? 1].map((d) => (d < 0 ? 1 : d))
+            : undefined,
       }),
     );
     this.placement[role] = placement;
@@ -118,7 +123,7 @@ export class ModelLoader {
     const ms = performance.now() - t0;
     report.loadMs[role] = ms;
     report.onProgress?.({ type: 'load', model: role, done: true, ms });
-    return this.adapt(role, m);
+    return this.adapt(role, m, placement.accelerator === 'gpu');
   }
 
   /** The adapter of `role` bound to the file's tensor tables only (a load-check-dispose if they cannot be read). */
@@ -137,7 +142,7 @@ export class ModelLoader {
   }
 
   /** Binds the adapter of `role` to a model (loaded or table-only); a mismatch names the file. */
-  adapt<K extends StageRole>(role: K, m: Model): StageAdapters[K] {
+  adapt<K extends StageRole>(role: K, m: Model, onGpu = false): StageAdapters[K] {
     const sampleRate = this.folder.config.sampleRate;
     return this.named(role, () => {
       switch (role) {
@@ -146,7 +151,11 @@ export class ModelLoader {
         case 'dit':
           return new StableAudioDenoiser(m);
         case 'decoder':
-          return new StableAudioDecoder(m, sampleRate);
+          // LiteRT's GPU delegate computes only at the compiled shape: full decodes there.
+          return new StableAudioDecoder(m, sampleRate, {
+            strides: this.folder.config.decoderStrides,
+            partial: !onGpu,
+          });
         default:
           return new StableAudioEncoder(m, sampleRate);
       }

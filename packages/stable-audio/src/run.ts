@@ -50,6 +50,11 @@ export interface StableAudioResult {
   cfgScale: number;
   promptTruncated: boolean;
   timings: StableAudioTimings;
+  /**
+   * Latent frames the decoder ran per clip, of `total` (a full decode): a shorter clip needs fewer when the
+   * decoder's frame dimension is open (our converter's decoders); a fixed decoder (Arm's export) always runs all.
+   */
+  decodedFrames: { latent: number; total: number };
   /** Things a person should know (an ignored negative prompt, a truncated prompt). */
   warnings: string[];
 }
@@ -174,6 +179,7 @@ export async function runStableAudio(
   const stepMs: number[][] = [];
   let denoiseMs = 0;
   let decodeMs = 0;
+  let decoded = { latent: 0, total: 0 };
   for (const group of residency.groups(req.variations)) {
     const first = group[0]!;
     const denoised = await residency.use('dit', ctx, async (den) => {
@@ -208,17 +214,15 @@ export async function runStableAudio(
         throwIfAborted(signal, 'generation');
         emit?.({ type: 'decode', variation: v, done: false });
         const d0 = performance.now();
-        const full = await dec.decode(c.latents, { signal });
+        decoded = { latent: dec.latentFramesFor(req.frames), total: dec.latentFrames };
+        const full = await dec.decode(c.latents, { signal, frames: req.frames });
         const ms = performance.now() - d0;
         decodeMs += ms;
         emit?.({ type: 'decode', variation: v, done: true, ms });
         const clip: StableAudioClip = {
           seed: c.seed,
           latents: c.latents,
-          clip: audioClip(
-            full.sampleRate,
-            full.channels.map((ch) => ch.slice(0, req.frames)),
-          ),
+          clip: full, // already req.frames long
         };
         clips.push(clip);
         await onClip?.(clip, v);
@@ -244,6 +248,7 @@ export async function runStableAudio(
     cfgScale: req.cfgScale,
     promptTruncated: conditioned.truncated,
     timings: { encodeMs: conditioned.ms, stepMs, denoiseMs, decodeMs, totalMs, loadMs },
+    decodedFrames: decoded,
     warnings,
   };
 }

@@ -33,6 +33,8 @@ describe('audiogen bench', () => {
       expect(run.stepMs.length).toBe(3);
       expect(run.encodeMs).toBeGreaterThan(0);
       expect(run.decodeMs).toBeGreaterThan(0);
+      // The tiny decoder's receptive field (42 latent frames) is longer than its clip: every frame decoded.
+      expect(run.decodedFrames).toEqual({ latent: 32, total: 32 });
       expect(run.realTimeFactor).toBeCloseTo(run.totalMs / 1000 / r.audioSeconds, 9);
     }
     expect(Object.keys(r.loadMs)).toEqual(['conditioners', 'dit', 'decoder']);

@@ -66,6 +66,8 @@ export interface BenchRun {
   totalMs: number;
   /** Loads inside this run (--low-memory), label → ms. */
   loadMs: Record<string, number>;
+  /** Latent frames the decoder ran, of a full decode's (a shorter clip needs fewer with an open-frame decoder). */
+  decodedFrames: { latent: number; total: number };
   /** Processing time / audio length: below 1 is faster than real time. */
   realTimeFactor: number;
   /** Process CPU time of the run (all threads), ms: the stable number on a shared machine. */
@@ -181,7 +183,10 @@ export function formatBench(r: BenchReport): string[] {
     ],
     ['T5', ms(r.median.encodeMs)],
     ['DiT', `${ms(r.median.denoiseMs)} (${ms(r.median.ditMsPerStep)}/step)`],
-    ['decoder', ms(r.median.decodeMs)],
+    [
+      'decoder',
+      `${ms(r.median.decodeMs)}${r.runs[0] ? ` (${r.runs[0].decodedFrames.latent} of ${r.runs[0].decodedFrames.total} latent frames)` : ''}`,
+    ],
     ['total', `${ms(r.median.totalMs)} (median of ${r.runs.length}), process CPU ${ms(r.median.cpuMs)}`],
     [
       'real-time',
@@ -236,6 +241,7 @@ export async function runBench(
         decodeMs: t.decodeMs,
         totalMs: t.totalMs,
         loadMs: t.loadMs,
+        decodedFrames: r.decodedFrames,
         realTimeFactor: t.totalMs / 1000 / r.seconds,
         cpuMs: (cpu.user + cpu.system) / 1000,
       });

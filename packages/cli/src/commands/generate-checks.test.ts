@@ -1,53 +1,23 @@
 import { spawnSync } from 'node:child_process';
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspectWav, writeWav } from '@audiogen/audio-io';
-import { writeRandomStableAudioFolder } from '@audiogen/convert';
 import { audioClip, type Model, type Runtime } from '@audiogen/core';
 import { mountSmallDisk, trackModels } from '@audiogen/core/test';
 import { createNativeRuntime } from '@audiogen/runtime-native';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../index';
 import { type GenerateCliOptions, runGenerate } from './generate';
+import { useTinyModels } from './test-fixture';
 
 const bin = fileURLToPath(new URL('../../bin/audiogen.js', import.meta.url));
 const isRoot = process.getuid?.() === 0;
 
 describe('audiogen generate checks everything before it loads or prints', () => {
-  let dir: string;
-  let models: string;
-  let wav: string;
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'audiogen-cli-checks-'));
-    models = join(dir, 'models');
-    await writeRandomStableAudioFolder({ out: models, tiny: true, seed: 5 });
-    wav = join(dir, 'in.wav');
-    await writeWav(wav, audioClip(44100, [new Float32Array(4410).fill(0.1)]));
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  const opts = (o: Partial<GenerateCliOptions>): GenerateCliOptions => ({
-    models,
-    variations: 1,
-    format: 'pcm16',
-    out: join(dir, 'out.wav'),
-    json: false,
-    noise: 'philox',
-    raw: false,
-    progress: false,
-    ...o,
-  });
+  const { dir, models, opts } = useTinyModels('checks');
+  const wav = join(dir, 'in.wav');
+  beforeAll(() => writeWav(wav, audioClip(44100, [new Float32Array(4410).fill(0.1)])));
 
   /** Runs with a model-tracking runtime and captured output; returns the error, the loads and the output. */
   async function refused(o: Partial<GenerateCliOptions>) {

@@ -1,36 +1,18 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspectWav } from '@audiogen/audio-io';
-import { writeRandomStableAudioFolder } from '@audiogen/convert';
 import type { Model, Runtime } from '@audiogen/core';
 import { trackModels } from '@audiogen/core/test';
 import { createNativeRuntime } from '@audiogen/runtime-native';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createProgram } from '../index';
 import { type GenerateCliOptions, outputPaths, runGenerate } from './generate';
+import { useTinyModels } from './test-fixture';
 
 describe('audiogen generate', () => {
-  let dir: string;
-  let models: string;
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'audiogen-cli-gen-'));
-    models = join(dir, 'models');
-    await writeRandomStableAudioFolder({ out: models, tiny: true, seed: 5 });
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  const opts = (o: Partial<GenerateCliOptions>): GenerateCliOptions => ({
-    models,
-    variations: 1,
-    format: 'pcm16',
-    out: join(dir, 'out.wav'),
-    json: true,
-    noise: 'philox',
-    raw: false,
-    progress: false,
-    ...o,
-  });
+  const fx = useTinyModels('gen');
+  const { dir, models } = fx;
+  const opts = (o: Partial<GenerateCliOptions>) => fx.opts({ json: true, ...o });
 
   it('parses the flags of the issue and writes WAVs with a --json line', async () => {
     const lines: string[] = [];
@@ -78,6 +60,7 @@ describe('audiogen generate', () => {
     expect(j.sampler).toBe('euler');
     expect(j.cfgScale).toBe(2);
     expect(j.timings.stepMs.map((s: number[]) => s.length)).toEqual([4, 4]);
+    expect(j.decodedFrames).toEqual({ latent: 32, total: 32 }); // the tiny decoder's margin covers its clip
     for (const f of j.files) {
       const info = inspectWav(readFileSync(f));
       expect([info.sampleRate, info.channels, info.frames, info.format]).toEqual([44100, 2, 441, 'f32']);

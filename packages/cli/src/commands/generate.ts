@@ -253,7 +253,7 @@ export async function runGenerate(
           err(`variations use seeds ${result.clips.map((c) => c.seed).join(', ')}`);
         err(
           `timings: load ${ms(loadMs)}, T5 ${ms(t.encodeMs)}, DiT ${ms(t.denoiseMs)} (${ms(perStep)}/step), ` +
-            `decoder ${ms(t.decodeMs)}, total ${ms(t.totalMs)}${pipeline.residency === 'stage' ? ' (loads included)' : ''}`,
+            `decoder ${ms(t.decodeMs)} (${result.decodedFrames.latent}/${result.decodedFrames.total} latent frames), total ${ms(t.totalMs)}${pipeline.residency === 'stage' ? ' (loads included)' : ''}`,
         );
         for (const f of files)
           out(`wrote ${f} (${result.seconds.toFixed(2)} s, ${result.sampleRate} Hz, ${o.format})`);
@@ -282,6 +282,7 @@ export async function runGenerate(
               reasons: pipeline.precision.reasons,
             },
             placement: pipeline.placement,
+            decodedFrames: result.decodedFrames,
             timings: {
               loadMs: loadByModel,
               encodeMs: t.encodeMs,

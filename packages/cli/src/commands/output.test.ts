@@ -1,77 +1,49 @@
 // Issue 12 §1 at the CLI: every output path checked before work, every writer typed and lossless on a full or
 // read-only disk, --variations complete-or-absent, and kills of a CLI child mid-write.
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
   lstatSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeWav, writeWav } from '@audiogen/audio-io';
-import { writeRandomStableAudioFolder, writeSafetensors } from '@audiogen/convert';
+import { writeSafetensors } from '@audiogen/convert';
 import type { Runtime } from '@audiogen/core';
-import { injectOutputFaults, mountSmallDisk } from '@audiogen/core/test';
+import { injectOutputFaults, mountSmallDisk, trackModels } from '@audiogen/core/test';
 import { createNativeRuntime } from '@audiogen/runtime-native';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleScript } from '../../../../test/child-script';
 import { runConvert } from './convert';
 import { type GenerateCliOptions, runGenerate } from './generate';
 import { runQuantize } from './quantize';
 import { runModel } from './run';
+import { useTinyModels } from './test-fixture';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const mlp = here('../../../core/fixtures/mlp.tflite');
 const addFc = here('../../../runtime-native/fixtures/add_fc.tflite');
 const quiet = { stdout: () => {}, stderr: () => {} };
-const dir = mkdtempSync(join(tmpdir(), 'audiogen-cli-output-'));
-const models = join(dir, 'models');
-beforeAll(async () => {
-  await writeRandomStableAudioFolder({ out: models, tiny: true, seed: 5 });
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const fx = useTinyModels('output');
+const { dir, models } = fx;
 
 /** Temps of the output layer (.agtmp/.agnew/.agold/.agprobe) left in a folder. */
 const temps = (d: string) => readdirSync(d).filter((f) => /\.ag(tmp|new|old|probe)$/.test(f));
 
-const genOpts = (o: Partial<GenerateCliOptions>): GenerateCliOptions => ({
-  models,
-  variations: 1,
-  format: 'pcm16',
-  out: join(dir, 'out.wav'),
-  json: true,
-  noise: 'philox',
-  raw: false,
-  progress: false,
-  seconds: 0.01,
-  steps: 2,
-  seed: 1,
-  ...o,
-});
+const genOpts = (o: Partial<GenerateCliOptions>) =>
+  fx.opts({ json: true, seconds: 0.01, steps: 2, seed: 1, ...o });
 
-/** A runtime whose `load` records whether any model was loaded (the slow work checks must precede). */
+/** A runtime that records every load attempt (the checks must come before the slow work). */
 function spyRuntime(): { createRuntime: () => Runtime; loaded: () => boolean } {
-  let loaded = false;
-  return {
-    createRuntime: () => {
-      const rt = createNativeRuntime();
-      return {
-        ...rt,
-        load: (...a: Parameters<Runtime['load']>) => {
-          loaded = true;
-          return rt.load(...a);
-        },
-      } as Runtime;
-    },
-    loaded: () => loaded,
-  };
+  const t = trackModels(createNativeRuntime());
+  return { createRuntime: () => t.rt, loaded: () => t.atLoad.length > 0 };
 }
 
 describe('outputs are checked before any work', () => {
@@ -306,26 +278,7 @@ main(process.argv).then((c) => { process.exitCode = c; });
     cli = join(dir, 'bin', 'cli.mjs');
     mkdirSync(join(dir, 'bin'));
     copyFileSync(here('../../package.json'), join(dir, 'package.json'));
-    await build({
-      entryPoints: [entry],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      outfile: cli,
-      tsconfig: here('../../../../tsconfig.json'),
-      banner: {
-        js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-      },
-      plugins: [
-        {
-          name: 'stub-runtime',
-          setup(b) {
-            b.onResolve({ filter: /^@audiogen\/runtime-native$/ }, () => ({ path: stub }));
-          },
-        },
-      ],
-      logLevel: 'error',
-    });
+    await bundleScript(entry, cli, { replace: { '@audiogen/runtime-native': stub } });
   });
 
   const stderrOf = new WeakMap<ChildProcess, string[]>();

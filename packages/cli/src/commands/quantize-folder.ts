@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { AudiogenError, checkOutputTargets, type Runtime, writeFileAtomic } from '@audiogen/core';
-import { readTflite } from '@audiogen/core/tflite';
+import { inspectTfliteFile, readTflite } from '@audiogen/core/tflite';
 import {
   comparisonHtml,
   computeMetrics,
@@ -35,7 +35,11 @@ async function outputError(runtime: Runtime, floatPath: string, variantPath: str
   let inputs: ReturnType<typeof randomInputs>;
   let ref: Awaited<ReturnType<typeof f.run>>;
   try {
-    inputs = randomInputs(f, 0);
+    // Open dims (the decoder's frames) at the size the file plans: a full-length decode.
+    const planned = Object.fromEntries(
+      (inspectTfliteFile(floatPath).signatures[0]?.inputs ?? []).map((i) => [i.name, i.shape]),
+    );
+    inputs = randomInputs(f, 0, undefined, planned);
     ref = await f.run(inputs);
   } finally {
     f.dispose();

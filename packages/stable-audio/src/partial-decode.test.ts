@@ -1,0 +1,90 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { STABLE_AUDIO_TINY, writeRandomStableAudioFolder } from '@audiogen/convert';
+import { createNativeRuntime } from '@audiogen/runtime-native';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStableAudioPipeline, type StableAudioPipeline } from './pipeline';
+import { oobleckDecoderMargin } from './receptive-field';
+
+// Tiny widths with 96 latent frames (3,072 samples): the tiny decoder's receptive-field margin (1,339 samples,
+// 42 frames of 32) leaves room for a shorter clip to decode fewer frames. Real converter folder, real LiteRT.
+const T = 96;
+describe('decoding only the frames a clip needs (open-frame decoder, runtime-native)', () => {
+  let dir: string;
+  let p: StableAudioPipeline;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'audiogen-partial-'));
+    await writeRandomStableAudioFolder({
+      out: dir,
+      seed: 5,
+      config: { ...STABLE_AUDIO_TINY, sampleSize: 32 * T },
+    });
+    p = await createStableAudioPipeline({ models: dir, runtime: createNativeRuntime(), threads: 1 });
+  });
+  afterAll(() => {
+    p?.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the margin is the receptive field of the Oobleck decoder', () => {
+    expect(oobleckDecoderMargin([2, 2, 2, 2, 2])).toBe(1339);
+    expect(oobleckDecoderMargin([2, 4, 4, 8, 8])).toBe(18981); // SAO-small: 9.27 latent frames
+    expect(oobleckDecoderMargin([3, 4])).toBeUndefined();
+    expect(p.decoder.margin).toBe(1339);
+    expect(p.decoder.latentFrames).toBe(T);
+  });
+
+  it('a shorter clip runs fewer latent frames and equals the full decode, trimmed, bit for bit', async () => {
+    // K + margin is a whole number of latent frames: one frame less would reach into the kept samples.
+    const a = 74;
+    const K = a * 32 - 1339;
+    const seconds = K / p.sampleRate;
+    const short = await p.generate({ prompt: 'rain', seconds, seed: 7 });
+    expect(short.decodedFrames).toEqual({ latent: a, total: T });
+    const full = await p.generate({ prompt: 'rain', seconds, seed: 7, fullLength: true });
+    expect(full.decodedFrames).toEqual({ latent: T, total: T });
+    const s = short.clips[0]!.clip.channels;
+    const f = full.clips[0]!.clip.channels;
+    expect(s[0]!.length).toBe(K);
+    expect(f[0]!.length).toBe(T * 32);
+    for (let c = 0; c < 2; c++) expect(s[c]).toEqual(f[c]!.subarray(0, K));
+
+    // The margin is needed: with one latent frame less, the last kept samples differ from the full decode.
+    const lat = full.clips[0]!.latents;
+    const crop = new Float32Array(8 * (a - 1));
+    for (let c = 0; c < 8; c++) crop.set(lat.subarray(c * T, c * T + a - 1), c * (a - 1));
+    const out = (
+      await p.decoder.model.run({ latents: { dtype: 'float32', shape: [1, 8, a - 1], data: crop } })
+    ).audio!.data as Float32Array;
+    const n = (a - 1) * 32;
+    const tooShort = [out.subarray(0, K), out.subarray(n, n + K)];
+    expect(tooShort[0]!.subarray(0, K - 100)).toEqual(f[0]!.subarray(0, K - 100));
+    expect(tooShort.some((ch, c) => ch.some((v, k) => v !== f[c]![k]))).toBe(true);
+  });
+
+  it('the full clip and an Arm-style fixed decoder decode every frame', async () => {
+    expect(p.decoder.latentFramesFor(T * 32)).toBe(T);
+    expect(p.decoder.latentFramesFor(1)).toBe(Math.ceil(1340 / 32));
+    const arm = mkdtempSync(join(tmpdir(), 'audiogen-partial-arm-'));
+    try {
+      await writeRandomStableAudioFolder({
+        out: arm,
+        seed: 5,
+        armCompatible: true,
+        config: { ...STABLE_AUDIO_TINY, sampleSize: 32 * T },
+      });
+      const q = await createStableAudioPipeline({ models: arm, runtime: createNativeRuntime(), threads: 1 });
+      try {
+        expect(q.decoder.margin).toBeUndefined();
+        const r = await q.generate({ prompt: 'rain', seconds: 1000 / q.sampleRate, seed: 7 });
+        expect(r.decodedFrames).toEqual({ latent: T, total: T });
+        expect(r.clips[0]!.clip.channels[0]!.length).toBe(1000);
+      } finally {
+        q.dispose();
+      }
+    } finally {
+      rmSync(arm, { recursive: true, force: true });
+    }
+  });
+});
