@@ -204,6 +204,10 @@ function lscpu() {
   const text = r.status === 0 ? r.stdout : '';
   const get = (k) => new RegExp(`^${k}:\\s*(.+)$`, 'm').exec(text)?.[1]?.trim();
   model = get('Model name') ?? model;
+  // A VM may name only the brand ("AMD EPYC"): family and model tell the generation (25/17: Zen 4).
+  const family = get('CPU family');
+  if (family)
+    model += ` (family ${family}, model ${get('Model') ?? '?'}${get('Hypervisor vendor') ? `, ${get('Hypervisor vendor')} VM` : ''})`;
   flags = (get('Flags') ?? '').split(/\s+/).filter(Boolean);
   if (!flags.length && existsSync('/proc/cpuinfo')) {
     const m = /^(?:flags|Features)\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
