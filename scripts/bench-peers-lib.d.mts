@@ -4,6 +4,7 @@ export interface PeersOptions {
   threads: number;
   peers: string[];
   precisions: string[];
+  sdkLitert: string[];
   models: string | undefined;
   seed: number;
   weightsSeed: number;
@@ -18,6 +19,7 @@ export interface PeerConfig {
   id: string;
   peer: string;
   precision: string;
+  litert?: string;
 }
 export interface StageTime {
   ms: number;
@@ -44,6 +46,7 @@ export interface Floor {
 
 export declare const PEERS: string[];
 export declare const PRECISIONS: string[];
+export declare const SDK_LIBRARIES: string[];
 export declare const USAGE: string;
 export declare const STAGES: { key: string; label: string }[];
 export declare function parsePeersArgs(argv: string[]): PeersOptions;

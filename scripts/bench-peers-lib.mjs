@@ -5,6 +5,8 @@ import { AudiogenError } from '@audiogen/core';
 
 export const PEERS = ['torch', 'litert', 'sdk'];
 export const PRECISIONS = ['fp32', 'auto', 'fast', 'int8'];
+/** Which libLiteRt.so the SDK runs on: its pinned one, or also the Python wheel's (same library as the LiteRT peer). */
+export const SDK_LIBRARIES = ['pinned', 'python'];
 export const USAGE = `npm run bench:peers -- [options]
 
 The same clip (prompt, seed, 11.89 s, 8 ping-pong steps, CFG 1) through the PyTorch reference
@@ -16,6 +18,8 @@ per-stage wall time, process CPU time and peak RSS, as ratios to the reference. 
   --threads N         CPU threads for every peer (default 2)
   --peers LIST        of torch,litert,sdk (default all three)
   --precisions LIST   of fp32,auto,fast,int8 for the SDK and Python LiteRT (default fp32,auto,fast)
+  --sdk-litert LIST   of pinned,python: the SDK on its pinned libLiteRt.so and/or on the Python wheel's
+                      (the LiteRT peer's library: the SDK-vs-Python ratio then compares bindings only)
   --models DIR        checkpoint + model folder, made when missing (default models/peers)
   --seed N            the clip's seed (default 42)
   --weights-seed N    seed of the random weights (default 0)
@@ -61,6 +65,7 @@ export function parsePeersArgs(argv) {
         threads: { type: 'string', default: '2' },
         peers: { type: 'string', default: PEERS.join(',') },
         precisions: { type: 'string', default: 'fp32,auto,fast' },
+        'sdk-litert': { type: 'string', default: 'pinned' },
         models: { type: 'string' },
         seed: { type: 'string', default: '42' },
         'weights-seed': { type: 'string', default: '0' },
@@ -85,6 +90,7 @@ export function parsePeersArgs(argv) {
     threads: int(v.threads, 'threads', 1),
     peers: list(v.peers, PEERS, 'peers'),
     precisions: list(v.precisions, PRECISIONS, 'precisions'),
+    sdkLitert: list(v['sdk-litert'], SDK_LIBRARIES, 'sdk-litert'),
     models: v.models,
     seed,
     weightsSeed: int(v['weights-seed'], 'weights-seed', 0),
@@ -103,7 +109,12 @@ export function configsOf(opts) {
   if (opts.peers.includes('torch')) out.push({ id: 'torch', peer: 'torch', precision: 'fp32' });
   for (const p of opts.precisions) {
     if (opts.peers.includes('litert')) out.push({ id: `litert-${p}`, peer: 'litert', precision: p });
-    if (opts.peers.includes('sdk')) out.push({ id: `sdk-${p}`, peer: 'sdk', precision: p });
+    if (!opts.peers.includes('sdk')) continue;
+    if (opts.sdkLitert.includes('pinned'))
+      out.push({ id: `sdk-${p}`, peer: 'sdk', precision: p, litert: 'pinned' });
+    if (opts.sdkLitert.includes('python')) {
+      out.push({ id: `sdkpy-${p}`, peer: 'sdk', precision: p, litert: 'python' });
+    }
   }
   return out;
 }
@@ -196,6 +207,8 @@ export function labelOf(config, builds) {
   if (config.peer === 'torch') return `PyTorch ${builds.torch?.torch ?? ''} (reference)`.replace('  ', ' ');
   if (config.peer === 'litert')
     return `Python LiteRT ${builds.litert?.aiEdgeLitert ?? ''} · ${config.precision}`;
+  if (config.litert === 'python')
+    return `SDK on Python's LiteRT ${builds.litert?.aiEdgeLitert ?? '?'} · ${config.precision}`;
   return `SDK (LiteRT ${builds.sdk?.version ?? '?'}) · ${config.precision}`;
 }
 
@@ -214,7 +227,10 @@ export function formatReport(report) {
   );
   L.push(
     `Builds: SDK on LiteRT ${builds.sdk?.version ?? '?'} (libLiteRt.so sha256 ${String(builds.sdk?.librarySha256 ?? '?').slice(0, 12)}…${builds.sdk?.libraryPinned === false ? ', not the pinned one' : ''}); ` +
-      `Python ai-edge-litert ${builds.litert?.aiEdgeLitert ?? '–'} (CompiledModel API); ` +
+      `Python ai-edge-litert ${builds.litert?.aiEdgeLitert ?? '–'} (CompiledModel API)` +
+      (builds.sdkPython
+        ? `, whose libLiteRt.so (sha256 ${builds.sdkPython.sha256.slice(0, 12)}…) the SDK also ran; `
+        : '; ') +
       `PyTorch ${builds.torch?.torch ?? '–'} (CPU capability ${builds.torch?.cpuCapability ?? '–'}), stable-audio-tools ${builds.torch?.stableAudioTools ?? '–'}.`,
   );
   L.push(
@@ -283,20 +299,22 @@ export function formatReport(report) {
   );
   // SDK ÷ Python LiteRT on the same files: what the SDK's binding and loop cost or save.
   const pairs = [];
+  const paired = (id, ref) =>
+    pairedRatios(
+      runs.filter((r) => r.config.id === id || r.config.id === ref),
+      ref,
+    )[id];
   for (const p of opts.precisions) {
-    const a = runs.filter((r) => r.config.id === `sdk-${p}`);
-    if (!a.length || !runs.some((r) => r.config.id === `litert-${p}`)) continue;
-    const rt = pairedRatios(
-      runs.filter((r) => r.config.id === `sdk-${p}` || r.config.id === `litert-${p}`),
-      `litert-${p}`,
-    )[`sdk-${p}`];
-    if (rt) pairs.push([`SDK ÷ Python LiteRT · ${p}`, rt]);
+    for (const [id, name] of [
+      [`sdk-${p}`, `SDK ÷ Python LiteRT · ${p}`],
+      [`sdkpy-${p}`, `SDK ÷ Python LiteRT, same libLiteRt.so · ${p}`],
+    ]) {
+      const rt = paired(id, `litert-${p}`);
+      if (rt) pairs.push([name, rt]);
+    }
   }
   for (const p of opts.precisions.filter((x) => x !== 'fp32')) {
-    const rt = pairedRatios(
-      runs.filter((r) => r.config.id === `sdk-${p}` || r.config.id === 'sdk-fp32'),
-      'sdk-fp32',
-    )[`sdk-${p}`];
+    const rt = paired(`sdk-${p}`, 'sdk-fp32');
     if (rt) pairs.push([`SDK ${p} ÷ SDK fp32`, rt]);
   }
   if (pairs.length) {

@@ -10,7 +10,16 @@
 // Each configuration runs in its own process (its peak RSS is its own); Python peers: scripts/bench_peers.py.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -117,10 +126,13 @@ async function childSdk(a) {
   writeFileSync(join(a.out, 'audio.npy'), writeNpy(tensor('float32', [ch.length, ch[0].length], audio)));
   const lat = res.clips[0].latents;
   writeFileSync(join(a.out, 'latents.npy'), writeNpy(tensor('float32', [lat.length], lat)));
+  // The libLiteRt.so this process really runs (LD_LIBRARY_PATH may put another before the pinned one).
+  const lib = /\s(\/\S*libLiteRt\.so)$/m.exec(readFileSync('/proc/self/maps', 'utf8'))?.[1];
   const r = finish(
     {
       stepMs: res.timings.stepMs[0],
       files: { dit: p.precision.dit.precision, decoder: p.precision.decoder.precision },
+      library: lib && { path: lib, sha256: createHash('sha256').update(readFileSync(lib)).digest('hex') },
     },
     st,
   );
@@ -192,6 +204,10 @@ function lscpu() {
   const text = r.status === 0 ? r.stdout : '';
   const get = (k) => new RegExp(`^${k}:\\s*(.+)$`, 'm').exec(text)?.[1]?.trim();
   model = get('Model name') ?? model;
+  // A VM may name only the brand ("AMD EPYC"): family and model tell the generation (25/17: Zen 4).
+  const family = get('CPU family');
+  if (family)
+    model += ` (family ${family}, model ${get('Model') ?? '?'}${get('Hypervisor vendor') ? `, ${get('Hypervisor vendor')} VM` : ''})`;
   flags = (get('Flags') ?? '').split(/\s+/).filter(Boolean);
   if (!flags.length && existsSync('/proc/cpuinfo')) {
     const m = /^(?:flags|Features)\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
@@ -255,6 +271,26 @@ function run(cmd, args, opts = {}) {
 }
 
 const lastJson = (out) => JSON.parse(out.trim().split('\n').at(-1));
+
+/** The Python wheel's libLiteRt.so (.venv), alone in a folder for LD_LIBRARY_PATH. */
+function pythonLiteRt() {
+  const lib = join(root, '.venv', 'lib');
+  for (const py of existsSync(lib) ? readdirSync(lib) : []) {
+    const f = join(lib, py, 'site-packages', 'ai_edge_litert', 'libLiteRt.so');
+    if (existsSync(f)) return f;
+  }
+  throw new Error('no ai_edge_litert/libLiteRt.so in .venv (run scripts/setup-dev.sh)');
+}
+let pyLibSha;
+function pyLib(work) {
+  const dir = join(work, 'python-litert');
+  const src = pythonLiteRt();
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  symlinkSync(src, join(dir, 'libLiteRt.so'));
+  pyLibSha ??= createHash('sha256').update(readFileSync(src)).digest('hex');
+  return dir;
+}
 
 async function main() {
   const argv = process.argv.slice(2);
@@ -382,13 +418,19 @@ async function main() {
       const w0 = performance.now();
       let r;
       if (config.peer === 'sdk') {
-        r = lastJson(
-          run(process.execPath, [
-            self,
-            '--child-sdk',
-            JSON.stringify({ clip: clipPath, out, threads: opts.threads, precision: config.precision }),
-          ]),
-        );
+        const child = { clip: clipPath, out, threads: opts.threads, precision: config.precision };
+        // LD_LIBRARY_PATH wins over the addon's RUNPATH ($ORIGIN): the SDK then runs the wheel's library.
+        const env =
+          config.litert === 'python'
+            ? {
+                ...process.env,
+                LD_LIBRARY_PATH: [pyLib(work), process.env.LD_LIBRARY_PATH].filter(Boolean).join(':'),
+              }
+            : process.env;
+        r = lastJson(run(process.execPath, [self, '--child-sdk', JSON.stringify(child)], { env }));
+        if (config.litert === 'python' && r.library?.sha256 !== pyLibSha) {
+          throw new Error(`the SDK child ran ${r.library?.path}, not the Python wheel's libLiteRt.so`);
+        }
       } else {
         // The Python peers: one script, the peer's interpreter (.venv: LiteRT, .venv-torch: PyTorch).
         const common = [join(here, 'bench_peers.py'), config.peer, '--clip', clipPath, '--out', out];
@@ -414,6 +456,7 @@ async function main() {
       r.out = out;
       runs.push(r);
       if (r.build) builds[config.peer] = r.build;
+      if (config.litert === 'python') builds.sdkPython = r.library;
       log(
         `round ${round}: ${config.id.padEnd(11)} clip ${(r.clip.ms / 1000).toFixed(2)} s wall, ${(r.clip.cpuMs / 1000).toFixed(2)} s CPU, ` +
           `DiT ${(r.stages.dit.ms / steps).toFixed(0)} ms/step, decoder ${(r.stages.decoder.ms / 1000).toFixed(2)} s, peak ${(r.peakMB / 1024).toFixed(2)} GB`,

@@ -5,6 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 V=.venv-torch
+# Done already with this script and these requirements: nothing to do (a re-run would reinstall numpy twice,
+# k-diffusion pinning it below 2 and onnx lifting it again, under anything using the venv meanwhile).
+stamp=$(cat scripts/setup-conformance.sh scripts/requirements-conformance.txt | sha256sum | cut -d' ' -f1)
+if [ -x $V/bin/python ] && [ "$(cat $V/.ready 2>/dev/null)" = "$stamp" ]; then exit 0; fi
 [ -x $V/bin/python ] || "$PY" -m venv $V
 $V/bin/pip install --disable-pip-version-check -q -r scripts/requirements-conformance.txt
 # stable-audio-tools pins an old training stack (gradio, lightning…); the model code needs few of them.
@@ -16,4 +20,4 @@ $V/bin/pip install --disable-pip-version-check -q einops alias-free-torch k-diff
 # which setuptools >= 81 no longer ships; torch.onnx.export needs onnx, the ONNX fixtures use onnxruntime.
 $V/bin/pip install --disable-pip-version-check -q --no-deps torchaudio || true
 $V/bin/pip install --disable-pip-version-check -q "setuptools<81" onnx onnxruntime || true
-touch $V/.ready
+echo "$stamp" >$V/.ready

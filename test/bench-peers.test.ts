@@ -2,6 +2,8 @@
 // line (checked before any work, typed errors), the round-robin order, the paired ratios and the report's tables
 // and floors on synthetic runs.
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as lib from '../scripts/bench-peers-lib.mjs';
@@ -96,6 +98,23 @@ describe('bench:peers options', () => {
     expect(b.stderr).not.toMatch(/waiting for/);
   });
 
+  it("runs the SDK on the Python wheel's libLiteRt.so too when asked (--sdk-litert)", () => {
+    const o = lib.parsePeersArgs([
+      '--peers',
+      'litert,sdk',
+      '--precisions',
+      'fast',
+      '--sdk-litert',
+      'pinned,python',
+    ]);
+    expect(lib.configsOf(o)).toEqual([
+      { id: 'litert-fast', peer: 'litert', precision: 'fast' },
+      { id: 'sdk-fast', peer: 'sdk', precision: 'fast', litert: 'pinned' },
+      { id: 'sdkpy-fast', peer: 'sdk', precision: 'fast', litert: 'python' },
+    ]);
+    expect(() => lib.parsePeersArgs(['--sdk-litert', '2.3.0'])).toThrow(/--sdk-litert: unknown "2\.3\.0"/);
+  });
+
   it('rotates the order each round, so no configuration always runs first', () => {
     const c = lib.configsOf(lib.parsePeersArgs(['--peers', 'torch,sdk', '--precisions', 'fp32,fast']));
     const ids = (r: number) => lib.roundOrder(c, r).map((x) => x.id);
@@ -186,5 +205,46 @@ describe('bench:peers report', () => {
     const md = lib.formatReport({ ...report, runs: slow, host: { ...report.host, busy: true } });
     expect(md).toMatch(/0\.18× the PyTorch reference clip: 0\.300× wall, 0\.300× CPU → NOT met/);
     expect(md).toMatch(/the machine was busy: compare the CPU-time ratios/);
+  });
+});
+
+// The whole path on a tiny model, minus PyTorch (its venv is not part of npm test): weights → checkpoint →
+// converter → int8 variants, the SDK's noise, Python LiteRT and the SDK in their own processes, the report.
+const python = join(ROOT, '.venv', 'bin', 'python');
+describe.skipIf(!existsSync(python))('bench:peers on a tiny model (LiteRT peers)', () => {
+  it('runs Python LiteRT and the SDK on the same files and gets the same audio', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-peers-'));
+    try {
+      const json = join(dir, 'out.json');
+      const r = spawnSync(
+        process.execPath,
+        [
+          join(ROOT, 'scripts', 'bench-peers.mjs'),
+          ...['--tiny', '--rounds', '1', '--peers', 'litert,sdk', '--precisions', 'fp32,fast'],
+          ...['--no-lock', '--no-setup', '--models', join(dir, 'models'), '--json', json],
+        ],
+        { encoding: 'utf8', timeout: 240_000 },
+      );
+      expect(r.status, r.stderr.slice(-2000)).toBe(0);
+      expect(r.stdout).toMatch(/\| SDK \(LiteRT [\d.]+\) · fast +\| int8 \/ int8/);
+      expect(r.stdout).toMatch(/\| SDK ÷ Python LiteRT · fp32 +\|/);
+      const out = JSON.parse(readFileSync(json, 'utf8'));
+      expect(out.runs.map((x: { config: { id: string } }) => x.config.id)).toEqual([
+        'litert-fp32',
+        'sdk-fp32',
+        'litert-fast',
+        'sdk-fast',
+      ]);
+      expect(out.sanity.tokensEqual).toBe(true);
+      // litert-fp32 is the reference here: the SDK on the same file computes the same clip.
+      expect(out.sanity.audioCosine['sdk-fp32']).toBeGreaterThan(0.999999);
+      expect(out.sanity.audioCosine['sdk-fast']).toBeCloseTo(out.sanity.audioCosine['litert-fast'], 6);
+      for (const x of out.runs) {
+        expect(x.stages.dit.cpuMs).toBeGreaterThan(0);
+        expect(x.peakMB).toBeGreaterThan(10);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -48,6 +48,12 @@ export interface DecoderBuildOptions extends BuildOptions {
    * can resize the input and decode only the frames a shorter clip needs. Default true; false: fixed shapes.
    */
   openFrames?: boolean;
+  /**
+   * Latent frames the decoder is planned (compiled) for, with open frames: LiteRT sizes its activations for this
+   * at load, so a decoder planned for a window decodes long clips in windows with less memory. Default: the
+   * config's full length.
+   */
+  plannedFrames?: number;
 }
 
 export interface DitBuildOptions extends BuildOptions {
@@ -651,9 +657,14 @@ export function buildDecoder(
   b.weightsFp16 = !!opts.fp16Weights;
   const m = new Oobleck(b, getter(src), (k) => spec.get(k)!);
   const { latentDim, strides, ioChannels } = cfg.vae;
-  const T = latentLength(cfg);
   // Open frames: the frame axis of every reshape is written -1 (TRANSPOSE_CONV's output size follows its input).
   const open = opts.openFrames !== false;
+  const T = opts.plannedFrames ?? latentLength(cfg);
+  if (!Number.isInteger(T) || T < 1 || (!open && T !== latentLength(cfg)))
+    throw new AudiogenError(
+      'INVALID_ARGUMENT',
+      `plannedFrames must be a positive integer, with open frames (got ${opts.plannedFrames})`,
+    );
   const ax = (axis: number) => (open ? { openAxis: axis } : {});
   const inp = b.input('latents', 'FLOAT32', [1, latentDim, T], ax(2));
   let x = b.reshape(b.transpose(b.reshape(inp, [latentDim, T], ax(1)), [1, 0]), [1, 1, T, latentDim], ax(2));
@@ -673,7 +684,7 @@ export function buildDecoder(
   }
   x = m.snake(x, `layers.${n + 1}`);
   x = m.conv(x, `layers.${n + 2}`, { bias: false });
-  const S = cfg.sampleSize;
+  const S = T * (cfg.sampleSize / latentLength(cfg));
   b.output(b.transpose(b.reshape(x, [S, ioChannels], ax(0)), [1, 0]), 'audio');
   opts.onProgress?.('decoder: built', 1);
   return b.build();

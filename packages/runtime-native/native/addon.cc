@@ -515,6 +515,10 @@ struct ModelState {
   bool disposed = false;
   int memfd = -1;  // the private copy LiteRT maps the model from (Linux), closed after the model
   bool dispose_pending = false;
+  // Pages of the memfd freed after compile (weights XNNPACK packed into its own memory), and the memfd's
+  // allocated bytes right after: a run that finds more allocated read a freed page (it read zeros).
+  uint64_t released_bytes = 0;
+  int64_t allocated_after_release = -1;
 
   void ReleaseBuffers() {
     for (auto& v : bound_inputs) for (auto& b : v) b.Reset();
@@ -744,11 +748,89 @@ int MemfdWithBytes(const uint8_t* p, size_t n) {
   }
   return fd;
 }
+
+// Bytes the kernel holds for a memfd (its pages; holes excluded), -1 if unknown.
+int64_t MemfdAllocated(int fd) {
+  struct stat st;
+  return fstat(fd, &st) == 0 ? static_cast<int64_t>(st.st_blocks) * 512 : -1;
+}
+
+// Where this process maps `fd` (LiteRT's mapping of the model): start address and file offset of each
+// mapping of the same inode, from /proc/self/maps.
+struct FdMapping { uintptr_t start, end; uint64_t offset; };
+std::vector<FdMapping> MappingsOf(int fd) {
+  std::vector<FdMapping> out;
+  struct stat st;
+  if (fstat(fd, &st) != 0) return out;
+  FILE* f = fopen("/proc/self/maps", "re");
+  if (!f) return out;
+  char line[4096];
+  while (fgets(line, sizeof line, f)) {
+    unsigned long long a, b, off, ino;
+    char perms[8];
+    unsigned maj, min;
+    if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu", &a, &b, perms, &off, &maj, &min, &ino) != 7) continue;
+    if (ino == static_cast<unsigned long long>(st.st_ino) && strstr(line, "memfd:audiogen-model"))
+      out.push_back({static_cast<uintptr_t>(a), static_cast<uintptr_t>(b), off});
+  }
+  fclose(f);
+  return out;
+}
+
+// True when every page of [a, b) of the file is present in one of `maps` (/proc/self/pagemap bit 63),
+// i.e. something read it since LiteRT mapped the model: for a weight only packing ops consume, XNNPACK.
+bool PagesPresent(const std::vector<FdMapping>& maps, uint64_t a, uint64_t b, uint64_t page, int pagemap) {
+  for (const FdMapping& m : maps) {
+    if (a < m.offset || b > m.offset + (m.end - m.start)) continue;
+    const uint64_t n = (b - a) / page;
+    std::vector<uint64_t> e(n);
+    const off_t at = static_cast<off_t>((m.start + (a - m.offset)) / page * sizeof(uint64_t));
+    if (pread(pagemap, e.data(), n * sizeof(uint64_t), at) != static_cast<ssize_t>(n * sizeof(uint64_t)))
+      return false;
+    return std::all_of(e.begin(), e.end(), [](uint64_t x) { return (x >> 63) & 1; });
+  }
+  return false;
+}
+
+// After compile: frees the pages of the model's private copy that hold weights XNNPACK has packed into its
+// own memory (they are never read again), so a model costs its packed weights once, not twice. Freed for
+// real (FALLOC_FL_PUNCH_HOLE: the pages go back to the kernel, not just out of our page tables). Which
+// ranges: those TypeScript found consumed only as weights/bias of ops XNNPACK packs, and of those, all when
+// every node of the model runs in XNNPACK (IsFullyAccelerated), else only ranges whose every page was read
+// while the model was created and compiled (a node left to TFLite's kernels would read its weights at run
+// time, not at compile). Page-aligned inward, so the flatbuffer around a weight is kept.
+uint64_t ReleasePackedWeights(int fd, const std::vector<std::pair<uint64_t, uint64_t>>& ranges, bool all) {
+  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  std::vector<FdMapping> maps;
+  int pagemap = -1;
+  if (!all) {
+    maps = MappingsOf(fd);
+    pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (maps.empty() || pagemap < 0) {
+      if (pagemap >= 0) close(pagemap);
+      return 0;
+    }
+  }
+  uint64_t freed = 0;
+  for (const auto& [off, len] : ranges) {
+    const uint64_t a = (off + page - 1) / page * page, b = (off + len) / page * page;
+    if (b <= a) continue;
+    if (!all && !PagesPresent(maps, a, b, page, pagemap)) continue;
+    if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(a),
+                  static_cast<off_t>(b - a)) == 0)
+      freed += b - a;
+  }
+  if (pagemap >= 0) close(pagemap);
+  return freed;
+}
 #endif
 
 struct LoadSpec {
   std::string path;
   int memfd = -1;  // a private copy made by copyToMemfd (path is /proc/self/fd/<memfd>); owned once loaded
+  // Byte ranges (offset, size) of the memfd holding constant weights that only ops XNNPACK packs consume
+  // (found in TypeScript from the tables); freed after compile where XNNPACK did pack them.
+  std::vector<std::pair<uint64_t, uint64_t>> release;
   const uint8_t* bytes = nullptr;
   size_t byte_length = 0;
   std::string toml;
@@ -844,6 +926,15 @@ class LoadWorker : public Napi::AsyncWorker {
     if (LiteRtCompiledModelIsFullyAccelerated(state_->compiled, &full) == kLiteRtStatusOk)
       state_->fully_accelerated = full;
     LiteRtSetCompiledModelCancellationFunction(state_->compiled, state_, CheckCancelled);
+#ifdef __linux__
+    // Before tensors are allocated: XNNPACK has packed its weights, LiteRT's own kernels have not been
+    // prepared yet (so they read nothing so far), and the copy is gone before the activations arrive.
+    const int fd = spec_.memfd >= 0 ? spec_.memfd : state_->memfd;
+    if (fd >= 0 && !spec_.release.empty() && !Gpu()) {
+      state_->released_bytes = ReleasePackedWeights(fd, spec_.release, state_->fully_accelerated);
+      if (state_->released_bytes) state_->allocated_after_release = MemfdAllocated(fd);
+    }
+#endif
     // Allocate now so that unresolved/unsupported ops fail at load rather than at the first run.
     for (size_t si = 0; si < state_->signatures.size(); si++) {
       size_t n = state_->signatures[si].outputs.size();
@@ -857,9 +948,18 @@ class LoadWorker : public Napi::AsyncWorker {
         break;
       }
     }
+#ifdef __linux__
+    if (status_ == kLiteRtStatusOk && state_->released_bytes && MemfdAllocated(fd) > state_->allocated_after_release) {
+      status_ = kLiteRtStatusErrorRuntimeFailure;  // not expected: see ReleasePackedWeights
+      op_ = "prepare read weights that were freed after compile (load with releasePackedWeights: false)";
+    }
+#endif
     // Compile and prepare messages (e.g. XNNPACK refusing a node), on failure and on success.
     messages_ = TakeErrorMessages(state_->compiled);
     if (spec_.echo_errors) EchoToStderr(messages_);
+    if (status_ != kLiteRtStatusOk) return;
+    // A loaded model owns the memfd of its path (copyToMemfd); a failed load leaves it to the caller.
+    if (state_->memfd < 0 && spec_.memfd >= 0) state_->memfd = spec_.memfd;
   }
 
   bool Gpu() const { return spec_.accelerators & kLiteRtHwAcceleratorGpu; }
@@ -907,12 +1007,14 @@ class LoadWorker : public Napi::AsyncWorker {
     }
     const int state_memfd_ = state_->memfd;
     fully_ = state_->fully_accelerated;
+    released_ = state_->released_bytes;
     Napi::Object obj = env.GetInstanceData<Napi::FunctionReference>()->New({Napi::External<ModelState>::New(env, state_)});
     state_ = nullptr;
     // Model-from-buffer needs the bytes alive (a model read from a memfd does not).
     if (!keep_.IsEmpty() && state_memfd_ < 0) obj.Set("_bytes", keep_.Value());
     obj.Set("loadMessages", Napi::String::New(env, messages_));
     obj.Set("fullyAccelerated", Napi::Boolean::New(env, fully_));
+    obj.Set("releasedBytes", Napi::Number::New(env, static_cast<double>(released_)));
     if (Gpu()) obj.Set("loadLog", Napi::String::New(env, load_log_));
     deferred_.Resolve(obj);
   }
@@ -935,6 +1037,7 @@ class LoadWorker : public Napi::AsyncWorker {
   bool has_captured_ = false;
   std::string load_log_;  // GPU loads: everything printed on fd 2 while the model was created and compiled
   bool fully_ = false;
+  uint64_t released_ = 0;
 };
 
 // load({ path?: string, bytes?: Uint8Array, toml: string, logSeverity?, captureStderr?, echoErrors?,
@@ -961,6 +1064,14 @@ Napi::Value Load(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   if (o.Get("memfd").IsNumber()) spec.memfd = o.Get("memfd").As<Napi::Number>().Int32Value();
+  if (o.Get("release").IsArray()) {
+    Napi::Array a = o.Get("release").As<Napi::Array>();
+    for (uint32_t i = 0; i + 1 < a.Length(); i += 2) {
+      double off = a.Get(i).ToNumber().DoubleValue(), len = a.Get(i + 1).ToNumber().DoubleValue();
+      if (off >= 0 && len > 0 && off + len <= 9007199254740991.0)
+        spec.release.emplace_back(static_cast<uint64_t>(off), static_cast<uint64_t>(len));
+    }
+  }
   if (o.Get("toml").IsString()) spec.toml = o.Get("toml").As<Napi::String>().Utf8Value();
   if (o.Get("captureStderr").IsBoolean()) spec.capture_stderr = o.Get("captureStderr").As<Napi::Boolean>().Value();
   if (o.Get("echoErrors").IsBoolean()) spec.echo_errors = o.Get("echoErrors").As<Napi::Boolean>().Value();
@@ -1101,6 +1212,15 @@ class RunWorker : public Napi::AsyncWorker {
       status_ = kLiteRtStatusCancelled;
     }
     if (status_ != kLiteRtStatusOk) return;
+#ifdef __linux__
+    // Freed weight pages read back in (as zeros) mean a node used weights we freed: never hand out such
+    // outputs. Not expected (see ReleasePackedWeights); checked on every run, one fstat.
+    if (st_->released_bytes && MemfdAllocated(st_->memfd) > st_->allocated_after_release) {
+      status_ = kLiteRtStatusErrorRuntimeFailure;
+      op_ = "run read weights that were freed after compile (load with releasePackedWeights: false)";
+      return;
+    }
+#endif
     // Hand each output to JS in its own allocation (an external ArrayBuffer; one copy, no JS-heap copy).
     outs_.resize(nout);
     for (size_t i = 0; i < nout; i++) {
@@ -1303,6 +1423,26 @@ Napi::Value AllocModelBuffer(const Napi::CallbackInfo& info) {
   return Napi::ArrayBuffer::New(env, p, size, FreeOutput, new size_t(size));
 }
 
+// Test hook: _testTouchFd(fd, offset) -> bytes the kernel holds for fd after reading the byte at `offset`
+// through a shared mapping, as LiteRT reads its model (-1 where unsupported).
+Napi::Value TestTouchFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+#ifdef __linux__
+  const int fd = info[0].ToNumber().Int32Value();
+  const uint64_t off = static_cast<uint64_t>(info[1].ToNumber().DoubleValue());
+  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  void* p = mmap(nullptr, page, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(off / page * page));
+  if (p != MAP_FAILED) {
+    volatile const uint8_t* b = static_cast<const uint8_t*>(p);
+    (void)b[off % page];
+    munmap(p, page);
+  }
+  return Napi::Number::New(env, static_cast<double>(MemfdAllocated(fd)));
+#else
+  return Napi::Number::New(env, -1);
+#endif
+}
+
 // copyToMemfd(path) -> { fd, path } | null (no memfds here). Copies a regular file into a private memfd in
 // the kernel (sendfile; no copy through JS): load({ path, memfd: fd }) then maps this copy, so the model
 // survives its file being truncated or replaced, and what JS verifies at `path` is what LiteRT loads.
@@ -1461,6 +1601,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("load", Napi::Function::New(env, Load));
   exports.Set("allocModelBuffer", Napi::Function::New(env, AllocModelBuffer));
   exports.Set("copyToMemfd", Napi::Function::New(env, CopyToMemfd));
+  exports.Set("_testTouchFd", Napi::Function::New(env, TestTouchFd));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));
   exports.Set("abiLayoutBytes", Napi::Number::New(env, sizeof(LiteRtRankedTensorType)));
   exports.Set("maxRank", Napi::Number::New(env, AUDIOGEN_LITERT_MAX_RANK));

@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 // Cost of loading a model from a private in-memory copy ('copy', the default: survives its file being
-// truncated or replaced) against LiteRT mapping the file ('map'). For each .tflite in a folder, each mode
-// runs in its own process, interleaved over --rounds: load time, process CPU time of the load, RSS
-// (anonymous, file-backed and shared memory — the memfd copy) after load and after one run with zero inputs, and peak RSS.
+// truncated or replaced; packed weights' pages freed after compile) against 'copy-keep' (the copy kept whole,
+// releasePackedWeights: false), LiteRT mapping the file ('map') and 'cache' (copy + XNNPACK's weight cache
+// file: the model is loaded once to write the cache, disposed, and the second load is measured). For each
+// .tflite in a folder, each mode runs in its own process, interleaved over --rounds: load time, process CPU
+// time of the load, RSS (anonymous, file-backed and shared memory — the memfd copy) after load and after one
+// run with zero inputs, and peak RSS.
 //   node scripts/bench-model-files.mjs <model folder> [--rounds 2] [--threads 2] [--only dit_model]
+//        [--modes copy,copy-keep,map,cache]
 // Run under the bench lock: flock /tmp/audiogen-bench.lock node scripts/bench-model-files.mjs models/full
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -25,11 +29,20 @@ if (process.argv[2] === '--child') {
     }
     return o;
   };
-  const rt = createNativeRuntime({ threads: Number(threads), modelFiles: mode });
+  const rt = createNativeRuntime({
+    threads: Number(threads),
+    modelFiles: mode === 'map' ? 'map' : 'copy',
+    releasePackedWeights: mode !== 'copy-keep',
+  });
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const cacheDir = mode === 'cache' ? mkdtempSync(join(tmpdir(), 'audiogen-xnncache-')) : undefined;
+  const loadOptions = cacheDir ? { weightCachePath: join(cacheDir, 'model.xnncache') } : {};
+  if (cacheDir) (await rt.load(file, loadOptions)).dispose(); // writes the cache
   const base = mem();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const m = await rt.load(file);
+  const m = await rt.load(file, loadOptions);
   const loadMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const afterLoad = mem();
@@ -49,8 +62,17 @@ if (process.argv[2] === '--child') {
   const runMs = performance.now() - t1;
   const afterRun = mem();
   m.dispose();
+  if (cacheDir) rmSync(cacheDir, { recursive: true, force: true });
   process.stdout.write(
-    JSON.stringify({ loadMs, loadCpuMs: (cpu.user + cpu.system) / 1000, runMs, base, afterLoad, afterRun }),
+    JSON.stringify({
+      loadMs,
+      loadCpuMs: (cpu.user + cpu.system) / 1000,
+      runMs,
+      releasedMB: m.releasedWeightBytes / 2 ** 20,
+      base,
+      afterLoad,
+      afterRun,
+    }),
   );
   process.exit(0);
 }
@@ -59,14 +81,15 @@ const dir = process.argv[2];
 const rounds = Number(arg('rounds', 2));
 const threads = arg('threads', '2');
 const only = arg('only');
+const modes = arg('modes', 'copy,copy-keep,map').split(',');
 const files = readdirSync(dir)
   .filter((f) => f.endsWith('.tflite') && (!only || f.includes(only)))
   .sort();
 const rows = [];
 for (const f of files) {
-  const res = { copy: [], map: [] };
+  const res = Object.fromEntries(modes.map((m) => [m, []]));
   for (let r = 0; r < rounds; r++) {
-    for (const mode of r % 2 ? ['map', 'copy'] : ['copy', 'map']) {
+    for (const mode of r % 2 ? [...modes].reverse() : modes) {
       const p = spawnSync(process.execPath, [process.argv[1], '--child', join(dir, f), mode, threads], {
         encoding: 'utf8',
         maxBuffer: 1 << 24,
@@ -76,7 +99,7 @@ for (const f of files) {
     }
   }
   const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  for (const mode of ['copy', 'map']) {
+  for (const mode of modes) {
     const xs = res[mode];
     rows.push({
       model: f,
@@ -84,6 +107,7 @@ for (const f of files) {
       loadMs: Math.round(med(xs.map((x) => x.loadMs))),
       loadCpuMs: Math.round(med(xs.map((x) => x.loadCpuMs))),
       runMs: Math.round(med(xs.map((x) => x.runMs))),
+      releasedMB: Math.round(med(xs.map((x) => x.releasedMB))),
       anonAfterLoadMB: med(xs.map((x) => x.afterLoad.RssAnon - x.base.RssAnon)),
       fileAfterLoadMB: med(xs.map((x) => x.afterLoad.RssFile - x.base.RssFile)),
       shmemAfterLoadMB: med(xs.map((x) => x.afterLoad.RssShmem - x.base.RssShmem)),

@@ -2,8 +2,9 @@
 // npm run leakcheck -w @audiogen/runtime-native
 // 600 warm-up + 500 measured load/run/dispose cycles (file and bytes sources alternating, plus a run aborted before start and a
 // dispose during a run every 50 cycles, and an undisposed model left to the GC every 25); RSS must stay flat
-// after warm-up. Exit code 1 on growth > LIMIT_MB.
-import { readFileSync } from 'node:fs';
+// after warm-up, and so must the open file descriptors (a leaked model memfd keeps the whole file in shared
+// memory, which RSS does not show once unmapped). Exit code 1 on growth > LIMIT_MB or any fd growth.
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createNativeRuntime } from '../dist/index.js';
@@ -17,6 +18,8 @@ const rt = createNativeRuntime({ threads: 1 });
 const bytes = new Uint8Array(readFileSync(fx('fc_probe.tflite')));
 const x = { dtype: 'float32', shape: [1, 512], data: new Float32Array(512).fill(1) };
 const rss = () => process.memoryUsage().rss / 2 ** 20;
+const fds = () => (process.platform === 'linux' ? readdirSync('/proc/self/fd').length : 0);
+const fdSamples = [];
 const samples = [];
 for (let i = 1; i <= WARMUP + CYCLES; i++) {
   const m = await rt.load(i % 2 ? fx('fc_probe.tflite') : bytes, { threads: 1 });
@@ -41,9 +44,11 @@ for (let i = 1; i <= WARMUP + CYCLES; i++) {
     globalThis.gc?.();
     const r = rss();
     samples.push([i, +r.toFixed(1)]);
-    console.error(`cycle ${i}: rss ${r.toFixed(1)} MB`);
+    if (i > WARMUP) fdSamples.push(fds()); // after a GC: the undisposed models' memfds are closed too
+    console.error(`cycle ${i}: rss ${r.toFixed(1)} MB, ${fds()} fds`);
   }
 }
+const fdGrowth = fdSamples.length ? fdSamples[fdSamples.length - 1] - fdSamples[0] : 0;
 // RSS jitters by a few MB (allocator): compare the mean of the first 4 samples after warm-up with the
 // mean of the last 4.
 const measured = samples.filter(([i]) => i > WARMUP).map(([, r]) => r);
@@ -58,6 +63,7 @@ console.log(
     rssStartMB: +start.toFixed(1),
     rssEndMB: +end.toFixed(1),
     growthMB: +growth.toFixed(1),
+    fdGrowth,
     samples,
   }),
 );
@@ -65,5 +71,9 @@ if (growth > LIMIT_MB) {
   console.error(
     `RSS grew ${growth.toFixed(1)} MB over ${CYCLES} cycles after warm-up (limit ${LIMIT_MB} MB)`,
   );
+  process.exit(1);
+}
+if (fdGrowth > 0) {
+  console.error(`${fdGrowth} more open file descriptors after ${CYCLES} cycles`);
   process.exit(1);
 }

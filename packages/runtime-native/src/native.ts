@@ -27,6 +27,8 @@ export interface NativeModelHandle {
   loadMessages?: string;
   /** LiteRtCompiledModelIsFullyAccelerated after the compile. */
   fullyAccelerated?: boolean;
+  /** Bytes of the memfd freed after compile (packed weights). */
+  releasedBytes?: number;
   /** GPU loads: everything printed on fd 2 while the model was created and compiled. */
   loadLog?: string;
   signatures(): NativeSignature[];
@@ -44,6 +46,8 @@ export interface NativeAddon {
     path?: string;
     /** The memfd behind `path` (from copyToMemfd): the loaded model owns and closes it. */
     memfd?: number;
+    /** [offset, size, …] of the memfd to free after compile where XNNPACK packed those weights. */
+    release?: number[];
     bytes?: Uint8Array;
     toml: string;
     logSeverity?: number;
@@ -68,6 +72,8 @@ export interface NativeAddon {
   /** Linux: copies a regular file into a private memfd (null where memfds are unavailable). */
   copyToMemfd(path: string): { fd: number; path: string; size: number } | null;
   closeFd(fd: number): void;
+  /** Test hook: reads the byte at `offset` of fd through a shared mapping; returns fd's allocated bytes. */
+  _testTouchFd(fd: number, offset: number): number;
   /** AUDIOGEN_LITERT_MAX_RANK: dimensions a LiteRT layout holds (must equal core's MAX_RANK). */
   maxRank: number;
   /** Test hook: writes `bytes` bytes of numbered lines to fd 2 under a capture; returns the kept text. */

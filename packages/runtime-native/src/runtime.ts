@@ -113,6 +113,12 @@ export interface NativeRuntimeOptions {
    * (4 GiB on Node 20) are always mapped.
    */
   modelFiles?: 'copy' | 'map';
+  /**
+   * Linux, `modelFiles: 'copy'`: once a model is compiled, free the pages of its private copy that hold
+   * weights XNNPACK has packed into its own memory (default true), so a model costs its weights once,
+   * not twice. Every run checks that no freed page was read (a run that did fails with RUNTIME_ERROR).
+   */
+  releasePackedWeights?: boolean;
 }
 
 /** Where a model runs and why (`model.placement`). */
@@ -173,6 +179,8 @@ export interface NativeModel extends Model {
   readonly customOps: readonly string[];
   /** Where the model runs ('cpu' or 'gpu') and, for 'auto' on the CPU, why. */
   readonly placement: Placement;
+  /** Bytes of the model's private copy freed after compile (`releasePackedWeights`); 0 if none. */
+  readonly releasedWeightBytes: number;
 }
 
 export function defaultThreads(): number {
@@ -387,6 +395,7 @@ class LiteRtModel implements NativeModel {
   readonly cpuOptions: EffectiveCpuOptions;
   readonly customOps: readonly string[];
   readonly loadMessages: readonly string[];
+  readonly releasedWeightBytes: number;
   placement: Placement = { requested: 'cpu', accelerator: 'cpu' };
   private handle: NativeModelHandle;
   private sigs: SigState[];
@@ -399,6 +408,7 @@ class LiteRtModel implements NativeModel {
     this.cpuOptions = cpu;
     this.customOps = scan.customOps;
     this.loadMessages = litertMessageLines(handle.loadMessages, 'error-reporter');
+    this.releasedWeightBytes = handle.releasedBytes ?? 0;
     this.sigs = handle.signatures().map((s: NativeSignature) => ({
       key: s.key,
       inputs: s.inputs.map((t) => {
@@ -761,6 +771,9 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
       throw new AudiogenError('INVALID_ARGUMENT', `${k} must be a boolean`);
   }
   const modelFiles = options.modelFiles ?? 'copy';
+  if (options.releasePackedWeights !== undefined && typeof options.releasePackedWeights !== 'boolean')
+    throw new AudiogenError('INVALID_ARGUMENT', 'releasePackedWeights must be a boolean');
+  const release = options.releasePackedWeights ?? true;
   if (modelFiles !== 'copy' && modelFiles !== 'map')
     throw new AudiogenError(
       'INVALID_ARGUMENT',
@@ -778,7 +791,7 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
       let scan: TfliteScan;
       let label = loadOptions.label ?? 'model';
       const { addon, path: addonPath } = loadAddon();
-      let from: { path: string; memfd?: number } | { bytes: Uint8Array };
+      let from: { path: string; memfd?: number; release?: number[] } | { bytes: Uint8Array };
       if (typeof source === 'string') {
         label = loadOptions.label ?? source;
         const size = await statInputFile(source, { what: 'model file', maxBytes: Number.MAX_SAFE_INTEGER });
@@ -792,7 +805,7 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
             addon.closeFd(copy.fd);
             throw e;
           }
-          from = { path: copy.path, memfd: copy.fd };
+          from = { path: copy.path, memfd: copy.fd, ...(release ? { release: scan.packedWeights } : {}) };
         } else if (modelFiles === 'copy' && size <= MAX_INPUT_BYTES) {
           // One read into the block LiteRT keeps using: the bytes verified are the bytes run, and a
           // later change to the file cannot reach the loaded model.
@@ -865,7 +878,10 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
         try {
           handle = await addon.load(spec);
         } catch (e) {
-          throw nativeError(e, label, scan, 'load');
+          const err = nativeError(e, label, scan, 'load'); // may read scale tensors from the copy
+          // A loaded model owns its memfd; a failed load leaves it here.
+          if ('memfd' in from && from.memfd !== undefined) addon.closeFd(from.memfd);
+          throw err;
         }
       }
       try {

@@ -66,6 +66,22 @@ export function blockwiseInt4Fc(scales: number[]): Graph {
   };
 }
 
+/** out = GATHER(table, indices) along axis 0 (LiteRT's own kernel: XNNPACK does not take GATHER). */
+function gatherOp(
+  table: number,
+  indices: number,
+  out: number,
+): Graph['subgraphs'][number]['operators'][number] {
+  return {
+    op: 'GATHER',
+    builtin_code: 36,
+    version: 1,
+    inputs: [table, indices],
+    outputs: [out],
+    options: { type: 'GatherOptions', axis: 0 },
+  };
+}
+
 /**
  * y = GATHER(table, x): a float32 table of rows × cols (value r·cols + c + salt) read at every run by
  * LiteRT's builtin kernel (XNNPACK does not take GATHER), so a run touches the model's constant bytes.
@@ -86,16 +102,7 @@ export function gatherTable(rows: number, cols: number, salt = 0): Graph {
         ],
         inputs: [1],
         outputs: [2],
-        operators: [
-          {
-            op: 'GATHER',
-            builtin_code: 36,
-            version: 1,
-            inputs: [0, 1],
-            outputs: [2],
-            options: { type: 'GatherOptions', axis: 0 },
-          },
-        ],
+        operators: [gatherOp(0, 1, 2)],
       },
     ],
     signatures: [
@@ -150,6 +157,62 @@ export function addGraph(shape: number[], description = 'ADD', signature?: numbe
           { name: 'y', tensor_index: 1 },
         ],
         outputs: [{ name: 'z', tensor_index: 2 }],
+      },
+    ],
+  };
+}
+
+/** Deterministic float32 values in [-0.5, 0.5) (a small LCG), `n` of them. */
+export function lcgFloats(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  return new Float32Array(n).map(() => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  });
+}
+
+/**
+ * x [1,K] → FULLY_CONNECTED(w1 [N,K], b1 [N]) → FULLY_CONNECTED(w2 [N,N]) → y [1,N]; with `gather`, also
+ * g = GATHER(w1, idx [4]) [4,K]: w1 is then read at every run by LiteRT's own kernel (XNNPACK does not
+ * take GATHER), so the model is not fully accelerated and w1 must stay while w2 and b1 may go. With
+ * `openBatch` the batch dimension of x is open (-1), so the model can be resized after its weights went.
+ */
+export function fcStack(K: number, N: number, gather: boolean, openBatch = false): Graph {
+  const f = (a: Float32Array) => new Uint8Array(a.buffer);
+  const tensors: Graph['subgraphs'][number]['tensors'] = [
+    { name: 'x', type: 'FLOAT32', shape: [1, K], ...(openBatch ? { shape_signature: [-1, K] } : {}) },
+    { name: 'w1', type: 'FLOAT32', shape: [N, K], data: f(lcgFloats(N * K, 1)) },
+    { name: 'b1', type: 'FLOAT32', shape: [N], data: f(lcgFloats(N, 2)) },
+    { name: 'h', type: 'FLOAT32', shape: [1, N] },
+    { name: 'w2', type: 'FLOAT32', shape: [N, N], data: f(lcgFloats(N * N, 3)) },
+    { name: 'y', type: 'FLOAT32', shape: [1, N] },
+    { name: 'idx', type: 'INT32', shape: [4] },
+    { name: 'g', type: 'FLOAT32', shape: [4, K] },
+  ];
+  const fc = (inputs: number[], out: number) => ({
+    op: 'FULLY_CONNECTED',
+    builtin_code: 9,
+    version: 1,
+    inputs,
+    outputs: [out],
+    options: { type: 'FullyConnectedOptions' as const },
+  });
+  const operators: Graph['subgraphs'][number]['operators'] = [fc([0, 1, 2], 3), fc([3, 4, -1], 5)];
+  if (gather) operators.push(gatherOp(1, 6, 7));
+  const ins = gather ? [0, 6] : [0];
+  const outs = gather ? [5, 7] : [5];
+  const name = (t: number) => tensors[t]!.name;
+  return {
+    version: 3,
+    description: gather ? 'FC stack + GATHER' : 'FC stack',
+    metadata: [],
+    subgraphs: [{ name: 'main', tensors, inputs: ins, outputs: outs, operators }],
+    signatures: [
+      {
+        signature_key: 'serving_default',
+        subgraph_index: 0,
+        inputs: ins.map((t) => ({ name: name(t), tensor_index: t })),
+        outputs: outs.map((t) => ({ name: name(t), tensor_index: t })),
       },
     ],
   };

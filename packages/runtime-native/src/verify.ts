@@ -24,6 +24,11 @@ export interface TfliteScan {
   /** `<signature key>/<input name>` → shape_signature, for signature inputs that have a -1 in it. */
   openDims: Map<string, number[]>;
   /**
+   * Byte ranges of the file, as [offset, size, offset, size, …], that hold constant weights consumed only
+   * as the weights or bias of ops XNNPACK packs into its own memory at compile (see `packedWeightRanges`).
+   */
+  packedWeights?: number[];
+  /**
    * Finds quantized constants whose scales XNNPACK refuses. Only called to explain a failed load: it
    * reads the (small) scale tensors, never the weights.
    */
@@ -80,6 +85,56 @@ export function findScaleProblems(
 
 function invalid(message: string): AudiogenError {
   return new AudiogenError('INVALID_TFLITE', message);
+}
+
+// The inputs of the ops whose constant weights and bias XNNPACK copies into its own packed layout when it
+// compiles them (FC, convolutions; TRANSPOSE_CONV's input 0 is the output shape, 2 the activation).
+const PACKED_INPUTS: Record<string, readonly number[]> = {
+  FULLY_CONNECTED: [1, 2],
+  CONV_2D: [1, 2],
+  DEPTHWISE_CONV_2D: [1, 2],
+  TRANSPOSE_CONV: [1, 3],
+};
+const PACKED_TYPES = new Set(['FLOAT32', 'INT8', 'INT4', 'UINT8', 'INT32']);
+
+/**
+ * The constant buffers that only packing ops read: every tensor over the buffer (in every subgraph) is
+ * consumed by at least one op and only at a weight/bias input of FC/CONV_2D/DEPTHWISE_CONV_2D/TRANSPOSE_CONV,
+ * is not a graph input/output, variable or sparse, and has a plain type. Once XNNPACK has packed such a
+ * node, nothing reads that buffer again. `where(b)` gives buffer b's [offset, size] in the file.
+ * Returns [offset, size, …].
+ */
+export function packedWeightRanges(
+  graph: Graph,
+  bufferOf: (subgraph: number, tensor: number) => number,
+  where: (buffer: number) => [number, number] | undefined,
+): number[] {
+  const ok = new Map<number, boolean>();
+  graph.subgraphs.forEach((sg, si) => {
+    const uses = new Map<number, boolean>(); // tensor -> consumed only at packed inputs (so far)
+    for (const op of sg.operators) {
+      const packed = PACKED_INPUTS[op.op];
+      op.inputs.forEach((t, pos) => {
+        if (t < 0) return;
+        uses.set(t, (uses.get(t) ?? true) && packed !== undefined && packed.includes(pos));
+      });
+      for (const t of [...op.outputs, ...(op.intermediates ?? [])]) uses.set(t, false);
+    }
+    for (const t of [...sg.inputs, ...sg.outputs]) uses.set(t, false);
+    sg.tensors.forEach((t, ti) => {
+      const b = bufferOf(si, ti);
+      if (!(b > 0) || !where(b)) return;
+      const good =
+        uses.get(ti) === true && PACKED_TYPES.has(t.type) && !t.is_variable && t.sparsity === undefined;
+      ok.set(b, (ok.get(b) ?? true) && good);
+    });
+  });
+  const out: number[] = [];
+  for (const [b, good] of ok) {
+    const r = where(b);
+    if (good && r && r[1] > 0) out.push(r[0], r[1]);
+  }
+  return out;
 }
 
 /**
@@ -242,6 +297,14 @@ export function scanFromGraph(graph: Graph): TfliteScan {
 export function verifyModelFile(path: string): TfliteScan {
   const { graph, layout } = readTfliteStructure(path);
   const scan = scanFromGraph(graph);
+  scan.packedWeights = packedWeightRanges(
+    graph,
+    (si, ti) => layout.tensorBuffers[si]?.[ti] ?? 0,
+    (b) => {
+      const size = layout.bufferSizes[b] ?? 0;
+      return size > 0 ? [layout.bufferOffsets[b] ?? 0, size] : undefined;
+    },
+  );
   // Reads only the scale tensors' bytes (at their offsets), never the weights.
   scan.scaleProblems = () => {
     const buffer = (si: number, ti: number) => layout.tensorBuffers[si]?.[ti] ?? 0;

@@ -19,7 +19,7 @@ import {
   toFloat32,
 } from '@audiogen/core';
 import { bindRoles, isInt, sizeOf } from './binding';
-import { latentFramesFor, oobleckDecoderMargin } from './receptive-field';
+import { type DecodeWindow, decodeWindows, oobleckDecoderMargin } from './receptive-field';
 
 const f32 = (t: TensorInfo) => t.dtype === 'float32';
 const anyFloat = (t: TensorInfo) => t.dtype === 'float32' || t.dtype === 'float16';
@@ -252,8 +252,14 @@ export interface StableAudioDecoderOptions {
    * decoder, e.g. Arm's export) every decode is a full one.
    */
   strides?: readonly number[];
-  /** false: always decode every latent frame (a model whose runtime cannot resize it, e.g. on LiteRT's GPU). */
+  /** false: the runtime runs only the model's planned length (no resize: LiteRT's GPU delegate). */
   partial?: boolean;
+  /**
+   * Latent frames of a full decode when the model is planned for fewer (a decoder compiled for a window: it
+   * then decodes in windows of its planned length, with the margin on both sides of every cut). Default: the
+   * planned length.
+   */
+  latentFrames?: number;
 }
 
 /**
@@ -270,11 +276,15 @@ export class StableAudioDecoder implements Decoder {
   readonly frames: number;
   /** Latent frames of a full decode. */
   readonly latentFrames: number;
+  /** Latent frames the model is planned (compiled) for: the longest run, what its activations are sized by. */
+  readonly plannedFrames: number;
   /**
    * Samples past a crop's edge that a decode of fewer latent frames gets wrong (the receptive field's
    * half-width); undefined when the decoder cannot decode part of the latents (fixed frame dimension).
    */
   readonly margin: number | undefined;
+  /** Whether the model runs other lengths than its planned one (an open frame dimension on a runtime that resizes). */
+  readonly resizable: boolean;
   /** Output samples per latent frame. */
   readonly hop: number;
 
@@ -302,8 +312,8 @@ export class StableAudioDecoder implements Decoder {
     ]).audio!;
     const s = this.output.shape;
     this.channels = s.length === 2 ? s[0]! : s[1]!;
-    this.frames = s[s.length - 1]!;
-    if (!(this.channels >= 1 && this.channels <= 8 && this.frames > 0)) {
+    const planned = s[s.length - 1]!;
+    if (!(this.channels >= 1 && this.channels <= 8 && planned > 0)) {
       throw new AudiogenError(
         'MODEL_MISMATCH',
         `${label}: output ${formatShape(s)} is not [channels, frames] audio`,
@@ -313,24 +323,49 @@ export class StableAudioDecoder implements Decoder {
     const T = lat[2]!;
     if (T > 0) {
       // Fixed frames (Arm's export, older folders): every decode is a full one.
-      this.latentFrames = T;
-      this.hop = this.frames / T;
+      this.latentFrames = this.plannedFrames = T;
+      this.frames = planned;
+      this.hop = planned / T;
       this.margin = undefined;
+      this.resizable = false;
     } else {
       const strides = options.strides ?? [];
       const hop = strides.reduce((a, b) => a * b, 1);
       const margin = oobleckDecoderMargin(strides);
-      if (lat.length !== 3 || margin === undefined || !Number.isInteger(this.frames / hop)) {
+      if (lat.length !== 3 || margin === undefined || !Number.isInteger(planned / hop)) {
         throw new AudiogenError(
           'MODEL_MISMATCH',
           `${label}: latents ${formatShape(lat)} have an open frame dimension, but the strides [${strides.join(', ')}] ` +
-            `do not give its length (${this.frames} output frames); set config.decoderStrides in audiogen.json`,
+            `do not give its length (${planned} output frames); set config.decoderStrides in audiogen.json`,
         );
       }
-      this.latentFrames = this.frames / hop;
       this.hop = hop;
-      this.margin = options.partial === false ? undefined : margin;
+      this.margin = margin;
+      this.resizable = options.partial !== false;
+      this.plannedFrames = planned / hop;
+      this.latentFrames = Math.max(this.plannedFrames, options.latentFrames ?? 0);
+      this.frames = this.latentFrames * hop;
+      if (this.windows(this.frames).length === 0)
+        throw new AudiogenError(
+          'MODEL_MISMATCH',
+          `${label}: planned for ${this.plannedFrames} latent frames, too few for windows with the decoder's ` +
+            `${margin}-sample margin on both sides (a full decode is ${this.latentFrames} frames)`,
+        );
     }
+  }
+
+  /** The runs that decode the first `frames` samples (one run unless the model is planned shorter). */
+  windows(frames: number = this.frames): DecodeWindow[] {
+    if (this.margin === undefined)
+      return [{ from: 0, to: this.latentFrames, keepFrom: 0, keepTo: this.latentFrames }];
+    return decodeWindows({
+      frames,
+      hop: this.hop,
+      margin: this.margin,
+      total: this.latentFrames,
+      planned: this.plannedFrames,
+      resizable: this.resizable,
+    });
   }
 
   get latentShape(): readonly number[] {
@@ -339,8 +374,7 @@ export class StableAudioDecoder implements Decoder {
 
   /** Latent frames a decode of the first `frames` output samples runs (all of them with a fixed decoder). */
   latentFramesFor(frames: number = this.frames): number {
-    if (this.margin === undefined) return this.latentFrames;
-    return latentFramesFor(Math.min(frames, this.frames), this.hop, this.margin, this.latentFrames);
+    return this.windows(frames).reduce((n, w) => n + w.to - w.from, 0);
   }
 
   /**
@@ -362,29 +396,36 @@ export class StableAudioDecoder implements Decoder {
     if (!Number.isInteger(want) || want < 1)
       throw new AudiogenError('INVALID_ARGUMENT', `frames must be a positive integer, got ${want}`);
     const T = this.latentFrames;
-    const a = this.latentFramesFor(want);
-    let feed = latents;
-    if (a < T) {
-      // [1, C, T] → the first a frames of every channel.
-      const C = shape[1]!;
-      feed = new Float32Array(C * a);
-      for (let c = 0; c < C; c++) feed.set(latents.subarray(c * T, c * T + a), c * a);
-    }
-    const outs = await this.model.run(
-      { [this.input.name]: tensor('float32', [shape[0]!, shape[1]!, a], feed) },
-      { signal: options.signal },
-    );
-    const audio = floatTensor(outputOf(this.model, outs, this.output)).data;
-    const n = a === T ? this.frames : a * this.hop;
-    if (audio.length !== n * this.channels) {
-      throw new AudiogenError(
-        'RUNTIME_ERROR',
-        `the decoder returned ${audio.length} samples, expected ${n * this.channels}`,
+    const C = shape[1]!;
+    const keep = Math.min(want, this.frames);
+    const channels = Array.from({ length: this.channels }, () => new Float32Array(keep));
+    for (const w of this.windows(keep)) {
+      const len = w.to - w.from;
+      let feed = latents;
+      if (len < T) {
+        // [1, C, T] → frames [from, to) of every channel.
+        feed = new Float32Array(C * len);
+        for (let c = 0; c < C; c++) feed.set(latents.subarray(c * T + w.from, c * T + w.to), c * len);
+      }
+      const outs = await this.model.run(
+        { [this.input.name]: tensor('float32', [shape[0]!, C, len], feed) },
+        { signal: options.signal },
       );
+      const audio = floatTensor(outputOf(this.model, outs, this.output)).data;
+      const n = len * this.hop;
+      if (audio.length !== n * this.channels) {
+        throw new AudiogenError(
+          'RUNTIME_ERROR',
+          `the decoder returned ${audio.length} samples, expected ${n * this.channels}`,
+        );
+      }
+      // The samples of frames [keepFrom, keepTo), at most `keep`.
+      const at = w.keepFrom * this.hop;
+      const end = Math.min(keep, w.keepTo * this.hop);
+      const off = (w.keepFrom - w.from) * this.hop;
+      for (let c = 0; c < this.channels; c++)
+        channels[c]!.set(audio.subarray(c * n + off, c * n + off + end - at), at);
     }
-    const keep = Math.min(want, n);
-    const channels: Float32Array[] = [];
-    for (let c = 0; c < this.channels; c++) channels.push(audio.slice(c * n, c * n + keep));
     return audioClip(this.sampleRate, channels);
   }
 }

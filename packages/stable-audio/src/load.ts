@@ -155,6 +155,7 @@ export class ModelLoader {
           return new StableAudioDecoder(m, sampleRate, {
             strides: this.folder.config.decoderStrides,
             partial: !onGpu,
+            latentFrames: this.folder.config.latentShape[2],
           });
         default:
           return new StableAudioEncoder(m, sampleRate);

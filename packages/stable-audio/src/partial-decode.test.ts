@@ -1,11 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { STABLE_AUDIO_TINY, writeRandomStableAudioFolder } from '@audiogen/convert';
+import {
+  buildDecoder,
+  decoderSpec,
+  randomWeights,
+  STABLE_AUDIO_TINY,
+  writeRandomStableAudioFolder,
+} from '@audiogen/convert';
+import { writeTfliteFile } from '@audiogen/core/tflite';
 import { createNativeRuntime } from '@audiogen/runtime-native';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStableAudioPipeline, type StableAudioPipeline } from './pipeline';
-import { oobleckDecoderMargin } from './receptive-field';
+import { decodeWindows, oobleckDecoderMargin } from './receptive-field';
 
 // Tiny widths with 96 latent frames (3,072 samples): the tiny decoder's receptive-field margin (1,339 samples,
 // 42 frames of 32) leaves room for a shorter clip to decode fewer frames. Real converter folder, real LiteRT.
@@ -31,6 +38,24 @@ describe('decoding only the frames a clip needs (open-frame decoder, runtime-nat
     expect(oobleckDecoderMargin([2, 2, 2, 2, 2])).toBe(1339);
     expect(oobleckDecoderMargin([2, 4, 4, 8, 8])).toBe(18981); // SAO-small: 9.27 latent frames
     expect(oobleckDecoderMargin([3, 4])).toBeUndefined();
+    // SAO-small planned for a 148-frame window: full clip and 10 s in two runs; without resizes every run is 148.
+    const sao = { hop: 2048, margin: 18981, total: 256, planned: 148, resizable: true };
+    expect(decodeWindows({ ...sao, frames: 256 * 2048 })).toEqual([
+      { from: 0, to: 148, keepFrom: 0, keepTo: 138 },
+      { from: 128, to: 256, keepFrom: 138, keepTo: 256 },
+    ]);
+    expect(decodeWindows({ ...sao, frames: 441000 })).toEqual([
+      { from: 0, to: 148, keepFrom: 0, keepTo: 138 },
+      { from: 128, to: 225, keepFrom: 138, keepTo: 216 },
+    ]);
+    expect(decodeWindows({ ...sao, frames: 441000, planned: 256 })).toEqual([
+      { from: 0, to: 225, keepFrom: 0, keepTo: 216 },
+    ]);
+    expect(decodeWindows({ ...sao, frames: 256 * 2048, resizable: false })).toEqual([
+      { from: 0, to: 148, keepFrom: 0, keepTo: 138 },
+      { from: 108, to: 256, keepFrom: 138, keepTo: 256 },
+    ]);
+    expect(decodeWindows({ ...sao, frames: 256 * 2048, planned: 20 })).toEqual([]); // no room past the margins
     expect(p.decoder.margin).toBe(1339);
     expect(p.decoder.latentFrames).toBe(T);
   });
@@ -61,6 +86,41 @@ describe('decoding only the frames a clip needs (open-frame decoder, runtime-nat
     const tooShort = [out.subarray(0, K), out.subarray(n, n + K)];
     expect(tooShort[0]!.subarray(0, K - 100)).toEqual(f[0]!.subarray(0, K - 100));
     expect(tooShort.some((ch, c) => ch.some((v, k) => v !== f[c]![k]))).toBe(true);
+  });
+
+  it('a decoder planned for a window decodes in windows, bit-equal to the one-run decode', async () => {
+    // The same weights (a seed-5 folder's decoder is seed 5·16 + 4) planned for 90 of the 96 frames.
+    const win = mkdtempSync(join(tmpdir(), 'audiogen-partial-win-'));
+    cpSync(dir, win, { recursive: true });
+    const cfg = { ...STABLE_AUDIO_TINY, sampleSize: 32 * T };
+    await writeTfliteFile(
+      join(win, 'autoencoder_model.tflite'),
+      buildDecoder(cfg, randomWeights(decoderSpec(cfg), 5 * 16 + 4), { plannedFrames: 90 }),
+    );
+    const w = await createStableAudioPipeline({ models: win, runtime: createNativeRuntime(), threads: 1 });
+    try {
+      expect([w.decoder.plannedFrames, w.decoder.latentFrames, w.maxSeconds]).toEqual([90, T, p.maxSeconds]);
+      // Full clip: [0,90) keeps frames 0–47, [6,96) keeps 48–95 (42 frames of margin at the cut).
+      expect(w.decoder.windows()).toEqual([
+        { from: 0, to: 90, keepFrom: 0, keepTo: 48 },
+        { from: 6, to: 96, keepFrom: 48, keepTo: 96 },
+      ]);
+      const full = await p.generate({ prompt: 'rain', seed: 9, fullLength: true });
+      const wf = await w.generate({ prompt: 'rain', seed: 9, fullLength: true });
+      expect(wf.decodedFrames).toEqual({ latent: 180, total: T });
+      for (let c = 0; c < 2; c++)
+        expect(wf.clips[0]!.clip.channels[c]).toEqual(full.clips[0]!.clip.channels[c]);
+      // A short clip fits one run (same seconds conditioned on as the full decode it is compared with).
+      const seconds = 1000 / w.sampleRate;
+      const ws = await w.generate({ prompt: 'rain', seed: 9, seconds });
+      expect(ws.decodedFrames).toEqual({ latent: 74, total: T });
+      const ref = await p.generate({ prompt: 'rain', seed: 9, seconds, fullLength: true });
+      for (let c = 0; c < 2; c++)
+        expect(ws.clips[0]!.clip.channels[c]).toEqual(ref.clips[0]!.clip.channels[c]!.subarray(0, 1000));
+    } finally {
+      w.dispose();
+      rmSync(win, { recursive: true, force: true });
+    }
   });
 
   it('the full clip and an Arm-style fixed decoder decode every frame', async () => {

@@ -35,3 +35,44 @@ export function oobleckDecoderMargin(strides: readonly number[]): number | undef
 export function latentFramesFor(frames: number, hop: number, margin: number, total: number): number {
   return Math.min(total, Math.max(1, Math.ceil((frames + margin) / hop)));
 }
+
+/** One decoder run: latent frames [from, to) in, the samples of frames [keepFrom, keepTo) kept. */
+export interface DecodeWindow {
+  from: number;
+  to: number;
+  keepFrom: number;
+  keepTo: number;
+}
+
+/**
+ * The decoder runs that make the first `frames` output samples equal to a full decode of `total` latent frames,
+ * with at most `planned` frames per run (the length the model was compiled for: LiteRT allocates activations
+ * for it at load, so longer runs cost memory). Each run keeps only samples `margin` or more away from its cut
+ * edges. `resizable` false (the runtime only runs the planned length, e.g. LiteRT's GPU): every run is exactly
+ * `planned` long. A full or short decode that fits is a single run.
+ */
+export function decodeWindows(o: {
+  frames: number;
+  hop: number;
+  margin: number;
+  total: number;
+  planned: number;
+  resizable: boolean;
+}): DecodeWindow[] {
+  const { hop, margin, total: T, planned: P, resizable } = o;
+  const frames = Math.min(o.frames, T * hop);
+  const need = Math.ceil(frames / hop);
+  const a = latentFramesFor(frames, hop, margin, T);
+  if (a <= P) return [{ from: 0, to: resizable ? a : P, keepFrom: 0, keepTo: need }];
+  const m = Math.ceil(margin / hop);
+  if (P <= 2 * m) return [];
+  const out: DecodeWindow[] = [];
+  for (let covered = 0; covered < need; ) {
+    const from = resizable ? Math.max(0, covered - m) : Math.min(Math.max(0, covered - m), T - P);
+    const to = resizable ? Math.min(a, from + P) : from + P;
+    const keepTo = to >= a ? need : to - m;
+    out.push({ from, to, keepFrom: covered, keepTo });
+    covered = keepTo;
+  }
+  return out;
+}
