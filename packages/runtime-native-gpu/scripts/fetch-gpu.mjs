@@ -22,12 +22,12 @@ import { findPython, installFileAtomic, PINS } from '../../runtime-native/script
 // pins in runtime-native/scripts/fetch-litert.mjs; fetchGpu refuses a pin whose version differs from it).
 export const GPU_PINS = {
   'linux-x64': {
-    version: '2.1.6',
-    wheel: 'ai_edge_litert-2.1.6-cp311-cp311-manylinux_2_27_x86_64.whl',
-    wheelSha256: 'af4f2ba681fa2c688746cbd7ddd71a2bbbdd9e6a51aa609d382bfad77d1c695e',
+    version: '2.3.0',
+    wheel: 'ai_edge_litert-2.3.0-cp311-cp311-manylinux_2_27_x86_64.whl',
+    wheelSha256: '1f15078a6725d2357d9de9221664c29afa0545d807559c5f7199ce5e40b96b23',
     pipPlatform: 'manylinux_2_27_x86_64',
     lib: 'libLiteRtWebGpuAccelerator.so',
-    libSha256: '32a1cfbcbc42f6529e0497fb0c1b84511cb56cce41d610490386ea5230a8fe34',
+    libSha256: 'b67f193ae6eb8ad3a15349f54aba696c97d6f981c92bc2eb1096cbe9e2835b25',
     backend: 'WebGPU (Vulkan)',
   },
   // Packaged, never run here (no arm64 Vulkan device: lavapipe under qemu-user was not tried).

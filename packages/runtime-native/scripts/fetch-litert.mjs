@@ -29,19 +29,18 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { elfDynamicSymbols, MACHO, machO, PE, peImage } from './binfmt.mjs';
 
-// The release is chosen per platform (README "Which LiteRT release, and why"): on linux-x64 the 2.2/2.3
-// libraries pick XNNPACK f32 conv kernels that run 6–11 % slower on AMD Zen than 2.1.6's and than
-// Python's own build (a code-layout accident of that one ELF build); arm64 (Linux and macOS) keeps the
-// newest release for its KleidiAI/SME2 kernels (Apple M4 has SME2); win32-x64 takes the newest too: its
-// DLL is a different (MSVC) link, so the Linux layout accident says nothing about it, 2.3.0's XNNPACK
-// shares activation memory better (the decoder's peak: 1.56 GB vs 2.07 GB with 2.1.6 on Linux), and its
-// outputs match Python LiteRT bit for bit under Wine (the win32 lane).
+// The release is chosen per platform (README "Which LiteRT release, and why"); today every platform takes
+// 2.3.0. linux-x64 was on 2.1.6 for a conv-kernel code-layout accident that made 2.2/2.3 6–11 % slower on
+// the Zen 3-class machine; by whole clip (issue 14) 2.3.0 takes the same CPU time on Zen 4 (−0.5…−3 %) and
+// 0.45–1.3 GB less memory (its XNNPACK shares the decoder's activation memory better), and computes the
+// same `auto` clip bit for bit. arm64 keeps the newest release for its KleidiAI/SME2 kernels (Apple M4 has
+// SME2); win32-x64's DLL is a different (MSVC) link whose outputs match Python LiteRT bit for bit under Wine.
 export const PINS = {
   'linux-x64': {
-    version: '2.1.6',
-    wheel: 'ai_edge_litert-2.1.6-cp311-cp311-manylinux_2_27_x86_64.whl',
-    wheelSha256: 'af4f2ba681fa2c688746cbd7ddd71a2bbbdd9e6a51aa609d382bfad77d1c695e',
-    libSha256: 'd46eca60880d6e28c1992d136459f06ab642e30eb423bdc14d56e928f398ce19',
+    version: '2.3.0',
+    wheel: 'ai_edge_litert-2.3.0-cp311-cp311-manylinux_2_27_x86_64.whl',
+    wheelSha256: '1f15078a6725d2357d9de9221664c29afa0545d807559c5f7199ce5e40b96b23',
+    libSha256: 'eec47eb35e2924b3166015887e652a58edc9af823ae38e02bf83bef2548300bb',
     pipPlatform: 'manylinux_2_27_x86_64',
     lib: 'libLiteRt.so',
     format: 'elf',

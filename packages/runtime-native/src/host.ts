@@ -9,7 +9,7 @@ import { DEFAULT_XNNPACK_FLAGS, defaultThreads } from './runtime';
 
 /** The ai-edge-litert release whose LiteRT library is pinned, per platform (see scripts/fetch-litert.mjs). */
 export const LITERT_VERSIONS: Record<string, string> = {
-  'linux-x64': '2.1.6',
+  'linux-x64': '2.3.0',
   'linux-arm64': '2.3.0',
   'darwin-arm64': '2.3.0',
   'win32-x64': '2.3.0',
@@ -24,7 +24,7 @@ export const LITERT_LIBRARY_NAMES: Record<string, string> = {
 export const LITERT_VERSION: string = LITERT_VERSIONS[`${process.platform}-${process.arch}`] ?? 'unpinned';
 /** sha256 of the library in those wheels (scripts/fetch-litert.mjs checks the same values; a test too). */
 export const LITERT_LIB_SHA256: Record<string, string> = {
-  'linux-x64': 'd46eca60880d6e28c1992d136459f06ab642e30eb423bdc14d56e928f398ce19',
+  'linux-x64': 'eec47eb35e2924b3166015887e652a58edc9af823ae38e02bf83bef2548300bb',
   'linux-arm64': 'b57687dc234d2b8b0598aef5a9c961ed24263df8f8b3f56adbee1cff618e544b',
   'darwin-arm64': 'f3d8b2c3dea5125111de6b005820088629efd13db04b5f157ffd4f2c5dbb318b',
   'win32-x64': '445f51fed26967fc1112e0de9ddfef7d8497b24322bbfe18b556426a60000891',

@@ -136,6 +136,31 @@ describe.skipIf(!linux)('packed weights freed after compile (Linux memfd)', () =
     }
   });
 
+  it('resized after the release (open batch): XNNPACK reshapes without reading the weights again', async () => {
+    const open = join(dir, 'fc-open.tflite');
+    writeFileSync(open, writeTflite(fcStack(K, N, false, true)));
+    const m = await rt.load(open);
+    const ref = await kept.load(open);
+    try {
+      expect(m.releasedWeightBytes).toBeGreaterThanOrEqual(2 * 2 ** 20 - 4 * 4096);
+      const x3 = lcgFloats(3 * K, 11);
+      const run = async (model: typeof m) => {
+        model.resizeInput?.('x', [3, K]);
+        const y = (await model.run({ x: { dtype: 'float32', shape: [3, K], data: x3 } })).y!;
+        expect(y.shape).toEqual([3, N]);
+        return Array.from(y.data as Float32Array);
+      };
+      const y = await run(m);
+      expect(y).toEqual(await run(ref));
+      const r = reference(x3.subarray(K, 2 * K)); // row 1
+      const scale = Math.max(...r.map(Math.abs));
+      for (let i = 0; i < N; i++) expect(Math.abs(y[N + i]! - r[i]!)).toBeLessThan(1e-5 * scale);
+    } finally {
+      m.dispose();
+      ref.dispose();
+    }
+  });
+
   it('a run after a freed page was read fails instead of returning outputs computed from zeros', async () => {
     const before = new Set(memfds());
     const m = await rt.load(plain);

@@ -315,7 +315,7 @@ describe('describeHost', () => {
     expect(h.engine.version).toBe(
       (
         {
-          'linux-x64': '2.1.6',
+          'linux-x64': '2.3.0',
           'linux-arm64': '2.3.0',
           'darwin-arm64': '2.3.0',
           'win32-x64': '2.3.0',

@@ -174,12 +174,13 @@ export function lcgFloats(n: number, seed: number): Float32Array {
 /**
  * x [1,K] → FULLY_CONNECTED(w1 [N,K], b1 [N]) → FULLY_CONNECTED(w2 [N,N]) → y [1,N]; with `gather`, also
  * g = GATHER(w1, idx [4]) [4,K]: w1 is then read at every run by LiteRT's own kernel (XNNPACK does not
- * take GATHER), so the model is not fully accelerated and w1 must stay while w2 and b1 may go.
+ * take GATHER), so the model is not fully accelerated and w1 must stay while w2 and b1 may go. With
+ * `openBatch` the batch dimension of x is open (-1), so the model can be resized after its weights went.
  */
-export function fcStack(K: number, N: number, gather: boolean): Graph {
+export function fcStack(K: number, N: number, gather: boolean, openBatch = false): Graph {
   const f = (a: Float32Array) => new Uint8Array(a.buffer);
   const tensors: Graph['subgraphs'][number]['tensors'] = [
-    { name: 'x', type: 'FLOAT32', shape: [1, K] },
+    { name: 'x', type: 'FLOAT32', shape: [1, K], ...(openBatch ? { shape_signature: [-1, K] } : {}) },
     { name: 'w1', type: 'FLOAT32', shape: [N, K], data: f(lcgFloats(N * K, 1)) },
     { name: 'b1', type: 'FLOAT32', shape: [N], data: f(lcgFloats(N, 2)) },
     { name: 'h', type: 'FLOAT32', shape: [1, N] },

@@ -8,7 +8,7 @@
 // each segment also reports its peak of anonymous, shmem and file-backed RSS (the peaks need not coincide).
 // `--release false` loads with releasePackedWeights off; the clip's sha256 shows whether the output changed.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { fstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { isMainThread, Worker, workerData } from 'node:worker_threads';
 
 const rollup = (pid) => {
@@ -77,6 +77,19 @@ const smaps = () => {
   return groups;
 };
 
+// What the models' memfds hold in memory (their allocated blocks), mapped or not: shared memory that is not
+// mapped is in no RSS figure, so it is counted here too.
+const memfdHeld = () => {
+  let bytes = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`).includes('memfd:audiogen-model'))
+        bytes += fstatSync(Number(fd)).blocks * 512;
+    } catch {}
+  }
+  return bytes / 2 ** 20;
+};
+
 const shared = new SharedArrayBuffer(8 * 4);
 const max = new Float64Array(shared);
 const worker = new Worker(new URL(import.meta.url), { workerData: { pid: process.pid, shared } });
@@ -94,6 +107,7 @@ const boundary = (next) => {
     peak: { rss: max[0], anon: max[1], shmem: max[2], file: max[3] },
     end: { rss: r.Rss, anon: r.Anonymous, shmem: r.Pss_Shmem, file: r.Pss_File },
     groups: smaps(),
+    memfdHeld: memfdHeld(),
     node: {
       heapUsed: mu.heapUsed / 2 ** 20,
       external: mu.external / 2 ** 20,
@@ -135,7 +149,7 @@ console.log(
   `precision ${precision}, threads ${threads}, residency ${residency}, modelFiles ${modelFiles}, releasePackedWeights ${releasePackedWeights}; clip sha256 ${hash.digest('hex').slice(0, 16)}`,
 );
 console.log(
-  'segment | peak RSS / anon / shmem / file | end RSS / anon / shmem / file | end: by mapping (MB) | node heapUsed / external',
+  'segment | peak RSS / anon / shmem / file | end RSS / anon / shmem / file | memfds held (mapped or not) | end: by mapping (MB) | node heapUsed / external',
 );
 for (const r of rows.slice(1)) {
   const g = Object.entries(r.groups)
@@ -143,7 +157,7 @@ for (const r of rows.slice(1)) {
     .map(([k, v]) => `${k} ${f(v)}`)
     .join(', ');
   console.log(
-    `${r.segment} | ${f(r.peak.rss)} / ${f(r.peak.anon)} / ${f(r.peak.shmem)} / ${f(r.peak.file)} | ${f(r.end.rss)} / ${f(r.end.anon)} / ${f(r.end.shmem)} / ${f(r.end.file)} | ${g} | ${f(r.node.heapUsed)} / ${f(r.node.external)}`,
+    `${r.segment} | ${f(r.peak.rss)} / ${f(r.peak.anon)} / ${f(r.peak.shmem)} / ${f(r.peak.file)} | ${f(r.end.rss)} / ${f(r.end.anon)} / ${f(r.end.shmem)} / ${f(r.end.file)} | ${f(r.memfdHeld)} | ${g} | ${f(r.node.heapUsed)} / ${f(r.node.external)}`,
   );
 }
 process.exit(0);
