@@ -41,27 +41,22 @@ export interface MeasuredUpsampler {
   fp32: FormTiming;
   /** dynamic int8 weights (sao-decoder-int8 on the layer alone) */
   int8: FormTiming;
-  /**
-   * conv3's RESHAPE is a copy in XNNPACK: true where that second activation lands at the decoder's peak (the layer
-   * that makes the largest activation), raising the whole decoder's peak RSS by its size.
-   */
-  conv3AtPeak: boolean;
   why: string;
 }
 
 /** Where and how the numbers below were measured. */
 export const UPSAMPLER_EVIDENCE = {
   machine: 'AMD EPYC Zen 4 (family 25 model 17), 2 cores, AVX-512 F/BW/VL + AVX512-VNNI + AVX512-BF16, KVM',
-  runtime: 'LiteRT 2.1.6 (x64 pin of @audiogen/runtime-native), XNNPACK, 2 threads',
+  runtime: 'LiteRT 2.3.0 (the x64 pin of @audiogen/runtime-native since 2026-12-06), XNNPACK, 2 threads',
   method:
-    'scripts/transpose-conv-bench.mjs: each layer alone at its real shape, 7 interleaved rounds (15 for strides 8→512 and 2), median process CPU ms; machine shared with other jobs',
+    'scripts/transpose-conv-bench.mjs: each layer alone at its real shape, 9 interleaved rounds, median process CPU ms; machine shared with other jobs',
   date: '2026-12-06',
 } as const;
 
 /**
  * Stable Audio Open Small's five upsamplers. The rule: conv3 where it is faster in fp32 (the decoder of
- * `fp32` and `auto`), not slower in int8 (`fast`) and its RESHAPE copy does not raise the decoder's peak
- * memory; otherwise native.
+ * `fp32` and `auto`) and not slower in int8 (`fast`); otherwise native. Confirmed on the whole decoder
+ * (WHOLE_DECODER_EVIDENCE).
  */
 export const MEASURED_UPSAMPLERS: readonly MeasuredUpsampler[] = [
   {
@@ -70,10 +65,9 @@ export const MEASURED_UPSAMPLERS: readonly MeasuredUpsampler[] = [
     cout: 1024,
     frames: 256,
     form: 'conv3',
-    fp32: { native: 812, conv3: 466 },
-    int8: { native: 180, conv3: 138 },
-    conv3AtPeak: false,
-    why: 'faster in both (fp32 0.57×, int8 0.77×)',
+    fp32: { native: 690, conv3: 393 },
+    int8: { native: 145, conv3: 83 },
+    why: 'faster in both (fp32 0.57×, int8 0.58×; LiteRT 2.1.6: 0.57×, 0.77×)',
   },
   {
     stride: 8,
@@ -81,10 +75,9 @@ export const MEASURED_UPSAMPLERS: readonly MeasuredUpsampler[] = [
     cout: 512,
     frames: 2048,
     form: 'native',
-    fp32: { native: 819, conv3: 929 },
-    int8: { native: 252, conv3: 146 },
-    conv3AtPeak: false,
-    why: 'fp32 conv3 slower in 2 of 3 runs (1.13× here over 15 rounds, 0.95× over 7, 1.19× in an earlier session) though int8 0.58×: the float decoder (fp32, auto) decides',
+    fp32: { native: 755, conv3: 767 },
+    int8: { native: 235, conv3: 147 },
+    why: 'fp32 not faster (1.02×; on LiteRT 2.1.6 1.13×, 0.95× and 1.19× in three runs) though int8 0.63×: the float decoder (fp32, auto) decides',
   },
   {
     stride: 4,
@@ -92,10 +85,9 @@ export const MEASURED_UPSAMPLERS: readonly MeasuredUpsampler[] = [
     cout: 256,
     frames: 16384,
     form: 'conv3',
-    fp32: { native: 806, conv3: 597 },
-    int8: { native: 230, conv3: 194 },
-    conv3AtPeak: false,
-    why: 'faster in both (fp32 0.74×, int8 0.85×)',
+    fp32: { native: 771, conv3: 538 },
+    int8: { native: 208, conv3: 167 },
+    why: 'faster in both (fp32 0.70×, int8 0.81×)',
   },
   {
     stride: 4,
@@ -103,21 +95,19 @@ export const MEASURED_UPSAMPLERS: readonly MeasuredUpsampler[] = [
     cout: 128,
     frames: 65536,
     form: 'conv3',
-    fp32: { native: 755, conv3: 639 },
-    int8: { native: 343, conv3: 250 },
-    conv3AtPeak: false,
-    why: 'faster in both (fp32 0.85×, int8 0.73×)',
+    fp32: { native: 744, conv3: 582 },
+    int8: { native: 276, conv3: 212 },
+    why: 'faster in both (fp32 0.78×, int8 0.77×)',
   },
   {
     stride: 2,
     cin: 128,
     cout: 128,
     frames: 262144,
-    form: 'native',
-    fp32: { native: 896, conv3: 726 },
-    int8: { native: 371, conv3: 359 },
-    conv3AtPeak: true,
-    why: "fp32 0.81× (15 rounds; 0.94× over 7; sao-decoder-fast keeps this layer float), but its RESHAPE is a copy: a second 268 MB activation at the decoder's peak (whole decoder +361 MB peak RSS with blocks 1,3,4,5 rewritten) for −1 % of the decoder's CPU time",
+    form: 'conv3',
+    fp32: { native: 929, conv3: 690 },
+    int8: { native: 350, conv3: 337 },
+    why: 'faster in both (fp32 0.74×, int8 0.96×); sao-decoder-fast keeps this layer float, so the fp32 time counts for fast too',
   },
 ];
 
@@ -132,14 +122,40 @@ export function measuredUpsamplerForm(
 }
 
 /**
- * The whole full-size decoder (11.89 s of stereo, open frames) per graph form: scripts/decoder-bench.mjs, 5
- * interleaved rounds, median process CPU ms of one run, the peak RSS loading and running it adds, the int8 file's
- * output SNR vs the native fp32 audio. Same machine and runtime as UPSAMPLER_EVIDENCE.
+ * The whole full-size decoder (11.89 s of stereo, open frames) per graph form: scripts/decoder-bench.mjs, interleaved
+ * rounds, median process CPU ms of one run, the peak RSS loading and running it adds, the int8 file's output SNR vs
+ * the all-native fp32 audio. int8 = the float file quantized with sao-decoder-fast. Same machine as
+ * UPSAMPLER_EVIDENCE.
  */
 export const WHOLE_DECODER_EVIDENCE = {
-  method:
-    'scripts/decoder-bench.mjs --rounds 5 (seed 1); int8 = the float file quantized with sao-decoder-fast',
-  rows: [
+  method: 'scripts/decoder-bench.mjs, random weights seed 1, one decoder loaded at a time',
+  'LiteRT 2.3.0, 3 rounds': [
+    {
+      forms: 'all native',
+      fp32CpuMs: 16021,
+      int8CpuMs: 6444,
+      fp32PeakMB: 1257,
+      int8PeakMB: 1045,
+      int8SnrDb: 47.73,
+    },
+    {
+      forms: 'conv3 in blocks 1,3,4',
+      fp32CpuMs: 15669,
+      int8CpuMs: 6293,
+      fp32PeakMB: 1348,
+      int8PeakMB: 1067,
+      int8SnrDb: 47.65,
+    },
+    {
+      forms: 'conv3 in blocks 1,3,4,5 (default)',
+      fp32CpuMs: 15484,
+      int8CpuMs: 6180,
+      fp32PeakMB: 1346,
+      int8PeakMB: 1059,
+      int8SnrDb: 47.65,
+    },
+  ],
+  'LiteRT 2.1.6, 5 rounds (the Snake decision)': [
     {
       forms: 'all native, 5-op Snake',
       fp32CpuMs: 16253,
@@ -177,7 +193,7 @@ export const WHOLE_DECODER_EVIDENCE = {
 
 /**
  * The Snake form `buildDecoder` writes by default. The 4-op form did not win on the whole decoder
- * (WHOLE_DECODER_EVIDENCE: fp32 −0.6 %, within the rounds' spread; int8 +2.6 % and −0.27 dB SNR; an earlier 3-round
- * run: fp32 ±0, int8 +5 %), so the 5-op form stays.
+ * (WHOLE_DECODER_EVIDENCE, LiteRT 2.1.6: fp32 −0.6 %, within the rounds' spread; int8 +2.6 % and −0.27 dB SNR; an
+ * earlier 3-round run: fp32 ±0, int8 +5 %), so the 5-op form stays. Not re-measured on 2.3.0.
  */
 export const MEASURED_SNAKE_FORM: SnakeForm = '5-op';
