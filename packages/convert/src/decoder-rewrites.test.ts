@@ -55,12 +55,16 @@ describe('the decoder forms recorded by measurement', () => {
     expect(full.map((l) => [l.stride, l.cin, l.cout, l.frames])).toEqual(
       MEASURED_UPSAMPLERS.map((m) => [m.stride, m.cin, m.cout, m.frames]),
     );
-    // Each choice follows its own numbers: conv3 only where faster in fp32 and not slower in int8.
+    // Each choice follows its own numbers: conv3 only where faster in fp32, not slower in int8 and not at the
+    // decoder's memory peak.
     for (const m of MEASURED_UPSAMPLERS) {
-      const wins = m.fp32.conv3 < m.fp32.native && m.int8.conv3 <= m.int8.native;
+      const wins = m.fp32.conv3 < m.fp32.native && m.int8.conv3 <= m.int8.native && !m.conv3AtPeak;
       expect(m.form, `stride ${m.stride} ${m.cin}→${m.cout}`).toBe(wins ? 'conv3' : 'native');
     }
     expect(full.map(measuredUpsamplerForm)).toEqual(MEASURED_UPSAMPLERS.map((m) => m.form));
+    // The layer at the peak is the one that makes the largest activation.
+    const out = full.map((l) => l.frames * l.stride * l.cout);
+    expect(MEASURED_UPSAMPLERS.map((m) => m.conv3AtPeak)).toEqual(out.map((o) => o === Math.max(...out)));
     expect(decoderUpsamplers(STABLE_AUDIO_TINY).map(measuredUpsamplerForm)).toEqual(Array(5).fill('native'));
   });
 

@@ -31,7 +31,13 @@ import {
   validateConfig,
 } from './config';
 import { readSafetensors, type WeightSource } from './safetensors';
-import { buildConditioners, buildDecoder, buildDit, buildEncoder } from './stable-audio';
+import {
+  buildConditioners,
+  buildDecoder,
+  buildDit,
+  buildEncoder,
+  type DecoderBuildOptions,
+} from './stable-audio';
 import {
   checkpointSpec,
   checkWeights,
@@ -84,6 +90,11 @@ export interface FolderOptions {
    * open frame dimension, so a shorter clip decodes fewer frames). Default false.
    */
   armCompatible?: boolean;
+  /**
+   * Latent frames the decoder is planned for (`buildDecoder`'s plannedFrames): fewer than a clip's makes the
+   * pipeline decode long clips in windows, with less memory (measured: stable-audio's README). Default: a clip's.
+   */
+  decoderPlannedFrames?: number;
   /** fp16 weights (DEQUANTIZE to fp32) in the DiT and conditioners. Default false. */
   fp16Weights?: boolean;
   /** SentencePiece model to copy (default: this package's small asset, or the t5 folder's). */
@@ -110,6 +121,21 @@ export function defaultSpiecePath(): string | undefined {
     if (existsSync(p)) return p;
   }
   return undefined;
+}
+
+/**
+ * The decoder's build options, checked before any work: Arm's fixed frames with --arm-compatible, else open
+ * frames, planned for `decoderPlannedFrames` (a window: at most a clip's frames).
+ */
+function decoderOptions(opts: FolderOptions, cfg: StableAudioConfig): DecoderBuildOptions {
+  const n = opts.decoderPlannedFrames;
+  if (n === undefined) return { openFrames: !opts.armCompatible };
+  if (!Number.isInteger(n) || n < 1 || n > latentLength(cfg) || opts.armCompatible)
+    throw new AudiogenError(
+      'INVALID_ARGUMENT',
+      `the decoder's planned frames must be an integer in [1, ${latentLength(cfg)}], without --arm-compatible (got ${n})`,
+    );
+  return { openFrames: true, plannedFrames: n };
 }
 
 /** The audiogen.json manifest the stable-audio package reads. */
@@ -198,6 +224,7 @@ export async function writeRandomStableAudioFolder(
   checkHooks(opts);
   const cfg = opts.config ?? (opts.tiny ? STABLE_AUDIO_TINY : STABLE_AUDIO_OPEN_SMALL);
   validateConfig(cfg);
+  const decoderOpts = decoderOptions(opts, cfg);
   const seed = opts.seed ?? 0;
   if (!Number.isSafeInteger(seed) || seed < 0) {
     throw new AudiogenError('INVALID_ARGUMENT', `seed must be a non-negative integer (got ${seed})`);
@@ -230,7 +257,7 @@ export async function writeRandomStableAudioFolder(
       await writeModel(
         'decoder',
         at,
-        () => buildDecoder(cfg, sub(decoderSpec(cfg), 4), { ...common, openFrames: !opts.armCompatible }),
+        () => buildDecoder(cfg, sub(decoderSpec(cfg), 4), { ...common, ...decoderOpts }),
         result,
         p,
       );
@@ -313,6 +340,7 @@ export async function convertStableAudioCheckpoint(opts: CheckpointOptions): Pro
     cfg = t5Cfg ? { ...STABLE_AUDIO_OPEN_SMALL, t5: t5FromHfConfig(t5Cfg) } : STABLE_AUDIO_OPEN_SMALL;
   }
   validateConfig(cfg); // bounded before the checkpoint is read or anything is allocated
+  const decoderOpts = decoderOptions(opts, cfg);
   const t5File = ['model.safetensors', 'pytorch_model.safetensors']
     .map((n) => join(opts.t5, n))
     .find((f) => existsSync(f));
@@ -356,11 +384,7 @@ export async function convertStableAudioCheckpoint(opts: CheckpointOptions): Pro
         await writeModel(
           'decoder',
           at,
-          () =>
-            buildDecoder(cfg, withPrefix(ckpt, DECODER_PREFIX), {
-              ...common,
-              openFrames: !opts.armCompatible,
-            }),
+          () => buildDecoder(cfg, withPrefix(ckpt, DECODER_PREFIX), { ...common, ...decoderOpts }),
           result,
           p,
         );

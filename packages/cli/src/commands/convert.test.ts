@@ -56,6 +56,32 @@ describe('audiogen convert', () => {
     expect(existsSync(bad)).toBe(false);
   });
 
+  it('--decoder-frames plans the decoder for a window (open frames); a bad value fails before any work', async () => {
+    const out = join(tmp, 'tiny-window');
+    await runConvert(
+      'stable-audio-open-small',
+      { randomWeights: true, tiny: true, out, encoder: false, decoderFrames: '20' },
+      quiet,
+    );
+    const sg = readTflite(new Uint8Array(readFileSync(join(out, 'autoencoder_model.tflite')))).subgraphs[0]!;
+    const input = sg.tensors[sg.inputs[0]!]!;
+    expect([input.shape, input.shape_signature]).toEqual([
+      [1, 8, 20],
+      [1, 8, -1],
+    ]);
+    for (const decoderFrames of ['0', '33', '2.5', 'x']) {
+      const bad = join(tmp, `never-${decoderFrames}`);
+      await expect(
+        runConvert(
+          'stable-audio-open-small',
+          { randomWeights: true, tiny: true, out: bad, decoderFrames },
+          quiet,
+        ),
+      ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      expect(existsSync(bad)).toBe(false);
+    }
+  });
+
   it('converts an ONNX file with a fixed input shape', async () => {
     const src = join(
       dirname(fileURLToPath(import.meta.url)),
