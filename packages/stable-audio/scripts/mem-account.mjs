@@ -6,6 +6,7 @@
 // (.tflite when mapped, XNNPACK weight caches, libraries), the malloc heap and anonymous mappings, plus
 // Node's own view (V8 heap, external ArrayBuffers). A worker samples /proc/self/smaps_rollup every 20 ms so
 // each segment also reports its peak of anonymous, shmem and file-backed RSS (the peaks need not coincide).
+// `--seconds N` asks for N seconds (partial decode with an open-length decoder) instead of the whole output.
 // `--release false` loads with releasePackedWeights off; the clip's sha256 shows whether the output changed.
 import { createHash } from 'node:crypto';
 import { fstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
@@ -45,6 +46,7 @@ const threads = Number(arg('threads', '2'));
 const residency = arg('residency', 'all');
 const modelFiles = arg('model-files', 'copy');
 const releasePackedWeights = arg('release', 'true') !== 'false';
+const seconds = arg('seconds'); // default: the decoder's whole output (fullLength)
 
 const smaps = () => {
   const groups = {};
@@ -80,14 +82,16 @@ const smaps = () => {
 // What the models' memfds hold in memory (their allocated blocks), mapped or not: shared memory that is not
 // mapped is in no RSS figure, so it is counted here too.
 const memfdHeld = () => {
-  let bytes = 0;
+  const held = new Map(); // by inode: LiteRT keeps its own descriptor of the same memfd open
   for (const fd of readdirSync('/proc/self/fd')) {
     try {
-      if (readlinkSync(`/proc/self/fd/${fd}`).includes('memfd:audiogen-model'))
-        bytes += fstatSync(Number(fd)).blocks * 512;
+      if (readlinkSync(`/proc/self/fd/${fd}`).includes('memfd:audiogen-model')) {
+        const st = fstatSync(Number(fd));
+        held.set(st.ino, st.blocks * 512);
+      }
     } catch {}
   }
-  return bytes / 2 ** 20;
+  return [...held.values()].reduce((a, b) => a + b, 0) / 2 ** 20;
 };
 
 const shared = new SharedArrayBuffer(8 * 4);
@@ -136,7 +140,7 @@ const p = await createStableAudioPipeline({
 });
 const res = await p.generate({
   prompt: 'warm ambient pads with soft piano, 90 BPM',
-  fullLength: true,
+  ...(seconds ? { seconds: Number(seconds) } : { fullLength: true }),
   seed: 42,
   onProgress,
 });
@@ -146,7 +150,7 @@ for (const c of res.clips[0].clip.channels) hash.update(new Uint8Array(c.buffer,
 p.dispose();
 const f = (x) => (x === undefined ? '' : x.toFixed(0));
 console.log(
-  `precision ${precision}, threads ${threads}, residency ${residency}, modelFiles ${modelFiles}, releasePackedWeights ${releasePackedWeights}; clip sha256 ${hash.digest('hex').slice(0, 16)}`,
+  `precision ${precision}, threads ${threads}, residency ${residency}, modelFiles ${modelFiles}, releasePackedWeights ${releasePackedWeights}, ${seconds ? `${seconds} s` : 'full length'}, decoded frames ${JSON.stringify(res.decodedFrames)}; clip sha256 ${hash.digest('hex').slice(0, 16)}`,
 );
 console.log(
   'segment | peak RSS / anon / shmem / file | end RSS / anon / shmem / file | memfds held (mapped or not) | end: by mapping (MB) | node heapUsed / external',
