@@ -71,7 +71,14 @@ describe('turbo cache key of the runtime-native build', () => {
       string
     >;
     const building = Object.entries(scripts).filter(([, s]) => /turbo run (build|typecheck|bench)/.test(s));
-    expect(building.map(([n]) => n).sort()).toEqual(['bench', 'bench:peers', 'build', 'demo', 'test', 'typecheck']);
+    expect(building.map(([n]) => n).sort()).toEqual([
+      'bench',
+      'bench:peers',
+      'build',
+      'demo',
+      'test',
+      'typecheck',
+    ]);
     for (const [name, s] of building) {
       const at = s.indexOf('packages/runtime-native/scripts/toolchains.mjs');
       expect(at, `npm run ${name} does not run toolchains.mjs`).toBeGreaterThanOrEqual(0);
