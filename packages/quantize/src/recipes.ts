@@ -148,7 +148,7 @@ const NAMED: Record<string, { description: string; json: () => RecipeJson }> = {
   },
   'sao-decoder-fast': {
     description:
-      'Stable Audio decoder (VAE): dynamic int8 per-channel convs except the 4 most error-sensitive layers (per-layer measurement): audio SNR 42 dB vs fp32 at 0.36× the decoder CPU time (Zen 4, random weights)',
+      'Stable Audio decoder (VAE): dynamic int8 per-channel convs except the 4 most error-sensitive layers (per-layer measurement): audio SNR 42 dB vs fp32 at 0.36–0.40× the decoder CPU time (Zen 4, random weights; 0.40× with the measured graph forms on LiteRT 2.3.0)',
     json: () => [
       dynamic(8, 'CHANNELWISE'),
       { regex: DECODER_FAST_FLOAT, operation: '*', algorithm_key: 'no_quantize' },
