@@ -152,7 +152,7 @@ export function writeNpy(t: Tensor): Uint8Array {
   const shapeText = t.shape.length === 1 ? `(${t.shape[0]},)` : `(${t.shape.join(', ')})`;
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
   const total = 10 + header.length + 1;
-  header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
+  header += `${' '.repeat((64 - (total % 64)) % 64)}\n`;
   if (header.length > 0xffff) throw new AudiogenError('UNSUPPORTED', 'npy header too long');
   const out = new Uint8Array(10 + header.length + data.byteLength);
   out.set(MAGIC, 0);
