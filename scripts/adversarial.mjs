@@ -37,17 +37,7 @@ const fast = process.argv.includes('--fast');
 
 // ------------------------------------------------------------------ helpers shared by the cases
 
-function rng(seed) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
-}
+const { xorshift32: rng } = await import('@audiogen/core/test');
 
 /** One byte-level mutation of a file: flips, truncation, zeroed runs, splices, inflated u32 fields. */
 function mutate(src, r) {

@@ -6,18 +6,27 @@ import { join } from 'node:path';
 import type { Model, Runtime } from '../interfaces';
 import type { OutputWriteHook } from '../output';
 
-/** Deterministic uniform floats in [-amp, amp) from xorshift32 (seed 0 is treated as 1). */
-export function randomFloats(n: number, seed: number, amp = 1): Float32Array {
+/**
+ * xorshift32 as uniform numbers in [0, 1) (seed 0 is treated as 1): deterministic, so a failing case can be
+ * replayed from its seed.
+ */
+export function xorshift32(seed: number): () => number {
   let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
+  return () => {
     s ^= s << 13;
     s >>>= 0;
     s ^= s >>> 17;
     s ^= s << 5;
     s >>>= 0;
-    out[i] = (s / 2 ** 32) * 2 * amp - amp;
-  }
+    return s / 2 ** 32;
+  };
+}
+
+/** Deterministic uniform floats in [-amp, amp) from xorshift32. */
+export function randomFloats(n: number, seed: number, amp = 1): Float32Array {
+  const next = xorshift32(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = next() * 2 * amp - amp;
   return out;
 }
 
