@@ -795,18 +795,12 @@ function diskCases(ctx, core, audio) {
 
 // ------------------------------------------------------------------ parent
 
+/** What the suite counts per class (the report's columns). */
+const OUTCOMES = ['tried', 'typed', 'accepted', 'untyped', 'crash', 'hang', 'huge', 'dataLost', 'wrong'];
+const zeroCounts = () => Object.fromEntries(OUTCOMES.map((k) => [k, 0]));
+
 async function runClass(name, ctx) {
-  const counts = {
-    tried: 0,
-    typed: 0,
-    accepted: 0,
-    untyped: 0,
-    crash: 0,
-    hang: 0,
-    huge: 0,
-    dataLost: 0,
-    wrong: 0,
-  };
+  const counts = zeroCounts();
   const notes = [];
   const cases = [];
   let from = 0;
@@ -918,17 +912,7 @@ async function main() {
       );
       for (const n of results[name].notes.slice(0, 10)) console.error(`    ${n}`);
     }
-    const total = {
-      tried: 0,
-      typed: 0,
-      accepted: 0,
-      untyped: 0,
-      crash: 0,
-      hang: 0,
-      huge: 0,
-      dataLost: 0,
-      wrong: 0,
-    };
+    const total = zeroCounts();
     for (const r of Object.values(results)) for (const k of Object.keys(total)) total[k] += r.counts[k];
     const table = [
       '| class | tried | typed error | accepted | untyped error | crash | hang | huge allocation | data lost |',

@@ -4,6 +4,8 @@ import {
   choosePrecision,
   describePrecision,
   loadModelFolder,
+  MODEL_FILE_NAMES,
+  MODEL_VARIANT_NAMES,
   type PrecisionChoice,
   type StableAudioModelFiles,
 } from '@audiogen/stable-audio';
@@ -59,13 +61,13 @@ export function formatHostReport(h: HostReport): string[] {
 
 /** A folder that has every precision: what `auto` picks when the folder leaves it the choice. */
 const ALL_VARIANTS: StableAudioModelFiles = {
-  conditioners: 'conditioners.tflite',
-  dit: 'dit_model.tflite',
-  decoder: 'autoencoder_model.tflite',
-  tokenizer: 'spiece.model',
+  conditioners: MODEL_FILE_NAMES.conditioners[0],
+  dit: MODEL_FILE_NAMES.dit[0],
+  decoder: MODEL_FILE_NAMES.decoder[0],
+  tokenizer: MODEL_FILE_NAMES.tokenizer[0],
   variants: {
-    dit: { fp32: 'dit_model.tflite', int8: 'dit_model.int8.tflite' },
-    decoder: { fp32: 'autoencoder_model.tflite', int8: 'autoencoder_model.int8.tflite' },
+    dit: { fp32: MODEL_FILE_NAMES.dit[0], int8: MODEL_VARIANT_NAMES.dit.int8 },
+    decoder: { fp32: MODEL_FILE_NAMES.decoder[0], int8: MODEL_VARIANT_NAMES.decoder.int8 },
   },
 };
 
