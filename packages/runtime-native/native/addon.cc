@@ -54,6 +54,7 @@
 #include <vector>
 
 #include "litert_c_api.h"
+#include "snake.h"
 
 namespace {
 
@@ -519,6 +520,8 @@ struct ModelState {
   // allocated bytes right after: a run that finds more allocated read a freed page (it read zeros).
   uint64_t released_bytes = 0;
   int64_t allocated_after_release = -1;
+  // The AudiogenSnake kernel's state when it was registered for this model (outlives the compiled model).
+  std::unique_ptr<audiogen::SnakeState> snake;
 
   void ReleaseBuffers() {
     for (auto& v : bound_inputs) for (auto& b : v) b.Reset();
@@ -845,12 +848,14 @@ struct LoadSpec {
   int accelerators = kLiteRtHwAcceleratorCpu;
   std::string gpu_dir;
   std::string gpu_toml;
+  // > 0: register the AudiogenSnake custom op kernel (snake.h), running on this many threads.
+  int snake_threads = 0;
 };
 
 // Compiles for the CPU with our CPU options and, with `buffer_reporter`, LiteRT's buffer error reporter
 // (runtime options); without it the interpreter prints its errors to stderr (TFLite's default reporter).
 LiteRtStatus Compile(LiteRtEnvironment env, LiteRtModel model, const LoadSpec& spec, bool buffer_reporter,
-                     LiteRtCompiledModel* out, std::string* op) {
+                     audiogen::SnakeState* snake, LiteRtCompiledModel* out, std::string* op) {
   LiteRtOptions opts = nullptr;
   LiteRtStatus s = LiteRtCreateOptions(&opts);
   if (s != kLiteRtStatusOk) { *op = "CreateOptions"; return s; }
@@ -876,6 +881,10 @@ LiteRtStatus Compile(LiteRtEnvironment env, LiteRtModel model, const LoadSpec& s
     }
     s = LiteRtAddOpaqueOptions(opts, opaque);
     if (s != kLiteRtStatusOk) LiteRtDestroyOpaqueOptions(opaque);
+  }
+  if (s == kLiteRtStatusOk && snake) {
+    s = LiteRtAddCustomOpKernelOption(opts, AUDIOGEN_SNAKE_OP, AUDIOGEN_SNAKE_VERSION, audiogen::SnakeKernel(), snake);
+    *op = "AddCustomOpKernelOption(" AUDIOGEN_SNAKE_OP ")";
   }
   if (s == kLiteRtStatusOk) {
     s = LiteRtCreateCompiledModel(env, model, opts, out);
@@ -912,13 +921,13 @@ class LoadWorker : public Napi::AsyncWorker {
       if (spec_.capture_stderr) {
         StderrCapture capture;
         bool on = capture.Start();
-        status_ = Compile(env, state_->model, spec_, false, &state_->compiled, &op_);
+        status_ = Compile(env, state_->model, spec_, false, state_->snake.get(), &state_->compiled, &op_);
         if (on) {
           captured_ = capture.Stop();
           has_captured_ = true;
         }
       } else {
-        status_ = Compile(env, state_->model, spec_, false, &state_->compiled, &op_);
+        status_ = Compile(env, state_->model, spec_, false, state_->snake.get(), &state_->compiled, &op_);
       }
     }
     if (status_ != kLiteRtStatusOk) return;
@@ -992,7 +1001,11 @@ class LoadWorker : public Napi::AsyncWorker {
     if (status_ != kLiteRtStatusOk) return;
     if ((status_ = ReadSignatures(state_->model, &state_->signatures, &op_)) != kLiteRtStatusOk) return;
     state_->echo_errors = spec_.echo_errors;
-    status_ = Compile(env, state_->model, spec_, true, &state_->compiled, &op_);
+    if (spec_.snake_threads > 0) {
+      state_->snake = std::make_unique<audiogen::SnakeState>();
+      state_->snake->threads = spec_.snake_threads;
+    }
+    status_ = Compile(env, state_->model, spec_, true, state_->snake.get(), &state_->compiled, &op_);
   }
 
   void OnOK() override {
@@ -1041,7 +1054,7 @@ class LoadWorker : public Napi::AsyncWorker {
 };
 
 // load({ path?: string, bytes?: Uint8Array, toml: string, logSeverity?, captureStderr?, echoErrors?,
-//        dropStderr?: string[] })
+//        dropStderr?: string[], snakeThreads?: number })
 //   -> Promise<NativeModel>
 Napi::Value Load(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -1086,6 +1099,8 @@ Napi::Value Load(const Napi::CallbackInfo& info) {
   if (o.Get("accelerators").IsNumber()) spec.accelerators = o.Get("accelerators").As<Napi::Number>().Int32Value();
   if (o.Get("gpuDir").IsString()) spec.gpu_dir = o.Get("gpuDir").As<Napi::String>().Utf8Value();
   if (o.Get("gpuToml").IsString()) spec.gpu_toml = o.Get("gpuToml").As<Napi::String>().Utf8Value();
+  if (o.Get("snakeThreads").IsNumber())
+    spec.snake_threads = std::clamp(o.Get("snakeThreads").As<Napi::Number>().Int32Value(), 0, 256);
   if (o.Get("logSeverity").IsNumber()) {
     std::lock_guard<std::mutex> lock(g_env_mutex);
     if (!g_env) g_log_severity = o.Get("logSeverity").As<Napi::Number>().Int32Value();
@@ -1212,6 +1227,11 @@ class RunWorker : public Napi::AsyncWorker {
       status_ = kLiteRtStatusCancelled;
     }
     if (status_ != kLiteRtStatusOk) return;
+    if (st_->snake && st_->snake->failed.exchange(false)) {
+      status_ = kLiteRtStatusErrorRuntimeFailure;
+      op_ = "RunCompiledModel (an " AUDIOGEN_SNAKE_OP " node got inputs it cannot compute: float32 x [..., C], alpha [C], inv_beta [C])";
+      return;
+    }
 #ifdef __linux__
     // Freed weight pages read back in (as zeros) mean a node used weights we freed: never hand out such
     // outputs. Not expected (see ReleasePackedWeights); checked on every run, one fstat.

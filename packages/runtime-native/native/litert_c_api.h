@@ -242,6 +242,22 @@ LiteRtStatus LiteRtLockTensorBuffer(LiteRtTensorBuffer buffer, void** host_mem_a
 LiteRtStatus LiteRtUnlockTensorBuffer(LiteRtTensorBuffer buffer);
 void LiteRtDestroyTensorBuffer(LiteRtTensorBuffer buffer);
 
+// Custom op kernels (litert/c/litert_custom_op_kernel.h, litert_options.h): LiteRT's CUSTOM-op dispatcher
+// calls these for every node whose custom_code is the registered name. It passes one user data to every
+// node, wraps each input/output tensor's memory in a host tensor buffer (no copy; constant inputs too) and
+// ignores the statuses Run and GetOutputLayouts return.
+typedef struct {
+  LiteRtStatus (*Init)(void* user_data, const void* init_data, size_t init_data_size);
+  LiteRtStatus (*GetOutputLayouts)(void* user_data, size_t num_inputs, const LiteRtLayout* input_layouts,
+                                   size_t num_outputs, LiteRtLayout* output_layouts);
+  LiteRtStatus (*Run)(void* user_data, size_t num_inputs, const LiteRtTensorBuffer* inputs, size_t num_outputs,
+                      LiteRtTensorBuffer* outputs);
+  LiteRtStatus (*Destroy)(void* user_data);
+} LiteRtCustomOpKernel;
+LiteRtStatus LiteRtAddCustomOpKernelOption(LiteRtOptions options, const char* custom_op_name, int custom_op_version,
+                                           const LiteRtCustomOpKernel* custom_op_kernel,
+                                           void* custom_op_kernel_user_data);
+
 #ifdef __cplusplus
 }  // extern "C"
 

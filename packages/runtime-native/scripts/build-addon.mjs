@@ -210,7 +210,14 @@ const args = [...tc.flags, ...common, ...perTarget[platform]()];
 const h = createHash('sha256').update(
   JSON.stringify([tc.cxx, tc.pre, args.map((a) => a.replace(PACKAGE_DIR, ''))]),
 );
-for (const f of [src, header, lib.path, join(nodeInclude, 'node_api.h')]) h.update(readFileSync(f));
+for (const f of [
+  src,
+  header,
+  join(PACKAGE_DIR, 'native', 'snake.h'),
+  lib.path,
+  join(nodeInclude, 'node_api.h'),
+])
+  h.update(readFileSync(f));
 const inputs = h.digest('hex');
 const out = join(outDir, 'node.napi.node');
 

@@ -63,6 +63,8 @@ export interface NativeAddon {
     gpuDir?: string;
     /** GPU options, TOML (GPU loads). */
     gpuToml?: string;
+    /** Register the AudiogenSnake kernel (native/snake.h) for this model, on this many threads. */
+    snakeThreads?: number;
   }): Promise<NativeModelHandle>;
   /** The accelerators LiteRT registered in the GPU environment (made with the library from gpuDir). */
   accelerators(gpuDir: string): { name: string; hardware: number }[];

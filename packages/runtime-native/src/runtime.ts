@@ -1,3 +1,4 @@
+import { fstatSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import {
   AudiogenError,
@@ -43,7 +44,13 @@ import {
   type NativeOutput,
   type NativeSignature,
 } from './native';
-import { type ScaleProblem, type TfliteScan, verifyModelBytes, verifyModelFile } from './verify';
+import {
+  type ScaleProblem,
+  type SnakeAppendix,
+  type TfliteScan,
+  verifyModelBytes,
+  verifyModelFile,
+} from './verify';
 
 /** XNNPACK delegate flags (tflite/delegates/xnnpack/xnnpack_delegate.h). */
 export const XnnpackFlags = {
@@ -119,6 +126,13 @@ export interface NativeRuntimeOptions {
    * not twice. Every run checks that no freed page was read (a run that did fails with RUNTIME_ERROR).
    */
   releasePackedWeights?: boolean;
+  /**
+   * Run each Snake activation (x + sin²(αx)/β, five float ops as converters write it; the Stable Audio
+   * decoder has 36) as one op, the addon's one-pass kernel, on the model's threads (default true). The file
+   * is not changed: the fused tables are appended to the model's private copy (Linux, `modelFiles: 'copy'`,
+   * CPU placement). `model.fusedSnakes` says how many were fused.
+   */
+  fuseSnake?: boolean;
 }
 
 /** Where a model runs and why (`model.placement`). */
@@ -181,6 +195,8 @@ export interface NativeModel extends Model {
   readonly placement: Placement;
   /** Bytes of the model's private copy freed after compile (`releasePackedWeights`); 0 if none. */
   readonly releasedWeightBytes: number;
+  /** Snake activations run as one op each (`fuseSnake`); 0 if none. */
+  readonly fusedSnakes: number;
 }
 
 export function defaultThreads(): number {
@@ -396,19 +412,27 @@ class LiteRtModel implements NativeModel {
   readonly customOps: readonly string[];
   readonly loadMessages: readonly string[];
   readonly releasedWeightBytes: number;
+  readonly fusedSnakes: number;
   placement: Placement = { requested: 'cpu', accelerator: 'cpu' };
   private handle: NativeModelHandle;
   private sigs: SigState[];
   private isDisposed = false;
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(handle: NativeModelHandle, label: string, cpu: EffectiveCpuOptions, scan: TfliteScan) {
+  constructor(
+    handle: NativeModelHandle,
+    label: string,
+    cpu: EffectiveCpuOptions,
+    scan: TfliteScan,
+    fusedSnakes: number,
+  ) {
     this.handle = handle;
     this.label = label;
     this.cpuOptions = cpu;
     this.customOps = scan.customOps;
     this.loadMessages = litertMessageLines(handle.loadMessages, 'error-reporter');
     this.releasedWeightBytes = handle.releasedBytes ?? 0;
+    this.fusedSnakes = fusedSnakes;
     this.sigs = handle.signatures().map((s: NativeSignature) => ({
       key: s.key,
       inputs: s.inputs.map((t) => {
@@ -750,6 +774,30 @@ export interface NativeRuntime extends Runtime {
   load(source: string | Uint8Array, options?: LoadOptions): Promise<NativeModel>;
 }
 
+/**
+ * Makes the private copy the fused model: its tables written past the end, then the root offset (the
+ * first four bytes) pointed at them. The constants stay where they are and nothing else changes.
+ */
+function appendToCopy(fd: number, a: SnakeAppendix, label: string): void {
+  const root = new Uint8Array(4);
+  new DataView(root.buffer).setUint32(0, a.root, true);
+  for (const [bytes, at] of [
+    [a.bytes, a.at],
+    [root, 0],
+  ] as const) {
+    let done = 0;
+    try {
+      while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, at + done);
+    } catch (e) {
+      throw new AudiogenError(
+        'IO_ERROR',
+        `${label}: cannot write the fused model's tables to its copy: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
+  }
+}
+
 function memfdCopy(addon: NativeAddon, path: string): { fd: number; path: string } | null {
   try {
     return addon.copyToMemfd(path);
@@ -774,6 +822,9 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
   if (options.releasePackedWeights !== undefined && typeof options.releasePackedWeights !== 'boolean')
     throw new AudiogenError('INVALID_ARGUMENT', 'releasePackedWeights must be a boolean');
   const release = options.releasePackedWeights ?? true;
+  if (options.fuseSnake !== undefined && typeof options.fuseSnake !== 'boolean')
+    throw new AudiogenError('INVALID_ARGUMENT', 'fuseSnake must be a boolean');
+  const fuse = options.fuseSnake ?? true;
   if (modelFiles !== 'copy' && modelFiles !== 'map')
     throw new AudiogenError(
       'INVALID_ARGUMENT',
@@ -790,6 +841,7 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
       const precision = checkGpuPrecision(loadOptions.gpuPrecision);
       let scan: TfliteScan;
       let label = loadOptions.label ?? 'model';
+      let fusedSnakes = 0;
       const { addon, path: addonPath } = loadAddon();
       let from: { path: string; memfd?: number; release?: number[] } | { bytes: Uint8Array };
       if (typeof source === 'string') {
@@ -801,6 +853,13 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
           // the flatbuffer); what we verify at copy.path is what LiteRT loads, whatever happens to the file.
           try {
             scan = verifyModelFile(copy.path);
+            const appendix =
+              fuse && requested === 'cpu' ? scan.snakeAppendix?.(fstatSync(copy.fd).size) : null;
+            if (appendix) {
+              appendToCopy(copy.fd, appendix, label);
+              scan = verifyModelFile(copy.path); // what LiteRT will load, checked again
+              fusedSnakes = appendix.fused;
+            }
           } catch (e) {
             addon.closeFd(copy.fd);
             throw e;
@@ -808,11 +867,26 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
           from = { path: copy.path, memfd: copy.fd, ...(release ? { release: scan.packedWeights } : {}) };
         } else if (modelFiles === 'copy' && size <= MAX_INPUT_BYTES) {
           // One read into the block LiteRT keeps using: the bytes verified are the bytes run, and a
-          // later change to the file cannot reach the loaded model.
-          const bytes = await readInputFile(source, {
+          // later change to the file cannot reach the loaded model. With Snakes to fuse, the block has
+          // room for the fused tables after the file (sized from the file's tables, read first).
+          const appendix = fuse && requested === 'cpu' ? verifyModelFile(source).snakeAppendix?.(size) : null;
+          let block: ArrayBuffer | undefined;
+          const read = await readInputFile(source, {
             what: 'model file',
-            alloc: (n) => new Uint8Array(addon.allocModelBuffer(n)),
+            alloc: (n) => {
+              block = addon.allocModelBuffer(
+                appendix && n === size ? appendix.at + appendix.bytes.length : n,
+              );
+              return new Uint8Array(block, 0, n);
+            },
           });
+          let bytes = read;
+          if (appendix && block && read.length === size) {
+            bytes = new Uint8Array(block);
+            bytes.set(appendix.bytes, appendix.at);
+            new DataView(block).setUint32(0, appendix.root, true);
+            fusedSnakes = appendix.fused;
+          }
           scan = verifyModelBytes(bytes);
           from = { bytes };
         } else {
@@ -833,6 +907,7 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
         dropStderr: droppedLogPrefixes(level),
         captureStderr: options.captureStderr ?? true,
         echoErrors: options.echoLiteRtErrors ?? true,
+        ...(fusedSnakes > 0 ? { snakeThreads: cpu.threads } : {}),
       };
       let placement: Placement = { requested, accelerator: 'cpu' };
       let handle: NativeModelHandle | undefined;
@@ -885,7 +960,7 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
         }
       }
       try {
-        const model = new LiteRtModel(handle, label, cpu, scan);
+        const model = new LiteRtModel(handle, label, cpu, scan, fusedSnakes);
         model.placement = placement;
         return model;
       } catch (e) {

@@ -217,3 +217,107 @@ export function fcStack(K: number, N: number, gather: boolean, openBatch = false
     ],
   };
 }
+
+/** One float32 constant tensor of `values`. */
+const f32Const = (name: string, values: Float32Array): Graph['subgraphs'][number]['tensors'][number] => ({
+  name,
+  type: 'FLOAT32',
+  shape: [values.length],
+  data: new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength)),
+});
+
+export interface SnakeModelOptions {
+  /** Also make Snake 1's SIN output a graph output (that Snake must then stay five ops). */
+  exposeSin?: boolean;
+  /** Give Snake 2 an alpha of C + 1 values (broadcast-incompatible: must not be fused). */
+  badAlpha?: boolean;
+}
+
+/**
+ * x [1, T, C] → h = x + b0 → s1 = snake(h; a1, ib1) → s2 = snake(s1; a2, ib2) → y = s2 + b1, each snake
+ * written as converters do: MUL(h, α) → SIN → SQUARE → MUL(·, 1/β) → ADD(h, ·). Constants from
+ * `snakeModelConstants(C)`.
+ */
+export function snakeModel(T: number, C: number, opts: SnakeModelOptions = {}): Graph {
+  const k = snakeModelConstants(C);
+  const t: Graph['subgraphs'][number]['tensors'] = [
+    { name: 'x', type: 'FLOAT32', shape: [1, T, C] },
+    f32Const('b0', k.b0),
+    f32Const('b1', k.b1),
+    { name: 'h', type: 'FLOAT32', shape: [1, T, C] },
+    { name: 'y', type: 'FLOAT32', shape: [1, T, C] },
+  ];
+  const ops: Graph['subgraphs'][number]['operators'] = [];
+  const act = (name: string) => {
+    t.push({ name, type: 'FLOAT32', shape: [1, T, C] });
+    return t.length - 1;
+  };
+  const binary = (op: 'ADD' | 'MUL', a: number, b: number, out: number) =>
+    ops.push({
+      op,
+      builtin_code: op === 'ADD' ? 0 : 18,
+      version: 1,
+      inputs: [a, b],
+      outputs: [out],
+      options: { type: op === 'ADD' ? 'AddOptions' : 'MulOptions', fused_activation_function: 0 },
+    });
+  const unary = (op: 'SIN' | 'SQUARE', a: number, out: number) =>
+    ops.push({
+      op,
+      builtin_code: op === 'SIN' ? 66 : 92,
+      version: 1,
+      inputs: [a],
+      outputs: [out],
+      ...(op === 'SQUARE' ? { options: { type: 'SquareOptions' } } : {}),
+    });
+  const snake = (x: number, i: number, alpha: Float32Array, invBeta: Float32Array) => {
+    t.push(f32Const(`s${i}/alpha`, alpha), f32Const(`s${i}/inv_beta`, invBeta));
+    const a = t.length - 2;
+    const m = act(`s${i}/mul`);
+    const s = act(`s${i}/sin`);
+    const q = act(`s${i}/square`);
+    const m1 = act(`s${i}/mul_1`);
+    const out = act(`s${i}/add`);
+    binary('MUL', x, a, m);
+    unary('SIN', m, s);
+    unary('SQUARE', s, q);
+    binary('MUL', q, a + 1, m1);
+    binary('ADD', x, m1, out);
+    return { out, sin: s };
+  };
+  binary('ADD', 0, 1, 3);
+  const s1 = snake(3, 1, k.a1, k.ib1);
+  const a2 = opts.badAlpha ? Float32Array.from({ length: C + 1 }, (_, c) => k.a2[c % C]!) : k.a2;
+  const s2 = snake(s1.out, 2, a2, k.ib2);
+  binary('ADD', s2.out, 2, 4);
+  const outputs = opts.exposeSin ? [4, s1.sin] : [4];
+  return {
+    version: 3,
+    description: 'two Snake activations',
+    subgraphs: [{ name: 'main', tensors: t, inputs: [0], outputs, operators: ops }],
+    signatures: [
+      {
+        signature_key: 'serving_default',
+        subgraph_index: 0,
+        inputs: [{ name: 'x', tensor_index: 0 }],
+        outputs: outputs.map((i) => ({ name: t[i]!.name, tensor_index: i })),
+      },
+    ],
+    metadata: [],
+  };
+}
+
+/** The constants of `snakeModel`: alphas in [0.95, 2.45), inv_betas their reciprocals, biases in [-0.5, 0.5). */
+export function snakeModelConstants(C: number) {
+  const alpha = (seed: number) => lcgFloats(C, seed).map((v) => 1.7 + 1.5 * v);
+  const a1 = alpha(11);
+  const a2 = alpha(12);
+  return {
+    b0: lcgFloats(C, 13),
+    b1: lcgFloats(C, 14),
+    a1,
+    a2,
+    ib1: a1.map((a) => 1 / (a + 1e-9)),
+    ib2: a2.map((a) => 1 / (a + 1e-9)),
+  };
+}

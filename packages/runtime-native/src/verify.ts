@@ -1,6 +1,13 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { AudiogenError, halfToFloat } from '@audiogen/core';
-import { type Graph, readTflite, readTfliteStructure, verifyTflite } from '@audiogen/core/tflite';
+import {
+  type Graph,
+  readTflite,
+  readTfliteStructure,
+  verifyTflite,
+  writeTfliteAppendix,
+} from '@audiogen/core/tflite';
+import { fuseSnakes, SNAKE_OP } from './fuse';
 
 /** A constant quantized tensor whose scales XNNPACK refuses (zero, negative or not finite). */
 export interface ScaleProblem {
@@ -33,6 +40,20 @@ export interface TfliteScan {
    * reads the (small) scale tensors, never the weights.
    */
   scaleProblems?: () => ScaleProblem[];
+  /**
+   * Files read as structure (`verifyModelFile`): the model with its Snake activations fused (see
+   * `fuseSnakes`) as tables to append to the file of `fileLength` bytes (`writeTfliteAppendix`), or null
+   * when it has none.
+   */
+  snakeAppendix?: (fileLength: number) => SnakeAppendix | null;
+}
+
+/** Where to write the fused model's tables into the file and how many Snakes it fused. */
+export interface SnakeAppendix {
+  at: number;
+  bytes: Uint8Array;
+  root: number;
+  fused: number;
 }
 
 const QUANTIZED_TYPES = new Set(['INT4', 'INT8', 'UINT8', 'INT16']);
@@ -297,18 +318,47 @@ export function scanFromGraph(graph: Graph): TfliteScan {
 export function verifyModelFile(path: string): TfliteScan {
   const { graph, layout } = readTfliteStructure(path);
   const scan = scanFromGraph(graph);
-  scan.packedWeights = packedWeightRanges(
-    graph,
-    (si, ti) => layout.tensorBuffers[si]?.[ti] ?? 0,
-    (b) => {
-      const size = layout.bufferSizes[b] ?? 0;
-      return size > 0 ? [layout.bufferOffsets[b] ?? 0, size] : undefined;
-    },
-  );
+  const bufferOf = (si: number, ti: number) => layout.tensorBuffers[si]?.[ti] ?? 0;
+  const ref = (si: number, ti: number) => {
+    const b = bufferOf(si, ti);
+    const size = layout.bufferSizes[b] ?? 0;
+    return size > 0 ? { offset: layout.bufferOffsets[b] ?? 0, size } : undefined;
+  };
+  scan.snakeAppendix = (fileLength) => {
+    const fusion = fuseSnakes(graph, (si, ti) => ref(si, ti) !== undefined);
+    if (!fusion) return null;
+    // The kernel's alpha/inv_beta are copied next to the new tables: LiteRT hands custom ops host memory
+    // only at 64-byte-aligned addresses, and constants in a .tflite are aligned to 16 at best.
+    const fd = openSync(path, 'r');
+    try {
+      const subgraphs = fusion.graph.subgraphs.map((sg, si) => {
+        const tensors = [...sg.tensors];
+        for (const op of sg.operators) {
+          if (op.custom_code !== SNAKE_OP) continue;
+          for (const t of op.inputs.slice(1)) {
+            const r = ref(si, t);
+            const tensor = tensors[t];
+            if (!r || !tensor || tensor.data) continue;
+            const data = new Uint8Array(r.size);
+            if (readSync(fd, data, 0, r.size, r.offset) !== r.size) return sg; // (file shrank: not fused)
+            tensors[t] = { ...tensor, data };
+          }
+        }
+        return { ...sg, tensors };
+      });
+      const fused = { ...fusion.graph, subgraphs };
+      return { ...writeTfliteAppendix(fused, ref, fileLength), fused: fusion.fused };
+    } finally {
+      closeSync(fd);
+    }
+  };
+  scan.packedWeights = packedWeightRanges(graph, bufferOf, (b) => {
+    const size = layout.bufferSizes[b] ?? 0;
+    return size > 0 ? [layout.bufferOffsets[b] ?? 0, size] : undefined;
+  });
   // Reads only the scale tensors' bytes (at their offsets), never the weights.
   scan.scaleProblems = () => {
-    const buffer = (si: number, ti: number) => layout.tensorBuffers[si]?.[ti] ?? 0;
-    const size = (si: number, ti: number) => layout.bufferSizes[buffer(si, ti)] ?? 0;
+    const size = (si: number, ti: number) => layout.bufferSizes[bufferOf(si, ti)] ?? 0;
     let fd: number | undefined;
     try {
       return findScaleProblems(
@@ -319,7 +369,7 @@ export function verifyModelFile(path: string): TfliteScan {
           if (n === 0 || n > 1 << 28) return undefined;
           fd ??= openSync(path, 'r');
           const b = new Uint8Array(n);
-          readSync(fd, b, 0, n, layout.bufferOffsets[buffer(si, ti)] ?? 0);
+          readSync(fd, b, 0, n, layout.bufferOffsets[bufferOf(si, ti)] ?? 0);
           return b;
         },
       );

@@ -35,10 +35,12 @@ export {
   tensorTypeToDType,
 } from './schema';
 export {
+  type ConstantRef,
   DEFAULT_OFFSET_THRESHOLD,
   TFLITE_SCHEMA_VERSION,
   type WriteTfliteFileOptions,
   type WriteTfliteOptions,
   writeTflite,
+  writeTfliteAppendix,
   writeTfliteFile,
 } from './write';

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Graph } from './graph';
-import { readTflite, verifyTflite, verifyTfliteFile } from './read';
+import { readTflite, readTfliteStructure, verifyTflite, verifyTfliteFile } from './read';
 import { BuiltinOperator } from './schema';
 import { asFloat32, f32bytes, i32bytes, randomFloats, runLitert } from './testing';
-import { writeTflite, writeTfliteFile } from './write';
+import { writeTflite, writeTfliteAppendix, writeTfliteFile } from './write';
 
 const dir = mkdtempSync(join(tmpdir(), 'audiogen-tflite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -256,6 +256,42 @@ describe('writeTflite', () => {
     const x = randomFloats(H * W * CI, 7);
     const res = runLitert(path, [{ dtype: 'float32', shape: [1, H, W, CI], data: x }]);
     expectClose(asFloat32(res.outputs[0]!), reference(x).out);
+  });
+
+  it('appends rewritten tables to a file whose constants stay in place, and LiteRT runs the result', () => {
+    const path = join(dir, 'appendix.tflite');
+    const original = writeTflite(makeGraph());
+    writeFileSync(path, original);
+    const { graph, layout } = readTfliteStructure(path);
+    // One constant replaced by new bytes (placed after the tables, 64-aligned); the rest referenced.
+    const sg = graph.subgraphs[0]!;
+    const bias = sg.tensors.findIndex((t) => t.name === 'conv_bias');
+    sg.tensors[bias] = { ...sg.tensors[bias]!, data: f32bytes(convBias) };
+    const ref = (si: number, ti: number) => {
+      const b = layout.tensorBuffers[si]![ti]!;
+      const size = layout.bufferSizes[b]!;
+      return size > 0 ? { offset: layout.bufferOffsets[b]!, size } : undefined;
+    };
+    const a = writeTfliteAppendix(graph, ref, original.length);
+    expect(a.at % 64).toBe(0);
+    expect(a.at).toBeGreaterThanOrEqual(original.length);
+    const bytes = new Uint8Array(a.at + a.bytes.length);
+    bytes.set(original);
+    bytes.set(a.bytes, a.at);
+    new DataView(bytes.buffer).setUint32(0, a.root, true);
+    writeFileSync(path, bytes);
+    verifyTfliteFile(path);
+    const g = readTflite(bytes);
+    expect(g).toEqual(readTflite(original)); // the same model
+    const t = g.subgraphs[0]!.tensors;
+    expect(t[bias]!.data!.byteOffset).toBeGreaterThan(a.at);
+    expect(t[bias]!.data!.byteOffset % 64).toBe(0);
+    const filterAt = t.find((x) => x.name === 'filter')!.data!.byteOffset;
+    expect(filterAt).toBeLessThan(original.length); // referenced where it was written
+    const x = randomFloats(H * W * CI, 8);
+    const res = runLitert(path, [{ dtype: 'float32', shape: [1, H, W, CI], data: x }]);
+    expectClose(asFloat32(res.outputs[0]!), reference(x).out);
+    expectClose(asFloat32(res.outputs[1]!), reference(x).outT);
   });
 
   it('rejects invalid graphs with INVALID_ARGUMENT', () => {

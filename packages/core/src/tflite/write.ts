@@ -45,10 +45,24 @@ function align16(n: number): number {
   return Math.ceil(n / 16) * 16;
 }
 
+/** Constant bytes already in a file: `size` bytes at absolute byte `offset`. */
+export interface ConstantRef {
+  offset: number;
+  size: number;
+}
+
 interface Plan {
   /** Unique constant arrays in buffer order (buffer index = position + 1). */
   data: Uint8Array[];
   index: Map<Uint8Array, number>;
+  /**
+   * Instead of `data` (writeTfliteAppendix), in buffer order: regions already in the file (by offset in
+   * `refIndex`) and new constants to append (`bytes`, by array in `index`; placed after the tables).
+   */
+  refs: { offset: number; size: number; bytes?: Uint8Array }[];
+  refIndex: Map<number, number>;
+  /** Buffer index of each tensor with constant data, per subgraph (0: none). */
+  tensorBuffer: number[][];
   metaData: Uint8Array[];
   opcodes: { code: number; custom?: string; version: number }[];
   opcodeKey: Map<string, number>;
@@ -77,13 +91,35 @@ function checkTensor(t: GraphTensor, w: string): void {
   }
 }
 
-function plan(graph: Graph): Plan {
+/** Buffer index of a tensor in a plan of references (writeTfliteAppendix); 0: no constant data. */
+function refBuffer(p: Plan, t: GraphTensor, r: ConstantRef | undefined, w: string): number {
+  if (t.data && t.data.length > 0) {
+    if (!p.index.has(t.data)) {
+      p.refs.push({ offset: -1, size: t.data.length, bytes: t.data });
+      p.index.set(t.data, p.refs.length);
+    }
+    return p.index.get(t.data) as number;
+  }
+  if (!r || r.size === 0) return 0;
+  if (!Number.isSafeInteger(r.offset) || r.offset < 2 || !Number.isSafeInteger(r.size) || r.size < 0)
+    bad(`${w}: invalid constant reference ${JSON.stringify(r)}`);
+  if (!p.refIndex.has(r.offset)) {
+    p.refs.push({ offset: r.offset, size: r.size });
+    p.refIndex.set(r.offset, p.refs.length);
+  }
+  return p.refIndex.get(r.offset) as number;
+}
+
+function plan(graph: Graph, refOf?: (subgraph: number, tensor: number) => ConstantRef | undefined): Plan {
   if (!graph || typeof graph !== 'object' || !Array.isArray(graph.subgraphs))
     bad('graph has no subgraphs array');
   if (graph.subgraphs.length === 0) bad('graph has no subgraphs');
   const p: Plan = {
     data: [],
     index: new Map(),
+    refs: [],
+    refIndex: new Map(),
+    tensorBuffer: [],
     metaData: [],
     opcodes: [],
     opcodeKey: new Map(),
@@ -98,13 +134,21 @@ function plan(graph: Graph): Plan {
         }
       }
     };
+    const buffers: number[] = [];
+    p.tensorBuffer.push(buffers);
     sg.tensors.forEach((t, ti) => {
-      checkTensor(t, `subgraphs[${si}].tensors[${ti}]`);
+      const w = `subgraphs[${si}].tensors[${ti}]`;
+      checkTensor(t, w);
+      if (refOf) {
+        buffers.push(refBuffer(p, t, refOf(si, ti), w));
+        return;
+      }
       if (t.data && t.data.length > 0 && !p.index.has(t.data)) {
         p.data.push(t.data);
         p.index.set(t.data, p.data.length);
         p.constantBytes += t.data.length;
       }
+      buffers.push(t.data && t.data.length > 0 ? (p.index.get(t.data) as number) : 0);
     });
     inRange(sg.inputs, `subgraphs[${si}].inputs`, false);
     inRange(sg.outputs, `subgraphs[${si}].outputs`, false);
@@ -428,11 +472,13 @@ function build(graph: Graph, p: Plan, offsets: number[] | null): Uint8Array {
   const bufferOffs: number[] = [];
   b.startObject(3);
   bufferOffs.push(b.endObject());
-  p.data.forEach((data, i) => {
-    if (offsets) {
+  const sizes = p.refs.length > 0 ? p.refs.map((r) => r.size) : p.data.map((d) => d.length);
+  sizes.forEach((size, i) => {
+    const data = p.data[i];
+    if (offsets || !data) {
       b.startObject(3);
-      b.addFieldInt64(1, BigInt(offsets[i] as number), 0n);
-      b.addFieldInt64(2, BigInt(data.length), 0n);
+      b.addFieldInt64(1, BigInt(offsets?.[i] ?? 0), 0n);
+      b.addFieldInt64(2, BigInt(size), 0n);
       bufferOffs.push(b.endObject());
     } else {
       const v = byteVector(b, data, 16);
@@ -475,7 +521,7 @@ function build(graph: Graph, p: Plan, offsets: number[] | null): Uint8Array {
           const q = t.quantization ? writeQuantization(b, t.quantization, `${w}.quantization`) : 0;
           const sp = t.sparsity ? writeSparsity(b, t.sparsity, `${w}.sparsity`) : 0;
           const sig = t.shape_signature ? intVector(b, t.shape_signature) : 0;
-          const buffer = t.data && t.data.length > 0 ? (p.index.get(t.data) as number) : 0;
+          const buffer = p.tensorBuffer[si]?.[ti] ?? 0;
           b.startObject(9);
           b.addFieldOffset(0, shape, 0);
           b.addFieldInt8(1, TensorType[t.type as TensorTypeName], 0);
@@ -622,6 +668,56 @@ export function writeTflite(graph: Graph, options: WriteTfliteOptions = {}): Uin
   } catch (e) {
     if (e instanceof AudiogenError) throw e;
     throw new AudiogenError('INTERNAL', `writing .tflite failed: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/**
+ * The tables of `graph` (read with `readTfliteStructure`, so without constant data) as bytes to append to
+ * the file that holds its constants: each constant is a Buffer.offset/size reference (`refOf(subgraph,
+ * tensor)`, absolute positions in that file), so nothing is copied; tensors that do carry `data` (new
+ * constants) are placed after the tables, each at a multiple of 64 bytes of the file (what LiteRT wants
+ * of host memory it hands to custom ops). Write `bytes` at `at` (the file's length rounded up to 64) and
+ * `root` (u32, little-endian) over the file's first four bytes: the file then is the rewritten model,
+ * its old tables dead bytes nothing points to.
+ */
+export function writeTfliteAppendix(
+  graph: Graph,
+  refOf: (subgraph: number, tensor: number) => ConstantRef | undefined,
+  fileLength: number,
+): { at: number; bytes: Uint8Array; root: number } {
+  const align64 = (n: number) => Math.ceil(n / 64) * 64;
+  try {
+    const p = plan(graph, refOf);
+    const at = align64(fileLength);
+    // Sizing pass with placeholder offsets (int64 fields: the real ones take the same room).
+    const head = build(
+      graph,
+      p,
+      p.refs.map((r) => (r.bytes ? 2 ** 40 : r.offset)),
+    ).length;
+    let end = at + head;
+    const offsets = p.refs.map((r) => {
+      if (!r.bytes) return r.offset;
+      const o = align64(end);
+      end = o + r.size;
+      return o;
+    });
+    const tables = build(graph, p, offsets);
+    if (tables.length !== head)
+      throw new Error('flatbuffer layout changed between the sizing and final pass');
+    const bytes = new Uint8Array(end - at);
+    bytes.set(tables, 0);
+    p.refs.forEach((r, i) => {
+      if (r.bytes) bytes.set(r.bytes, (offsets[i] as number) - at);
+    });
+    const root = at + new DataView(tables.buffer, tables.byteOffset, 4).getUint32(0, true);
+    if (end > 0xffffffff) bad(`the model would be ${end} bytes, past a flatbuffer root's reach (4 GiB)`);
+    return { at, bytes, root };
+  } catch (e) {
+    if (e instanceof AudiogenError) throw e;
+    throw new AudiogenError('INTERNAL', `writing .tflite tables failed: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
 }
 

@@ -1,0 +1,99 @@
+import type { Graph, GraphTensor, Operator } from '@audiogen/core/tflite';
+
+/** The addon's one-pass Snake kernel (native/snake.h): custom code and version. */
+export const SNAKE_OP = 'AudiogenSnake';
+export const SNAKE_OP_VERSION = 1;
+const CUSTOM = 32;
+
+/** How many Snake activations a model holds, and the graph with each one fused into a single op. */
+export interface SnakeFusion {
+  graph: Graph;
+  fused: number;
+}
+
+const noActivation = (op: Operator) => !op.options || (op.options.fused_activation_function ?? 0) === 0;
+
+/**
+ * Finds the Snake activation y = x + inv_beta * sin(alpha * x)^2 (BigVGAN/Oobleck decoders) as converters
+ * write it, MUL(x, alpha) → SIN → SQUARE → MUL(·, inv_beta) → ADD(x, ·), and replaces each with one
+ * AudiogenSnake custom op (inputs x, alpha, inv_beta): one pass over the activation instead of five.
+ * Only where the result is the same computation: float32 throughout, alpha and inv_beta constants of
+ * C = x's last dimension values, no fused activations, every intermediate read by the next op alone and
+ * not a graph output. The dead intermediate tensors stay in the tensor list (no op touches them, so
+ * nothing allocates them; signatures keep their indices). Returns null when there is nothing to fuse.
+ */
+export function fuseSnakes(
+  graph: Graph,
+  isConstant: (subgraph: number, tensor: number) => boolean,
+): SnakeFusion | null {
+  let fused = 0;
+  const subgraphs = graph.subgraphs.map((sg, si) => {
+    const reads = new Map<number, number>(); // tensor -> how many op inputs read it
+    const reader = new Map<number, number>(); // tensor -> the (last) op reading it
+    sg.operators.forEach((op, i) => {
+      for (const t of op.inputs) {
+        if (t < 0) continue;
+        reads.set(t, (reads.get(t) ?? 0) + 1);
+        reader.set(t, i);
+      }
+    });
+    const outputs = new Set(sg.outputs);
+    const tensor = (t: number): GraphTensor | undefined => sg.tensors[t];
+    // The one op reading intermediate `t`, when `t` is a float32 temporary read only there.
+    const onlyReader = (t: number): number | undefined => {
+      if (reads.get(t) !== 1 || outputs.has(t) || tensor(t)?.type !== 'FLOAT32') return undefined;
+      return reader.get(t);
+    };
+    const channelVector = (t: number, c: number | undefined) => {
+      const v = tensor(t);
+      if (v?.type !== 'FLOAT32' || !isConstant(si, t) || c === undefined || c <= 0) return false;
+      return v.shape.reduce((a, d) => a * d, 1) === c && v.shape.at(-1) === c;
+    };
+    const removed = new Set<number>();
+    const replaced = new Map<number, Operator>();
+    sg.operators.forEach((m1, i) => {
+      if (m1.op !== 'MUL' || m1.inputs.length !== 2 || m1.outputs.length !== 1 || !noActivation(m1)) return;
+      const [a0, a1] = m1.inputs as [number, number];
+      const [x, alpha] = isConstant(si, a1) ? [a0, a1] : [a1, a0];
+      const xt = tensor(x);
+      // Not on a graph input or output: those may be bound to caller memory, which LiteRT hands to a
+      // custom op only when 64-byte aligned.
+      if (xt?.type !== 'FLOAT32' || isConstant(si, x) || sg.inputs.includes(x)) return;
+      const c = (xt.shape_signature ?? xt.shape).at(-1);
+      if (!channelVector(alpha, c)) return;
+      // The op reading `t` alone, when it is `name` with one output.
+      const next = (t: number | undefined, name: string): [number, Operator] | undefined => {
+        const k = t === undefined ? undefined : onlyReader(t);
+        const op = k === undefined ? undefined : sg.operators[k];
+        return op?.op === name && op.outputs.length === 1 ? [k as number, op] : undefined;
+      };
+      const sin = next(m1.outputs[0], 'SIN');
+      const sq = sin && next(sin[1].outputs[0], 'SQUARE');
+      const m2 = sq && next(sq[1].outputs[0], 'MUL');
+      if (!sq || !m2 || m2[1].inputs.length !== 2 || !noActivation(m2[1])) return;
+      const invBeta = m2[1].inputs[0] === sq[1].outputs[0] ? m2[1].inputs[1] : m2[1].inputs[0];
+      if (invBeta === undefined || !channelVector(invBeta, c)) return;
+      const ad = next(m2[1].outputs[0], 'ADD');
+      if (!sin || !ad || !noActivation(ad[1])) return;
+      const [si1, sq1, m21, ad1] = [sin[0], sq[0], m2[0], ad[0]];
+      if (!ad[1].inputs.includes(x) || !ad[1].inputs.includes(m2[1].outputs[0] as number)) return;
+      const out = ad[1].outputs[0] as number;
+      if (tensor(out)?.type !== 'FLOAT32' || outputs.has(out)) return;
+      // In MUL's place: x exists there (MUL read it), and the output's readers all come after the ADD.
+      for (const k of [si1, sq1, m21, ad1]) removed.add(k);
+      replaced.set(i, {
+        op: 'CUSTOM',
+        builtin_code: CUSTOM,
+        custom_code: SNAKE_OP,
+        version: SNAKE_OP_VERSION,
+        inputs: [x, alpha, invBeta],
+        outputs: [out],
+      });
+      fused++;
+    });
+    if (replaced.size === 0) return sg;
+    const operators = sg.operators.flatMap((op, i) => (removed.has(i) ? [] : [replaced.get(i) ?? op]));
+    return { ...sg, operators };
+  });
+  return fused === 0 ? null : { graph: { ...graph, subgraphs }, fused };
+}
