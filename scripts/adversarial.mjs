@@ -799,6 +799,12 @@ function diskCases(ctx, core, audio) {
 const OUTCOMES = ['tried', 'typed', 'accepted', 'untyped', 'crash', 'hang', 'huge', 'dataLost', 'wrong'];
 const zeroCounts = () => Object.fromEntries(OUTCOMES.map((k) => [k, 0]));
 
+function killGroup(pid) {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {}
+}
+
 async function runClass(name, ctx) {
   const counts = zeroCounts();
   const notes = [];
@@ -813,6 +819,9 @@ async function runClass(name, ctx) {
         {
           env: { ...process.env, AG_ADV_CTX: JSON.stringify(ctx) },
           stdio: ['ignore', 'pipe', 'pipe'],
+          // Its own process group: a hung case is killed with everything it spawned (a CLI child would
+          // otherwise outlive it and keep a core busy).
+          detached: true,
         },
       );
       let current;
@@ -856,10 +865,11 @@ async function runClass(name, ctx) {
         } catch {}
         if (rss > HUGE_MB) killed = 'huge';
         else if (Date.now() - last > HANG_MS) killed = 'hang';
-        if (killed) p.kill('SIGKILL');
+        if (killed) killGroup(p.pid);
       }, 50);
       p.on('exit', (code, signal) => {
         clearInterval(watch);
+        killGroup(p.pid); // whatever the child left running
         resolve({ done, current, killed, code, signal });
       });
     });

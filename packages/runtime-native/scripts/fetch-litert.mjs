@@ -156,6 +156,8 @@ export const REQUIRED_SYMBOLS = [
   'LiteRtGetAcceleratorName',
   'LiteRtGetAcceleratorHardwareSupport',
   'LiteRtCompiledModelIsFullyAccelerated',
+  // Issue 14: the one-pass Snake kernel (native/snake.h), registered as a custom op.
+  'LiteRtAddCustomOpKernelOption',
 ];
 
 const here = dirname(fileURLToPath(import.meta.url));

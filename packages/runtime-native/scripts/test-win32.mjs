@@ -180,6 +180,8 @@ const e2ePass =
   w.sameSeedIdentical &&
   w.finite &&
   w.nonZero &&
+  w.fusedSnakes > 0 &&
+  w.fusedSnakes === n?.fusedSnakes &&
   maxDiff < 1e-4;
 if (!e2ePass) {
   failed = true;
@@ -187,7 +189,7 @@ if (!e2ePass) {
 }
 console.log(
   `E2E status=${e2ePass ? 'pass' : 'fail'} exit=${win.status} frames=${w?.frames} channels=${w?.channels} ` +
-    `same_seed_identical=${w?.sameSeedIdentical} max_diff_vs_${n?.platform ?? 'native'}=${maxDiff} seconds=${win.seconds}`,
+    `same_seed_identical=${w?.sameSeedIdentical} fused_snakes=${w?.fusedSnakes} max_diff_vs_${n?.platform ?? 'native'}=${maxDiff} seconds=${win.seconds}`,
 );
 
 // Stop this prefix's wineserver (it would linger a few seconds after the last client).

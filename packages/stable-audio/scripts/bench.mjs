@@ -11,6 +11,8 @@
 //            --json out.json  --folder DIR (default models/bench-random-small)
 //            --precisions fp32,auto,fast: instead of --variants, one folder with the int8 variants written beside the
 //            float files (quantizeFolderVariants 'fast'), each configuration choosing by the pipeline's `precision`.
+//            --fuse-snake on,off: each configuration with the Snake activations fused into the runtime's one-pass
+//            kernel (on, the default) and as the file's five ops (off), interleaved; prints the paired ratios.
 // Every row also has the process CPU time of the clip and of each stage (paired rounds: compare ratios).
 // With --runs N > 1 the table shows the fastest run; 'peak1st' is the peak up to the end of the first clip,
 // 'peakRSS' over all runs (glibc may keep freed heap between stages: try MALLOC_TRIM_THRESHOLD_=0).
@@ -28,7 +30,7 @@ const arg = (name, def) => {
 
 if (process.argv[2] === '--child') {
   // One configuration: load, `runs` generations (no warm-up), report.
-  const { models, threads, runs, residency, reset, precision } = JSON.parse(process.argv[3]);
+  const { models, threads, runs, residency, reset, precision, fuseSnake } = JSON.parse(process.argv[3]);
   const { readFileSync, writeFileSync: write } = await import('node:fs');
   const { createNativeRuntime } = await import('@audiogen/runtime-native');
   const { createStableAudioPipeline } = await import('@audiogen/stable-audio');
@@ -76,7 +78,7 @@ if (process.argv[2] === '--child') {
   const t0 = performance.now();
   const p = await createStableAudioPipeline({
     models,
-    runtime: createNativeRuntime(),
+    runtime: createNativeRuntime({ fuseSnake: fuseSnake !== false }),
     threads,
     loadEncoder: false,
     residency,
@@ -227,13 +229,15 @@ try {
 // --litert pinned,DIR: also run each configuration on another libLiteRt.so (DIR holds it; LD_LIBRARY_PATH
 // wins over the addon's RUNPATH), interleaved with the pinned one — to compare LiteRT releases on whole clips.
 const engines = arg('litert', 'pinned').split(',');
+const fuses = arg('fuse-snake', 'on').split(',');
+if (fuses.some((x) => x !== 'on' && x !== 'off')) throw new Error('--fuse-snake takes on, off or on,off');
 const rows = [];
 for (let rep = 0; rep < repeat; rep++) {
   for (const v of variants) {
     if (!folders[v]) continue;
     for (const threads of threadsList) {
       for (const residency of residencies) {
-        for (const engineDir of engines) {
+        for (const [engineDir, fuse] of engines.flatMap((e) => fuses.map((x) => [e, x]))) {
           const env =
             engineDir === 'pinned'
               ? process.env
@@ -242,7 +246,7 @@ for (let rep = 0; rep < repeat; rep++) {
                   LD_LIBRARY_PATH: [engineDir, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':'),
                 };
           log(
-            `${v}, ${threads} thread(s), residency ${residency}, LiteRT ${engineDir} (round ${rep + 1}/${repeat})…`,
+            `${v}, ${threads} thread(s), residency ${residency}, LiteRT ${engineDir}, Snake fusion ${fuse} (round ${rep + 1}/${repeat})…`,
           );
           const r = spawnSync(
             process.execPath,
@@ -256,6 +260,7 @@ for (let rep = 0; rep < repeat; rep++) {
                 residency,
                 reset,
                 ...(precisions ? { precision: v } : {}),
+                fuseSnake: fuse === 'on',
               }),
             ],
             {
@@ -279,9 +284,9 @@ for (let rep = 0; rep < repeat; rep++) {
             ...out.segments.slice(0, firstIdle < 0 ? undefined : firstIdle).map((s) => s.peakMB),
           );
           const row = {
-            variant:
-              engines.length > 1 ? `${v}@${engineDir === 'pinned' ? 'pinned' : basename(engineDir)}` : v,
+            variant: `${engines.length > 1 ? `${v}@${engineDir === 'pinned' ? 'pinned' : basename(engineDir)}` : v}${fuses.length > 1 ? `/snake-${fuse}` : ''}`,
             litert: engineDir,
+            fuseSnake: fuse,
             threads,
             residency,
             round: rep + 1,
@@ -331,8 +336,9 @@ if (variants.includes('fp32')) {
   for (const r of rows) {
     const ref = rows.find(
       (x) =>
-        x.variant.split('@')[0] === 'fp32' &&
+        x.variant.split(/[@/]/)[0] === 'fp32' &&
         x.litert === r.litert &&
+        x.fuseSnake === r.fuseSnake &&
         x.round === r.round &&
         x.threads === r.threads &&
         x.residency === r.residency,
@@ -340,6 +346,27 @@ if (variants.includes('fp32')) {
     if (!ref || r === ref) continue;
     console.log(
       `  ${r.variant} ${r.threads}t ${r.residency} round ${r.round}: ${(r.wallMs / ref.wallMs).toFixed(3)} / ${(r.cpuMs / ref.cpuMs).toFixed(3)}`,
+    );
+  }
+}
+if (fuses.length > 1) {
+  console.log(
+    '\nPer round, Snake fused ÷ five ops, same configuration (clip wall / clip CPU / decoder wall / decoder CPU):',
+  );
+  for (const r of rows.filter((x) => x.fuseSnake === 'on')) {
+    const off = rows.find(
+      (x) =>
+        x.fuseSnake === 'off' &&
+        x.variant.replace('/snake-off', '') === r.variant.replace('/snake-on', '') &&
+        x.litert === r.litert &&
+        x.round === r.round &&
+        x.threads === r.threads &&
+        x.residency === r.residency,
+    );
+    if (!off) continue;
+    const q = (a, b) => (a / b).toFixed(3);
+    console.log(
+      `  ${r.variant.replace('/snake-on', '')} ${r.threads}t ${r.residency} round ${r.round}: ${q(r.wallMs, off.wallMs)} / ${q(r.cpuMs, off.cpuMs)} / ${q(r.decoderMs, off.decoderMs)} / ${q(segCpu(r, 'decoder'), segCpu(off, 'decoder'))}`,
     );
   }
 }

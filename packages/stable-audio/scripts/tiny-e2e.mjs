@@ -3,8 +3,9 @@
 // dev toolchain cannot run (the official Windows node under Wine: runtime-native's test-win32.sh):
 // a random-weight folder of the real architecture (made by @audiogen/convert), T5 → DiT (8 steps) →
 // decoder through LiteRT, a WAV written and read back. Prints one JSON line: frames, channels, whether
-// two runs with the same seed were identical, and the samples of the first clip (rounded), which the
-// lane compares with the same script's output from the host's native node.
+// two runs with the same seed were identical, how many Snake activations the runtime fused into its
+// one-pass kernel in the decoder, and the samples of the first clip (rounded), which the lane compares
+// with the same script's output from the host's native node.
 //
 //   node packages/stable-audio/scripts/tiny-e2e.mjs [--samples N]
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { join } from 'node:path';
 import { decodeWav, encodeWav } from '@audiogen/audio-io';
 import { writeRandomStableAudioFolder } from '@audiogen/convert';
 import { createNativeRuntime } from '@audiogen/runtime-native';
-import { createStableAudioPipeline } from '../dist/index.js';
+import { createStableAudioPipeline, MODEL_FILE_NAMES } from '../dist/index.js';
 
 const i = process.argv.indexOf('--samples');
 const keep = i > 0 ? Number(process.argv[i + 1]) : 64;
@@ -26,6 +27,9 @@ try {
   const a = (await run()).clips[0].clip;
   const b = (await run()).clips[0].clip;
   p.dispose();
+  const decoder = await createNativeRuntime().load(join(dir, MODEL_FILE_NAMES.decoder[0]));
+  const fusedSnakes = decoder.fusedSnakes;
+  decoder.dispose();
   const back = decodeWav(encodeWav(a, { format: 'f32' }));
   const same = a.channels.every((ch, c) => ch.every((v, k) => v === b.channels[c][k]));
   const finite = a.channels.every((ch) => ch.every(Number.isFinite));
@@ -41,6 +45,7 @@ try {
       sameSeedIdentical: same,
       finite,
       nonZero: a.channels[0].some((v) => v !== 0),
+      fusedSnakes,
       samples,
     }),
   );
