@@ -325,6 +325,8 @@ export function verifyModelFile(path: string): TfliteScan {
     return size > 0 ? { offset: layout.bufferOffsets[b] ?? 0, size } : undefined;
   };
   scan.snakeAppendix = (fileLength) => {
+    // Tables past 2 GiB are beyond what flatbuffer verifiers accept: a file that large keeps its five ops.
+    if (fileLength > 2 ** 31 - 2 ** 26) return null;
     const fusion = fuseSnakes(graph, (si, ti) => ref(si, ti) !== undefined);
     if (!fusion) return null;
     // The kernel's alpha/inv_beta are copied next to the new tables: LiteRT hands custom ops host memory
