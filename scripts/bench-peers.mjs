@@ -367,7 +367,12 @@ async function main() {
   mkdirSync(work, { recursive: true });
   const noisePath = join(work, 'noise.npy');
   writeFileSync(noisePath, writeNpy(tensor('float32', [steps, latentSize], rows)));
-  const tok = T5Tokenizer.fromBytes(readFileSync(info.folder.files.tokenizer), { maxLength: fc.tokenLength });
+  // As the pipeline: at most promptTokens ids (the reference's max_length), padded to the conditioner's input.
+  const promptTokens = Math.min(fc.promptTokens, fc.tokenLength);
+  const tok = T5Tokenizer.fromBytes(readFileSync(info.folder.files.tokenizer), {
+    maxLength: promptTokens,
+    padTo: fc.tokenLength,
+  });
   const enc = tok.encode(opts.prompt);
   const sdkIds = Array.from(enc.ids.subarray(0, enc.length));
   const clip = {
@@ -385,6 +390,7 @@ async function main() {
     schedule: Array.from(rfSchedule({ steps }).t),
     latentShape: fc.latentShape,
     tokenLength: fc.tokenLength,
+    promptTokens,
     noise: noisePath,
   };
   const clipPath = join(work, 'clip.json');

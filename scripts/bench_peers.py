@@ -260,7 +260,7 @@ def run_litert(a, stages):
 
     # Conditioners: T5 tokens (SentencePiece ids + EOS, padded; as the SDK's T5Tokenizer), then the model.
     n_tok = clip["tokenLength"]
-    ids = sp.encode(clip["prompt"])[: n_tok - 1] + [1]
+    ids = sp.encode(clip["prompt"])[: clip["promptTokens"] - 1] + [1]
     input_ids = np.zeros((1, n_tok), np.int64)
     mask = np.zeros((1, n_tok), np.int64)
     input_ids[0, : len(ids)] = ids

@@ -19,6 +19,12 @@ export interface StableAudioFamilyConfig {
   /** Padded token length of the T5 conditioner input (Arm's graph: 128). */
   readonly tokenLength: number;
   /**
+   * Most prompt tokens (EOS included) the model was trained with: the reference's T5 max_length (64). Longer
+   * prompts are cut there, as the reference does, even when the conditioner takes more positions (Arm's 128):
+   * T5's outputs at the kept positions would otherwise see tokens the reference never shows it.
+   */
+  readonly promptTokens: number;
+  /**
    * The autoencoder's strides as in model_config.json (encoder order; the decoder upsamples by them in
    * reverse): they give the decoder's receptive field, so a decoder with an open frame dimension decodes only
    * the latent frames a shorter clip needs (see receptive-field.ts).
@@ -38,6 +44,7 @@ export const STABLE_AUDIO_OPEN_SMALL_FAMILY: StableAudioFamilyConfig = {
   steps: 8,
   cfgScale: 1,
   tokenLength: 128,
+  promptTokens: 64,
   decoderStrides: [2, 4, 4, 8, 8],
 };
 

@@ -127,6 +127,7 @@ const MANIFEST_LIMITS = {
   steps: [1, 1000, true],
   cfgScale: [-100, 100, false],
   tokenLength: [1, 4096, true],
+  promptTokens: [2, 4096, true],
   maxSeconds: [0, 86_400, false],
 } as const;
 /** Largest latent (elements) a manifest's latentShape may declare. */
@@ -148,6 +149,7 @@ function mergeConfig(manifest: StableAudioManifest | undefined, path: string): S
     'steps',
     'cfgScale',
     'tokenLength',
+    'promptTokens',
   ] as const) {
     if (c[key] === undefined) continue;
     const v = num(c[key]);

@@ -165,6 +165,26 @@ describe('createStableAudioPipeline over a fake runtime', () => {
     await expectCode(p.generate({ prompt: 'x' }), 'DISPOSED');
   });
 
+  it('prompts are cut at promptTokens (the reference max_length) and padded to what the conditioner takes', async () => {
+    makeFolder(dir, { manifest: { ...MANIFEST, config: { ...MANIFEST.config, promptTokens: 6 } } });
+    const p = await createStableAudioPipeline({ models: dir, runtime: fakeRuntime() });
+    expect([p.tokenizer.maxLength, p.tokenizer.padTo]).toEqual([6, 16]);
+    const t = p.tokenizer.encode('warm ambient techno track with piano and drums');
+    expect([t.ids.length, t.length, t.truncated]).toEqual([16, 6, true]);
+    const r = await p.generate({
+      prompt: 'warm ambient techno track with piano and drums',
+      seconds: 1,
+      seed: 1,
+    });
+    expect(r.promptTruncated).toBe(true);
+    expect(r.warnings).toEqual(['the prompt is longer than 6 tokens and was truncated']);
+    p.dispose();
+    makeFolder(dir, { manifest: MANIFEST }); // the family's 64 is more than this conditioner's 16 positions
+    const q = await createStableAudioPipeline({ models: dir, runtime: fakeRuntime() });
+    expect([q.tokenizer.maxLength, q.tokenizer.padTo]).toEqual([16, 16]);
+    q.dispose();
+  });
+
   it('one rule for seconds: (0, maxSeconds], at least one frame, never clamped; bad values load nothing', async () => {
     makeFolder(dir, { manifest: MANIFEST });
     const rt = fakeRuntime();

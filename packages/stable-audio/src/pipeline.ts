@@ -277,8 +277,10 @@ export async function createStableAudioPipeline(
       : await perStageResidency(loader, encoder !== 'none');
   try {
     const a = residency.adapters;
+    // As the reference: at most promptTokens ids (EOS included), padded to what the conditioner takes.
     const tokenizer = await T5Tokenizer.fromFile(folder.files.tokenizer, {
-      maxLength: a.conditioners.tokenLength,
+      maxLength: Math.min(folder.config.promptTokens, a.conditioners.tokenLength),
+      padTo: a.conditioners.tokenLength,
     });
     const limits = limitsOf(folder, a);
     const sampleRate = folder.config.sampleRate;

@@ -83,6 +83,26 @@ describe('T5Tokenizer', () => {
     expect(t.truncated).toBe(false);
   });
 
+  it('with padTo: at most maxLength ids (EOS included), padded further — the reference max_length 64 in 128 positions', () => {
+    const tok = T5Tokenizer.fromBytes(bytes, { maxLength: 64, padTo: 128 });
+    const long = 'warm ambient techno track with piano and drums '.repeat(10);
+    const raw = tok.encodeIds(long);
+    expect(raw.length).toBeGreaterThan(64);
+    const t = tok.encode(long);
+    expect(t.ids.length).toBe(128);
+    expect(t.mask.length).toBe(128);
+    expect(t.truncated).toBe(true);
+    expect(t.length).toBe(64);
+    expect([...t.ids.slice(0, 63)]).toEqual(raw.slice(0, 63));
+    expect(t.ids[63]).toBe(1);
+    expect([...t.ids.slice(64)].every((v) => v === 0)).toBe(true);
+    expect([...t.mask]).toEqual([...t.ids].map((_, i) => (i < 64 ? 1 : 0)));
+    const short = tok.encode('birds singing in the morning');
+    expect(short.truncated).toBe(false);
+    expect(short.ids.length).toBe(128);
+    expect(() => T5Tokenizer.fromBytes(bytes, { maxLength: 64, padTo: 32 })).toThrow(/padTo must be/);
+  });
+
   it('an empty prompt is just EOS', () => {
     const t = T5Tokenizer.fromBytes(bytes, { maxLength: 8 }).encode('   ');
     expect([...t.ids]).toEqual([1, 0, 0, 0, 0, 0, 0, 0]);
