@@ -98,8 +98,11 @@ export function t5RelativeBucket(rel: number, numBuckets: number, maxDistance: n
 /**
  * Conditioners: in `input_ids` int64 [1,L], `attention_mask` int64 [1,L], `seconds_total` f32 [1];
  * out `cross_attention_input` [1,P+1,C], `cross_attention_masks` [1,P+1], `global_cond` [1,C]
- * (L = cfg.tokens, P = cfg.promptTokens, C = cfg.condDim). T5 runs on all L tokens; its first P
- * outputs are kept and zeroed where the mask is 0; the seconds embedding is appended as a token.
+ * (L = cfg.tokens, P = cfg.promptTokens, C = cfg.condDim). T5 runs on the first P positions only: the
+ * reference tokenizes to max_length P, so a prompt never has more (the SDK cuts it there too) and the rest
+ * is padding, which T5's mask hides from the kept positions — half the work of running all L (Arm's input
+ * length, kept for its app). Outputs are zeroed where the mask is 0; the seconds embedding is appended as a
+ * token.
  * `t5` uses HF names (`shared.weight`, `encoder.…`); `number` the names under
  * `conditioner.conditioners.seconds_total.`.
  */
@@ -130,20 +133,21 @@ export function buildConditioners(
   const mask = b.input('attention_mask', 'INT64', [1, L]);
   const seconds = b.input('seconds_total', 'FLOAT32', [1]);
 
-  const ids32 = b.reshape(b.cast(ids, 'INT32'), [L]);
-  let x = b.gather(b.weight('t5/shared', [tc.vocabSize, d], W('shared.weight')), ids32, 0); // [L,d]
-  const maskF = b.cast(mask, 'FLOAT32'); // [1,L]
+  const first = (t: T) => (P < L ? b.slice(t, [0, 0], [1, P]) : t); // [1,P]
+  const ids32 = b.reshape(first(b.cast(ids, 'INT32')), [P]);
+  let x = b.gather(b.weight('t5/shared', [tc.vocabSize, d], W('shared.weight')), ids32, 0); // [P,d]
+  const maskP = first(b.cast(mask, 'FLOAT32')); // [1,P]
   // HF: extended mask = (1 − m) · finfo.min, added to the shared position bias.
-  const maskBias = b.reshape(b.mul(b.sub(maskF, b.scalar(1)), b.scalar(F32_MAX)), [1, 1, L]);
+  const maskBias = b.reshape(b.mul(b.sub(maskP, b.scalar(1)), b.scalar(F32_MAX)), [1, 1, P]);
   const relW = W('encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight'); // [buckets, H]
-  const pos = new Float32Array(H * L * L);
-  for (let i = 0; i < L; i++) {
-    for (let j = 0; j < L; j++) {
+  const pos = new Float32Array(H * P * P);
+  for (let i = 0; i < P; i++) {
+    for (let j = 0; j < P; j++) {
       const bk = t5RelativeBucket(j - i, tc.numBuckets, tc.maxDistance);
-      for (let h = 0; h < H; h++) pos[h * L * L + i * L + j] = relW[bk * H + h]!;
+      for (let h = 0; h < H; h++) pos[h * P * P + i * P + j] = relW[bk * H + h]!;
     }
   }
-  const bias = b.add(b.f32('t5/position_bias', [H, L, L], pos), maskBias); // [H,L,L]
+  const bias = b.add(b.f32('t5/position_bias', [H, P, P], pos), maskBias); // [H,P,P]
 
   for (let i = 0; i < tc.numLayers; i++) {
     opts.onProgress?.(`conditioners: T5 block ${i + 1}/${tc.numLayers}`, i / tc.numLayers);
@@ -152,14 +156,14 @@ export function buildConditioners(
       const h = b.rmsNorm(x, b.f32('ln0', [d], W(`${p}0.layer_norm.weight`)), tc.eps);
       const heads = (name: string) => {
         const y = b.fullyConnected(h, b.weight(name, [inner, d], W(`${p}0.SelfAttention.${name}.weight`)));
-        return b.transpose(b.reshape(y, [L, H, dk]), [1, 0, 2]); // [H,L,dk]
+        return b.transpose(b.reshape(y, [P, H, dk]), [1, 0, 2]); // [H,P,dk]
       };
       const q = heads('q');
       const k = heads('k');
       const v = heads('v');
       const scores = b.add(b.batchMatmul(q, k, { adjY: true }), bias); // no 1/√d in T5
-      const o = b.batchMatmul(b.softmax(scores), v); // [H,L,dk]
-      const merged = b.reshape(b.transpose(o, [1, 0, 2]), [L, inner]);
+      const o = b.batchMatmul(b.softmax(scores), v); // [H,P,dk]
+      const merged = b.reshape(b.transpose(o, [1, 0, 2]), [P, inner]);
       x = b.add(x, b.fullyConnected(merged, b.weight('o', [d, inner], W(`${p}0.SelfAttention.o.weight`))));
       const h2 = b.rmsNorm(x, b.f32('ln1', [d], W(`${p}1.layer_norm.weight`)), tc.eps);
       let ff: T;
@@ -183,9 +187,8 @@ export function buildConditioners(
   }
   x = b.rmsNorm(x, b.f32('t5/final_layer_norm', [d], W('encoder.final_layer_norm.weight')), tc.eps);
 
-  // Keep the first P positions, zero the padded ones.
-  const maskP = b.slice(maskF, [0, 0], [1, P]); // [1,P]
-  const prompt = b.mul(b.slice(x, [0, 0], [P, d]), b.reshape(maskP, [P, 1]));
+  // Zero the padded positions.
+  const prompt = b.mul(x, b.reshape(maskP, [P, 1]));
 
   // NumberEmbedder: n = (clamp(s) − min)/(max − min); [n, sin 2πnw, cos 2πnw] → Linear.
   const { min, max } = cfg.seconds;
