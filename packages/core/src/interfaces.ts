@@ -26,6 +26,11 @@ export interface LoadOptions {
   xnnpackFlags?: number;
   /** Where XNNPACK may cache packed weights between loads. */
   weightCachePath?: string;
+  /**
+   * Run Snake activations (x + sin²(αx)/β, five float ops) as one fused op where the runtime can; runtime-native
+   * fuses by default (faster, some more memory: its README). Runtimes that cannot fuse ignore it.
+   */
+  fuseSnake?: boolean;
   /** Used in errors and progress events. */
   label?: string;
   /**

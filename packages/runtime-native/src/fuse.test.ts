@@ -211,7 +211,7 @@ describe('Snake fusion', () => {
     }
   });
 
-  it("is off with fuseSnake: false, modelFiles: 'map' and for bytes; a non-boolean is refused", async () => {
+  it("is off with fuseSnake: false (runtime or load), modelFiles: 'map' and for bytes; a non-boolean is refused", async () => {
     const path = modelFile(64, 48);
     for (const [options, source] of [
       [{ fuseSnake: false }, path],
@@ -222,6 +222,18 @@ describe('Snake fusion', () => {
       expect(model.fusedSnakes).toBe(0);
       model.dispose();
     }
+    // A load's own fuseSnake wins over the runtime's.
+    for (const [runtimeFuse, loadFuse, fused] of [
+      [true, false, 0],
+      [false, true, 2],
+    ] as const) {
+      const model = await createNativeRuntime({ fuseSnake: runtimeFuse }).load(path, { fuseSnake: loadFuse });
+      expect(model.fusedSnakes).toBe(fused);
+      model.dispose();
+    }
+    await expect(createNativeRuntime().load(path, { fuseSnake: 1 as unknown as boolean })).rejects.toThrow(
+      /fuseSnake must be a boolean/,
+    );
     expect(() => createNativeRuntime({ fuseSnake: 'yes' as unknown as boolean })).toThrow(
       /fuseSnake must be a boolean/,
     );

@@ -130,7 +130,7 @@ export interface NativeRuntimeOptions {
    * Run each Snake activation (x + sin²(αx)/β, five float ops as converters write it; the Stable Audio
    * decoder has 36) as one op, the addon's one-pass kernel, on the model's threads (default true). The file
    * is not changed: the fused tables are appended to the model's private copy (Linux, `modelFiles: 'copy'`,
-   * CPU placement). `model.fusedSnakes` says how many were fused.
+   * CPU placement). `model.fusedSnakes` says how many were fused. A load's own `fuseSnake` wins.
    */
   fuseSnake?: boolean;
 }
@@ -838,6 +838,9 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
     async load(source: string | Uint8Array, loadOptions: LoadOptions = {}): Promise<NativeModel> {
       const cpu = cpuOptionsFor(loadOptions, options.threads);
       const requested = checkAccelerator(loadOptions.accelerator);
+      if (loadOptions.fuseSnake !== undefined && typeof loadOptions.fuseSnake !== 'boolean')
+        throw new AudiogenError('INVALID_ARGUMENT', 'fuseSnake must be a boolean');
+      const fuseThis = loadOptions.fuseSnake ?? fuse;
       const precision = checkGpuPrecision(loadOptions.gpuPrecision);
       let scan: TfliteScan;
       let label = loadOptions.label ?? 'model';
@@ -854,7 +857,7 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
           try {
             scan = verifyModelFile(copy.path);
             const appendix =
-              fuse && requested === 'cpu' ? scan.snakeAppendix?.(fstatSync(copy.fd).size) : null;
+              fuseThis && requested === 'cpu' ? scan.snakeAppendix?.(fstatSync(copy.fd).size) : null;
             if (appendix) {
               appendToCopy(copy.fd, appendix, label);
               scan = verifyModelFile(copy.path); // what LiteRT will load, checked again
@@ -869,7 +872,8 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
           // One read into the block LiteRT keeps using: the bytes verified are the bytes run, and a
           // later change to the file cannot reach the loaded model. With Snakes to fuse, the block has
           // room for the fused tables after the file (sized from the file's tables, read first).
-          const appendix = fuse && requested === 'cpu' ? verifyModelFile(source).snakeAppendix?.(size) : null;
+          const appendix =
+            fuseThis && requested === 'cpu' ? verifyModelFile(source).snakeAppendix?.(size) : null;
           let block: ArrayBuffer | undefined;
           const read = await readInputFile(source, {
             what: 'model file',

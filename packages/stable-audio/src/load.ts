@@ -42,6 +42,8 @@ export interface FolderAdapters {
 export interface ModelLoaderOptions {
   threads?: number;
   decoderFp16: boolean;
+  /** Fuse the decoder's Snake activations (runtime-native's one-pass kernel); default: the runtime's choice. */
+  decoderFuseSnake?: boolean;
   /** Where each stage runs ('cpu' when left out); 'auto' places by measurement (placeModel). */
   accelerators?: Partial<Record<StageRole, AcceleratorChoice>>;
   gpuPrecision?: 'fp16' | 'fp32';
@@ -89,12 +91,13 @@ export class ModelLoader {
   }
 
   loadOptions(role: StageRole): LoadOptions {
-    const { threads, decoderFp16, gpuPrecision } = this.options;
+    const { threads, decoderFp16, gpuPrecision, decoderFuseSnake } = this.options;
     return {
       ...(threads ? { threads } : {}),
       ...(gpuPrecision ? { gpuPrecision } : {}),
       label: role,
       ...(role === 'decoder' && decoderFp16 ? { forceFp16: true } : {}),
+      ...(role === 'decoder' && decoderFuseSnake !== undefined ? { fuseSnake: decoderFuseSnake } : {}),
     };
   }
 

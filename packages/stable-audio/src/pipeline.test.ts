@@ -133,7 +133,7 @@ describe('createStableAudioPipeline over a fake runtime', () => {
     expect(rt.loads.map((l) => l.options)).toEqual([
       { threads: 2, label: 'conditioners' },
       { threads: 2, label: 'dit' },
-      { threads: 2, label: 'decoder', forceFp16: true },
+      { threads: 2, label: 'decoder', forceFp16: true, fuseSnake: false },
     ]);
     expect(p.maxSeconds).toBe(3);
     expect(p.tokenizer.maxLength).toBe(16);

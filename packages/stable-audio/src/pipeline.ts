@@ -205,6 +205,7 @@ async function setup(options: StableAudioPipelineOptions, what: string): Promise
   const loader = new ModelLoader(runtime, chosen, {
     threads,
     decoderFp16: precision.decoder.forceFp16,
+    decoderFuseSnake: precision.decoder.fuseSnake,
     onProgress,
     accelerators,
     gpuPrecision: options.gpuPrecision,

@@ -96,6 +96,10 @@ describe('choosePrecision', () => {
       false,
     ]);
     expect(choosePrecision(files(), 'fast', GRAVITON3).decoder.forceFp16).toBe(false); // never on int8
+    // The fused Snake only for the int8 decoder (its memory would take auto's float decoder past 2.5 GB).
+    expect(fast.decoder.fuseSnake).toBe(true);
+    expect(choosePrecision(files(), 'auto', ZEN4).decoder.fuseSnake).toBe(false);
+    expect(choosePrecision(files(), 'fp32', ZEN4).decoder.fuseSnake).toBe(false);
     const i8 = choosePrecision(files(), 'int8', ZEN3);
     expect([i8.dit.precision, i8.decoder.precision]).toEqual(['int8', 'fp32']);
     expect(i8.reasons.join(' ')).toMatch(/may not be faster/);

@@ -90,7 +90,12 @@ export interface ModelChoice {
 export interface PrecisionChoice {
   requested: PrecisionRequest;
   dit: ModelChoice;
-  decoder: ModelChoice & { forceFp16: boolean };
+  /**
+   * `fuseSnake`: run the decoder's Snake activations as one op each (runtime-native's kernel). Only for the int8
+   * decoder: there it is 0.90–0.92× the decoder time; a float decoder gains less and the fused form's +0.3 GB
+   * would take `auto` past its 2.5 GB (measured: the root README).
+   */
+  decoder: ModelChoice & { forceFp16: boolean; fuseSnake: boolean };
   /** One line per decision, for `doctor`, the CLI and logs. */
   reasons: string[];
 }
@@ -187,6 +192,12 @@ export function choosePrecision(
         : 'decoder int8: the only decoder in the folder',
     );
   }
+  const fuseSnake = decoder.precision === 'int8';
+  reasons.push(
+    fuseSnake
+      ? 'decoder Snakes fused into one op each (int8 decoder: 0.90–0.92× its time)'
+      : "decoder Snakes as the file's five ops (a float decoder: the fused form's +0.3 GB is not worth ~5 %)",
+  );
   // FORCE_FP16 computes float ops in fp16: only where the CPU has fp16 arithmetic, and never on an int8 file.
   const forceFp16 =
     decoder.precision !== 'int8' && (options.decoderFp16 ?? (requested !== 'fp32' && fp16Arithmetic(cpu)));
@@ -196,7 +207,7 @@ export function choosePrecision(
         ? 'decoder FORCE_FP16: requested'
         : 'decoder FORCE_FP16: this Arm CPU has fp16 arithmetic',
     );
-  return { requested, dit, decoder: { ...decoder, forceFp16 }, reasons };
+  return { requested, dit, decoder: { ...decoder, forceFp16, fuseSnake }, reasons };
 }
 
 /** "DiT int8 (dit_model.int8.tflite), decoder fp32 (autoencoder_model.tflite)". */

@@ -145,7 +145,7 @@ describe("residency 'stage' (low memory) over a fake runtime", () => {
       cases.flatMap(() => [
         { threads: 2, label: 'conditioners' },
         { threads: 2, label: 'dit' },
-        { threads: 2, label: 'decoder', forceFp16: true },
+        { threads: 2, label: 'decoder', forceFp16: true, fuseSnake: false },
       ]),
     );
     // CFG: the DiT ran twice per step; zero cross tokens for the unconditional pass as in residency 'all'.

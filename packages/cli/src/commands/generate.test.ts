@@ -161,7 +161,7 @@ describe('audiogen generate', () => {
       stderr: (l) => errs.push(l),
     });
     expect(r.result.promptTruncated).toBe(true);
-    expect(errs.join('\n')).toMatch(/warning: the prompt is longer than 128 tokens and was truncated/);
+    expect(errs.join('\n')).toMatch(/warning: the prompt is longer than 64 tokens and was truncated/);
     expect(errs.join('\n')).toMatch(/^seed 1$/m);
     await expect(runGenerate('x', opts({ initAudio: join(dir, 'missing.wav') }), quiet)).rejects.toThrow(
       /missing\.wav/,
