@@ -11,8 +11,9 @@
 //            --json out.json  --folder DIR (default models/bench-random-small)
 //            --precisions fp32,auto,fast: instead of --variants, one folder with the int8 variants written beside the
 //            float files (quantizeFolderVariants 'fast'), each configuration choosing by the pipeline's `precision`.
-//            --fuse-snake on,off: each configuration with the Snake activations fused into the runtime's one-pass
-//            kernel (on, the default) and as the file's five ops (off), interleaved; prints the paired ratios.
+//            --fuse-snake on,off: each configuration with the runtime's Snake fusion on (the default) and off,
+//            interleaved; prints the paired ratios. The pipeline asks for fusion only for an int8 decoder (its
+//            load option wins), so with a float decoder both run the file's five ops.
 // Every row also has the process CPU time of the clip and of each stage (paired rounds: compare ratios).
 // With --runs N > 1 the table shows the fastest run; 'peak1st' is the peak up to the end of the first clip,
 // 'peakRSS' over all runs (glibc may keep freed heap between stages: try MALLOC_TRIM_THRESHOLD_=0).
