@@ -20,6 +20,7 @@ import {
   typedArrayConstructor,
 } from '@audiogen/core';
 import { elementTypeName, elementTypeToDType } from './dtypes';
+import { SNAKE_OP } from './fuse';
 import {
   type Accelerator,
   adapterFromLog,
@@ -913,6 +914,8 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
         echoErrors: options.echoLiteRtErrors ?? true,
         ...(fusedSnakes > 0 ? { snakeThreads: cpu.threads } : {}),
       };
+      // The fused op is ours (registered above), not one the file declares: errors and `customOps` leave it out.
+      if (fusedSnakes > 0) scan.customOps = scan.customOps.filter((op) => op !== SNAKE_OP);
       let placement: Placement = { requested, accelerator: 'cpu' };
       let handle: NativeModelHandle | undefined;
       if (requested !== 'cpu') {
