@@ -88,6 +88,30 @@ describe('decoding only the frames a clip needs (open-frame decoder, runtime-nat
     expect(tooShort.some((ch, c) => ch.some((v, k) => v !== f[c]![k]))).toBe(true);
   });
 
+  it('with the Snakes fused (as for int8 decoders) a shorter decode is still bit-equal to the full one', async () => {
+    const m = await createNativeRuntime({ threads: 2 }).load(join(dir, 'autoencoder_model.tflite'), {
+      fuseSnake: true,
+    });
+    try {
+      expect(m.fusedSnakes).toBeGreaterThan(0);
+      const full = await p.generate({ prompt: 'rain', seed: 3, fullLength: true });
+      const lat = full.clips[0]!.latents;
+      const a = 74;
+      const K = a * 32 - 1339;
+      const crop = new Float32Array(8 * a);
+      for (let c = 0; c < 8; c++) crop.set(lat.subarray(c * T, c * T + a), c * a);
+      const run = async (frames: number, data: Float32Array) =>
+        (await m.run({ latents: { dtype: 'float32', shape: [1, 8, frames], data } })).audio!
+          .data as Float32Array;
+      const whole = await run(T, lat);
+      const part = await run(a, crop);
+      for (let c = 0; c < 2; c++)
+        expect(part.subarray(c * a * 32, c * a * 32 + K)).toEqual(whole.subarray(c * T * 32, c * T * 32 + K));
+    } finally {
+      m.dispose();
+    }
+  });
+
   it('a decoder planned for a window decodes in windows, bit-equal to the one-run decode', async () => {
     // The same weights (a seed-5 folder's decoder is seed 5·16 + 4) planned for 90 of the 96 frames.
     const win = mkdtempSync(join(tmpdir(), 'audiogen-partial-win-'));
