@@ -345,7 +345,9 @@ async function main() {
   const { tensor, writeNpy } = await import('@audiogen/core');
   const { createNoiseSource, rfSchedule } = await import('@audiogen/sampler');
   const { createNativeRuntime, describeHost } = await import('@audiogen/runtime-native');
-  const { describeStableAudioFolder, T5Tokenizer } = await import('@audiogen/stable-audio');
+  const { describeStableAudioFolder, promptTokenizerOptions, T5Tokenizer } = await import(
+    '@audiogen/stable-audio'
+  );
   const runtime = createNativeRuntime();
   const choice = {};
   let info;
@@ -368,11 +370,8 @@ async function main() {
   const noisePath = join(work, 'noise.npy');
   writeFileSync(noisePath, writeNpy(tensor('float32', [steps, latentSize], rows)));
   // As the pipeline: at most promptTokens ids (the reference's max_length), padded to the conditioner's input.
-  const promptTokens = Math.min(fc.promptTokens, fc.tokenLength);
-  const tok = T5Tokenizer.fromBytes(readFileSync(info.folder.files.tokenizer), {
-    maxLength: promptTokens,
-    padTo: fc.tokenLength,
-  });
+  const tokOptions = promptTokenizerOptions(fc, fc.tokenLength);
+  const tok = T5Tokenizer.fromBytes(readFileSync(info.folder.files.tokenizer), tokOptions);
   const enc = tok.encode(opts.prompt);
   const sdkIds = Array.from(enc.ids.subarray(0, enc.length));
   const clip = {
@@ -390,7 +389,7 @@ async function main() {
     schedule: Array.from(rfSchedule({ steps }).t),
     latentShape: fc.latentShape,
     tokenLength: fc.tokenLength,
-    promptTokens,
+    promptTokens: tokOptions.maxLength,
     noise: noisePath,
   };
   const clipPath = join(work, 'clip.json');

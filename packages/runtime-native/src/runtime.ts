@@ -214,12 +214,17 @@ function checkInt(name: string, v: unknown, min: number, max: number): number {
   return v;
 }
 
+/** An optional boolean option: its value, or `dflt` when left out. */
+function optionalBoolean(name: string, v: unknown, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'boolean') throw new AudiogenError('INVALID_ARGUMENT', `${name} must be a boolean`);
+  return v;
+}
+
 export function cpuOptionsFor(options: LoadOptions, runtimeThreads?: number): EffectiveCpuOptions {
   const threads = checkInt('threads', options.threads ?? runtimeThreads ?? defaultThreads(), 1, 256);
   let flags: number | undefined;
-  if (options.forceFp16 !== undefined && typeof options.forceFp16 !== 'boolean') {
-    throw new AudiogenError('INVALID_ARGUMENT', 'forceFp16 must be a boolean');
-  }
+  optionalBoolean('forceFp16', options.forceFp16, false);
   if (options.xnnpackFlags !== undefined || options.forceFp16) {
     const extra =
       options.xnnpackFlags === undefined ? 0 : checkInt('xnnpackFlags', options.xnnpackFlags, 0, 0xffffffff);
@@ -815,17 +820,10 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
   const level = options.logLevel ?? 'error';
   if (!(level in SEVERITY))
     throw new AudiogenError('INVALID_ARGUMENT', `unknown logLevel '${String(level)}'`);
-  for (const k of ['captureStderr', 'echoLiteRtErrors'] as const) {
-    if (options[k] !== undefined && typeof options[k] !== 'boolean')
-      throw new AudiogenError('INVALID_ARGUMENT', `${k} must be a boolean`);
-  }
+  for (const k of ['captureStderr', 'echoLiteRtErrors'] as const) optionalBoolean(k, options[k], true);
   const modelFiles = options.modelFiles ?? 'copy';
-  if (options.releasePackedWeights !== undefined && typeof options.releasePackedWeights !== 'boolean')
-    throw new AudiogenError('INVALID_ARGUMENT', 'releasePackedWeights must be a boolean');
-  const release = options.releasePackedWeights ?? true;
-  if (options.fuseSnake !== undefined && typeof options.fuseSnake !== 'boolean')
-    throw new AudiogenError('INVALID_ARGUMENT', 'fuseSnake must be a boolean');
-  const fuse = options.fuseSnake ?? true;
+  const release = optionalBoolean('releasePackedWeights', options.releasePackedWeights, true);
+  const fuse = optionalBoolean('fuseSnake', options.fuseSnake, true);
   if (modelFiles !== 'copy' && modelFiles !== 'map')
     throw new AudiogenError(
       'INVALID_ARGUMENT',
@@ -839,9 +837,7 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
     async load(source: string | Uint8Array, loadOptions: LoadOptions = {}): Promise<NativeModel> {
       const cpu = cpuOptionsFor(loadOptions, options.threads);
       const requested = checkAccelerator(loadOptions.accelerator);
-      if (loadOptions.fuseSnake !== undefined && typeof loadOptions.fuseSnake !== 'boolean')
-        throw new AudiogenError('INVALID_ARGUMENT', 'fuseSnake must be a boolean');
-      const fuseThis = loadOptions.fuseSnake ?? fuse;
+      const fuseThis = optionalBoolean('fuseSnake', loadOptions.fuseSnake, fuse);
       const precision = checkGpuPrecision(loadOptions.gpuPrecision);
       let scan: TfliteScan;
       let label = loadOptions.label ?? 'model';

@@ -319,10 +319,26 @@ export function verifyModelFile(path: string): TfliteScan {
   const { graph, layout } = readTfliteStructure(path);
   const scan = scanFromGraph(graph);
   const bufferOf = (si: number, ti: number) => layout.tensorBuffers[si]?.[ti] ?? 0;
-  const ref = (si: number, ti: number) => {
-    const b = bufferOf(si, ti);
+  // Where buffer b's bytes are in the file; undefined when it has none.
+  const region = (b: number) => {
     const size = layout.bufferSizes[b] ?? 0;
     return size > 0 ? { offset: layout.bufferOffsets[b] ?? 0, size } : undefined;
+  };
+  const ref = (si: number, ti: number) => region(bufferOf(si, ti));
+  // Reads a few constants' bytes (at their offsets) with one descriptor; undefined where the file is short.
+  const withReader = <R>(
+    use: (read: (r: { offset: number; size: number }) => Uint8Array | undefined) => R,
+  ): R => {
+    let fd: number | undefined;
+    try {
+      return use((r) => {
+        fd ??= openSync(path, 'r');
+        const b = new Uint8Array(r.size);
+        return readSync(fd, b, 0, r.size, r.offset) === r.size ? b : undefined;
+      });
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
   };
   scan.snakeAppendix = (fileLength) => {
     // Tables past 2 GiB are beyond what flatbuffer verifiers accept: a file that large keeps its five ops.
@@ -331,9 +347,9 @@ export function verifyModelFile(path: string): TfliteScan {
     if (!fusion) return null;
     // The kernel's alpha/inv_beta are copied next to the new tables: LiteRT hands custom ops host memory
     // only at 64-byte-aligned addresses, and constants in a .tflite are aligned to 16 at best.
-    const fd = openSync(path, 'r');
-    try {
-      const subgraphs = fusion.graph.subgraphs.map((sg, si) => {
+    return withReader((read) => {
+      const subgraphs = [];
+      for (const [si, sg] of fusion.graph.subgraphs.entries()) {
         const tensors = [...sg.tensors];
         for (const op of sg.operators) {
           if (op.custom_code !== SNAKE_OP) continue;
@@ -341,43 +357,32 @@ export function verifyModelFile(path: string): TfliteScan {
             const r = ref(si, t);
             const tensor = tensors[t];
             if (!r || !tensor || tensor.data) continue;
-            const data = new Uint8Array(r.size);
-            if (readSync(fd, data, 0, r.size, r.offset) !== r.size) return sg; // (file shrank: not fused)
+            const data = read(r);
+            if (!data) return null; // the file shrank since its tables were read: nothing fused
             tensors[t] = { ...tensor, data };
           }
         }
-        return { ...sg, tensors };
-      });
+        subgraphs.push({ ...sg, tensors });
+      }
       const fused = { ...fusion.graph, subgraphs };
       return { ...writeTfliteAppendix(fused, ref, fileLength), fused: fusion.fused };
-    } finally {
-      closeSync(fd);
-    }
+    });
   };
   scan.packedWeights = packedWeightRanges(graph, bufferOf, (b) => {
-    const size = layout.bufferSizes[b] ?? 0;
-    return size > 0 ? [layout.bufferOffsets[b] ?? 0, size] : undefined;
+    const r = region(b);
+    return r ? [r.offset, r.size] : undefined;
   });
   // Reads only the scale tensors' bytes (at their offsets), never the weights.
-  scan.scaleProblems = () => {
-    const size = (si: number, ti: number) => layout.bufferSizes[bufferOf(si, ti)] ?? 0;
-    let fd: number | undefined;
-    try {
-      return findScaleProblems(
+  scan.scaleProblems = () =>
+    withReader((read) =>
+      findScaleProblems(
         graph,
-        (si, ti) => size(si, ti) > 0,
+        (si, ti) => ref(si, ti) !== undefined,
         (si, ti) => {
-          const n = size(si, ti);
-          if (n === 0 || n > 1 << 28) return undefined;
-          fd ??= openSync(path, 'r');
-          const b = new Uint8Array(n);
-          readSync(fd, b, 0, n, layout.bufferOffsets[bufferOf(si, ti)] ?? 0);
-          return b;
+          const r = ref(si, ti);
+          return r && r.size <= 1 << 28 ? read(r) : undefined;
         },
-      );
-    } finally {
-      if (fd !== undefined) closeSync(fd);
-    }
-  };
+      ),
+    );
   return scan;
 }

@@ -48,5 +48,16 @@ export const STABLE_AUDIO_OPEN_SMALL_FAMILY: StableAudioFamilyConfig = {
   decoderStrides: [2, 4, 4, 8, 8],
 };
 
+/**
+ * How prompts are tokenized for a conditioner taking `tokenLength` ids: as the reference, at most
+ * `promptTokens` ids (EOS included), padded to what the conditioner takes.
+ */
+export function promptTokenizerOptions(
+  config: Pick<StableAudioFamilyConfig, 'promptTokens'>,
+  tokenLength: number,
+): { maxLength: number; padTo: number } {
+  return { maxLength: Math.min(config.promptTokens, tokenLength), padTo: tokenLength };
+}
+
 /** Seconds the Arm sample conditions on; our default duration. */
 export const DEFAULT_SECONDS = 10;

@@ -15,6 +15,7 @@ import type {
   StableAudioDenoiser,
   StableAudioEncoder,
 } from './adapters';
+import { promptTokenizerOptions } from './family';
 import { loadModelFolder, type StableAudioModelFolder } from './folder';
 import { describeFolder, limitsOf, ModelLoader, type StageRole } from './load';
 import { choosePrecision, type PrecisionChoice, type PrecisionRequest } from './precision';
@@ -278,11 +279,10 @@ export async function createStableAudioPipeline(
       : await perStageResidency(loader, encoder !== 'none');
   try {
     const a = residency.adapters;
-    // As the reference: at most promptTokens ids (EOS included), padded to what the conditioner takes.
-    const tokenizer = await T5Tokenizer.fromFile(folder.files.tokenizer, {
-      maxLength: Math.min(folder.config.promptTokens, a.conditioners.tokenLength),
-      padTo: a.conditioners.tokenLength,
-    });
+    const tokenizer = await T5Tokenizer.fromFile(
+      folder.files.tokenizer,
+      promptTokenizerOptions(folder.config, a.conditioners.tokenLength),
+    );
     const limits = limitsOf(folder, a);
     const sampleRate = folder.config.sampleRate;
     let disposed = false;
