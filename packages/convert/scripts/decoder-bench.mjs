@@ -40,6 +40,7 @@ const FORMS = {
   'native-snake4': { transposedConv: 'native', snake: '4-op' },
   // blocks 1, 3, 4, 5 rewritten (the per-layer CPU winners, before memory was weighed)
   'conv3-1345': { transposedConv: ({ block }) => (block === 2 ? 'native' : 'conv3'), snake: '5-op' },
+  'conv2-snake5': { transposedConv: 'conv2', snake: '5-op' },
 };
 const variants = arg('variants', 'native,measured,measured-snake4').split(',');
 for (const v of variants)

@@ -4,6 +4,7 @@
 // Stable Audio Open Small decoder: stride 8 ×2, 4 ×2, 2; the input length of each), one op each:
 //   native  TRANSPOSE_CONV (k = 2s, stride s, SAME)
 //   conv3   CONV_2D k=3 to s·C channels (zero taps where a phase does not reach) + RESHAPE (depth-to-space)
+//   conv2   PAD + CONV_2D k=2 VALID to s·C channels (no zero taps) + RESHAPE + STRIDED_SLICE (s/2 frames off each end)
 // in fp32 and dynamic int8 (sao-decoder-int8 recipe), interleaved over --rounds; process CPU time per run
 // (median), 2 threads by default. The converter's `transposedConv` option takes the per-layer choice.
 //   options: --rounds 5 --threads 2 --layers 1,2,3,4,5 --json out.json
@@ -29,12 +30,13 @@ console.error(
     .join(' ')})`,
 );
 
+const FORMS = ['native', 'conv3', 'conv2'];
 const layers = decoderUpsamplers(STABLE_AUDIO_OPEN_SMALL).map((l) => ({ ...l, length: l.frames }));
 const pick = arg('layers', '1,2,3,4,5').split(',').map(Number);
 const int8 = await loadRecipe('sao-decoder-int8');
 const models = [];
 for (const l of layers.filter((x) => pick.includes(x.block))) {
-  for (const form of ['native', 'conv3']) {
+  for (const form of FORMS) {
     const g = buildTransposedConvMicro({ ...l, form, seed: l.block });
     models.push({ ...l, form, precision: 'fp32', bytes: writeTflite(g) });
     models.push({ ...l, form, precision: 'int8', bytes: quantizeModel(g, int8).model });
@@ -62,38 +64,34 @@ for (let r = 0; r < rounds; r++) {
 }
 const med = (a) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
 const rows = [];
+const pad = (v, n) => String(v).padStart(n);
 console.log(
-  `Transposed convs of the full-size decoder, ${threads} threads, ${rounds} interleaved rounds, median ms (machine shared)`,
+  `Transposed convs of the full-size decoder, ${threads} threads, ${rounds} interleaved rounds, median process CPU ms (wall in the JSON)`,
 );
 console.log(
-  'block stride  length  cin->cout  precision  native cpu  conv3 cpu  conv3/native  conv3 max|diff| vs native',
+  `block stride  length  cin->cout  precision ${FORMS.map((f) => pad(`${f} cpu`, 11)).join(' ')} ${FORMS.slice(1)
+    .map((f) => pad(`${f}/native`, 13))
+    .join(' ')}  max|diff| vs native`,
 );
 for (const l of layers.filter((x) => pick.includes(x.block))) {
   for (const precision of ['fp32', 'int8']) {
-    const nat = loaded.find(
-      (x) => x.m.block === l.block && x.m.form === 'native' && x.m.precision === precision,
-    );
-    const c3 = loaded.find(
-      (x) => x.m.block === l.block && x.m.form === 'conv3' && x.m.precision === precision,
-    );
-    let diff = 0;
-    for (let i = 0; i < nat.out.length; i++) diff = Math.max(diff, Math.abs(nat.out[i] - c3.out[i]));
-    const row = {
-      block: l.block,
-      stride: l.stride,
-      length: l.length,
-      cin: l.cin,
-      cout: l.cout,
-      precision,
-      nativeCpu: med(nat.cpu),
-      conv3Cpu: med(c3.cpu),
-      nativeWall: med(nat.wall),
-      conv3Wall: med(c3.wall),
-      maxDiff: diff,
-    };
+    const of = (form) =>
+      loaded.find((x) => x.m.block === l.block && x.m.form === form && x.m.precision === precision);
+    const nat = of('native');
+    const row = { block: l.block, stride: l.stride, length: l.length, cin: l.cin, cout: l.cout, precision };
+    const diffs = [];
+    for (const form of FORMS) {
+      const x = of(form);
+      let diff = 0;
+      for (let i = 0; i < nat.out.length; i++) diff = Math.max(diff, Math.abs(nat.out[i] - x.out[i]));
+      row[form] = { cpu: med(x.cpu), wall: med(x.wall), maxDiffVsNative: diff };
+      if (form !== 'native') diffs.push(`${form} ${diff.toExponential(2)}`);
+    }
     rows.push(row);
     console.log(
-      `${String(l.block).padStart(5)} ${String(l.stride).padStart(6)} ${String(l.length).padStart(7)} ${`${l.cin}->${l.cout}`.padStart(10)} ${precision.padStart(9)} ${row.nativeCpu.toFixed(0).padStart(10)} ${row.conv3Cpu.toFixed(0).padStart(10)} ${(row.conv3Cpu / row.nativeCpu).toFixed(3).padStart(13)}  ${diff.toExponential(2)}`,
+      `${pad(l.block, 5)} ${pad(l.stride, 6)} ${pad(l.length, 7)} ${pad(`${l.cin}->${l.cout}`, 10)} ${pad(precision, 9)} ${FORMS.map((f) => pad(row[f].cpu.toFixed(0), 11)).join(' ')} ${FORMS.slice(1)
+        .map((f) => pad((row[f].cpu / row.native.cpu).toFixed(3), 13))
+        .join(' ')}  ${diffs.join(', ')}`,
     );
   }
 }

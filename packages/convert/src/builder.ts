@@ -864,6 +864,43 @@ export class GraphBuilder {
     );
   }
 
+  /**
+   * Drops `before` and `after` entries of one axis with STRIDED_SLICE, counted from each end (end index
+   * −after, the other axes masked), so the op stays right when a runtime resizes that axis.
+   */
+  trim(x: T, axis: number, before: number, after: number): T {
+    const r = x.shape.length;
+    const a = normAxis(axis, r);
+    const d = x.shape[a]!;
+    if (!Number.isInteger(before) || !Number.isInteger(after) || before < 0 || after < 0 || before + after >= d)
+      fail(`trim: cannot drop ${before} + ${after} of ${d} on axis ${a}`);
+    if (before === 0 && after === 0) return x;
+    const others = ((1 << r) - 1) & ~(1 << a);
+    const begin = x.shape.map((_, i) => (i === a ? before : 0));
+    const end = x.shape.map((_, i) => (i === a ? -after : 0));
+    const shape = x.shape.map((v, i) => (i === a ? d - before - after : v));
+    return this.one(
+      'STRIDED_SLICE',
+      [
+        x,
+        this.i32('begin', [r], begin),
+        this.i32('end', [r], end),
+        this.i32('strides', [r], x.shape.map(() => 1)),
+      ],
+      shape,
+      {
+        type: 'StridedSliceOptions',
+        begin_mask: others,
+        end_mask: after === 0 ? others | (1 << a) : others,
+        ellipsis_mask: 0,
+        new_axis_mask: 0,
+        shrink_axis_mask: 0,
+        offset: false,
+      },
+      x.type,
+    );
+  }
+
   gather(params: T, indices: T, axis = 0): T {
     if (indices.type !== 'INT32' && indices.type !== 'INT64') fail('GATHER indices must be INT32 or INT64');
     const a = normAxis(axis, params.shape.length);

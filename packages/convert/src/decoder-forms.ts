@@ -6,8 +6,12 @@
  * (whole decoder) on a new CPU class and record it here.
  */
 
-/** How a decoder's transposed conv is written: TRANSPOSE_CONV, or CONV_2D (k=3, s·C channels) + RESHAPE. */
-export type TransposedConvForm = 'native' | 'conv3';
+/**
+ * How a decoder's transposed conv is written: `'native'` TRANSPOSE_CONV; `'conv3'` CONV_2D (k=3, s·C channels,
+ * a third of its taps zero) + RESHAPE; `'conv2'` PAD + CONV_2D (k=2 VALID, s·C channels, every tap used) +
+ * RESHAPE + STRIDED_SLICE (two thirds of conv3's multiply-adds).
+ */
+export type TransposedConvForm = 'native' | 'conv3' | 'conv2';
 
 /**
  * How the Snake between a residual unit's k7 and k1 convs is written: `'5-op'` MUL, SIN, SQUARE, MUL, ADD;
@@ -29,6 +33,7 @@ export interface UpsamplerLayer {
 export interface FormTiming {
   native: number;
   conv3: number;
+  conv2: number;
 }
 
 export interface MeasuredUpsampler {
@@ -54,9 +59,9 @@ export const UPSAMPLER_EVIDENCE = {
 } as const;
 
 /**
- * Stable Audio Open Small's five upsamplers. The rule: conv3 where it is faster in fp32 (the decoder of
- * `fp32` and `auto`) and not slower in int8 (`fast`); otherwise native. Confirmed on the whole decoder
- * (WHOLE_DECODER_EVIDENCE).
+ * Stable Audio Open Small's five upsamplers. The rule: the form fastest in fp32 (the decoder of `fp32` and `auto`,
+ * and the layer `fast` keeps float) among those not slower than native in int8 (`fast`). conv2 wins both in every
+ * layer: it is conv3 without the zero taps. Confirmed on the whole decoder (WHOLE_DECODER_EVIDENCE).
  */
 export const MEASURED_UPSAMPLERS: readonly MeasuredUpsampler[] = [
   {
@@ -64,50 +69,50 @@ export const MEASURED_UPSAMPLERS: readonly MeasuredUpsampler[] = [
     cin: 2048,
     cout: 1024,
     frames: 256,
-    form: 'conv3',
-    fp32: { native: 690, conv3: 393 },
-    int8: { native: 145, conv3: 83 },
-    why: 'faster in both (fp32 0.57×, int8 0.58×; LiteRT 2.1.6: 0.57×, 0.77×)',
+    form: 'conv2',
+    fp32: { native: 744, conv3: 460, conv2: 284 },
+    int8: { native: 175, conv3: 111, conv2: 78 },
+    why: 'fastest in both (conv2 ÷ native: fp32 0.38×, int8 0.44×; ÷ conv3: 0.62×, 0.70×)',
   },
   {
     stride: 8,
     cin: 1024,
     cout: 512,
     frames: 2048,
-    form: 'native',
-    fp32: { native: 755, conv3: 767 },
-    int8: { native: 235, conv3: 147 },
-    why: 'fp32 not faster (1.02×; on LiteRT 2.1.6 1.13×, 0.95× and 1.19× in three runs) though int8 0.63×: the float decoder (fp32, auto) decides',
+    form: 'conv2',
+    fp32: { native: 770, conv3: 843, conv2: 570 },
+    int8: { native: 248, conv3: 164, conv2: 112 },
+    why: 'fastest in both (conv2 ÷ native: fp32 0.74×, int8 0.45×; ÷ conv3: 0.68×, 0.68×)',
   },
   {
     stride: 4,
     cin: 512,
     cout: 256,
     frames: 16384,
-    form: 'conv3',
-    fp32: { native: 771, conv3: 538 },
-    int8: { native: 208, conv3: 167 },
-    why: 'faster in both (fp32 0.70×, int8 0.81×)',
+    form: 'conv2',
+    fp32: { native: 790, conv3: 558, conv2: 380 },
+    int8: { native: 217, conv3: 182, conv2: 151 },
+    why: 'fastest in both (conv2 ÷ native: fp32 0.48×, int8 0.70×; ÷ conv3: 0.68×, 0.83×)',
   },
   {
     stride: 4,
     cin: 256,
     cout: 128,
     frames: 65536,
-    form: 'conv3',
-    fp32: { native: 744, conv3: 582 },
-    int8: { native: 276, conv3: 212 },
-    why: 'faster in both (fp32 0.78×, int8 0.77×)',
+    form: 'conv2',
+    fp32: { native: 746, conv3: 600, conv2: 437 },
+    int8: { native: 283, conv3: 243, conv2: 231 },
+    why: 'fastest in both (conv2 ÷ native: fp32 0.59×, int8 0.82×; ÷ conv3: 0.73×, 0.95×)',
   },
   {
     stride: 2,
     cin: 128,
     cout: 128,
     frames: 262144,
-    form: 'conv3',
-    fp32: { native: 929, conv3: 690 },
-    int8: { native: 350, conv3: 337 },
-    why: 'faster in both (fp32 0.74×, int8 0.96×); sao-decoder-fast keeps this layer float, so the fp32 time counts for fast too',
+    form: 'conv2',
+    fp32: { native: 1085, conv3: 974, conv2: 586 },
+    int8: { native: 429, conv3: 390, conv2: 354 },
+    why: 'fastest in both (conv2 ÷ native: fp32 0.54×, int8 0.83×; ÷ conv3: 0.60×, 0.91×)',
   },
 ];
 

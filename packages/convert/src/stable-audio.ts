@@ -482,6 +482,51 @@ function transposedAsConv(
 }
 
 /**
+ * ConvTranspose1d(k = 2s, stride s, padding s/2) as PAD + CONV_2D (k=2, VALID) + RESHAPE + STRIDED_SLICE, with
+ * no zero taps. With x padded by one zero frame at each end, z[m] reads input frames m−1 and m; its channel
+ * group g (g < s) is output frame m·s − s/2 + g, which sums frame m−1 with tap g+s and frame m with tap g of the
+ * transposed kernel, whatever the phase. So [L+1, s·out] → [(L+1)·s, out] holds the output from s/2 frames in,
+ * and the slice drops s/2 at each end. Same sums as the transposed conv, 2/3 of conv3's multiply-adds.
+ */
+function transposedAsConv2(
+  b: GraphBuilder,
+  x: T,
+  w: Float32Array,
+  bias: Float32Array,
+  inn: number,
+  out: number,
+  s: number,
+): T {
+  if (s % 2 !== 0 || w.length !== inn * out * 2 * s)
+    throw new AudiogenError(
+      'UNSUPPORTED',
+      `transposed conv as a k=2 conv needs k = 2·stride with an even stride (stride ${s})`,
+    );
+  const oc = s * out;
+  const f = new Float32Array(oc * 2 * inn); // OHWI [s·out, 1, 2, in]
+  for (let g = 0; g < s; g++)
+    for (let c = 0; c < out; c++) {
+      const o = g * out + c;
+      for (let i = 0; i < inn; i++) {
+        f[(o * 2 + 0) * inn + i] = w[(i * out + c) * 2 * s + g + s]!;
+        f[(o * 2 + 1) * inn + i] = w[(i * out + c) * 2 * s + g]!;
+      }
+    }
+  const bb = new Float32Array(oc);
+  for (let g = 0; g < s; g++) bb.set(bias, g * out);
+  const [n, hh, len] = x.shape as [number, number, number, number];
+  const xp = b.pad(x, [
+    [0, 0],
+    [0, 0],
+    [1, 1],
+    [0, 0],
+  ]);
+  const z = b.conv2d(xp, b.weight('filter', [oc, 1, 2, inn], f), b.f32('bias', [oc], bb), { padding: 'VALID' });
+  const y = b.reshape(z, [n, hh, (len + 1) * s, out], { openAxis: 2 });
+  return b.trim(y, 2, s / 2, s / 2);
+}
+
+/**
  * One decoder upsampling layer on its own (random weight-normed weights of the real shape), in either form:
  * the micro-graph scripts/transpose-conv-bench.mjs times and the equality tests compare.
  */
@@ -597,6 +642,8 @@ class Oobleck {
     const w = foldWeightNorm(this.W(`${key}.weight_g`), this.W(`${key}.weight_v`));
     if (form === 'conv3')
       return b.scope(key, () => transposedAsConv(b, x, w, this.W(`${key}.bias`), inn, out, stride));
+    if (form === 'conv2')
+      return b.scope(key, () => transposedAsConv2(b, x, w, this.W(`${key}.bias`), inn, out, stride));
     return b.scope(key, () =>
       b.transposeConv(
         x,
