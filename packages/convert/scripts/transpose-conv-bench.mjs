@@ -69,7 +69,9 @@ console.log(
   `Transposed convs of the full-size decoder, ${threads} threads, ${rounds} interleaved rounds, median process CPU ms (wall in the JSON)`,
 );
 console.log(
-  `block stride  length  cin->cout  precision ${FORMS.map((f) => pad(`${f} cpu`, 11)).join(' ')} ${FORMS.slice(1)
+  `block stride  length  cin->cout  precision ${FORMS.map((f) => pad(`${f} cpu`, 11)).join(' ')} ${FORMS.slice(
+    1,
+  )
     .map((f) => pad(`${f}/native`, 13))
     .join(' ')}  max|diff| vs native`,
 );
@@ -89,7 +91,9 @@ for (const l of layers.filter((x) => pick.includes(x.block))) {
     }
     rows.push(row);
     console.log(
-      `${pad(l.block, 5)} ${pad(l.stride, 6)} ${pad(l.length, 7)} ${pad(`${l.cin}->${l.cout}`, 10)} ${pad(precision, 9)} ${FORMS.map((f) => pad(row[f].cpu.toFixed(0), 11)).join(' ')} ${FORMS.slice(1)
+      `${pad(l.block, 5)} ${pad(l.stride, 6)} ${pad(l.length, 7)} ${pad(`${l.cin}->${l.cout}`, 10)} ${pad(precision, 9)} ${FORMS.map((f) => pad(row[f].cpu.toFixed(0), 11)).join(' ')} ${FORMS.slice(
+        1,
+      )
         .map((f) => pad((row[f].cpu / row.native.cpu).toFixed(3), 13))
         .join(' ')}  ${diffs.join(', ')}`,
     );

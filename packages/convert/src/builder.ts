@@ -872,7 +872,13 @@ export class GraphBuilder {
     const r = x.shape.length;
     const a = normAxis(axis, r);
     const d = x.shape[a]!;
-    if (!Number.isInteger(before) || !Number.isInteger(after) || before < 0 || after < 0 || before + after >= d)
+    if (
+      !Number.isInteger(before) ||
+      !Number.isInteger(after) ||
+      before < 0 ||
+      after < 0 ||
+      before + after >= d
+    )
       fail(`trim: cannot drop ${before} + ${after} of ${d} on axis ${a}`);
     if (before === 0 && after === 0) return x;
     const others = ((1 << r) - 1) & ~(1 << a);
@@ -885,7 +891,11 @@ export class GraphBuilder {
         x,
         this.i32('begin', [r], begin),
         this.i32('end', [r], end),
-        this.i32('strides', [r], x.shape.map(() => 1)),
+        this.i32(
+          'strides',
+          [r],
+          x.shape.map(() => 1),
+        ),
       ],
       shape,
       {

@@ -48,19 +48,27 @@ describe('transposed conv as CONV_2D + RESHAPE', () => {
     expect(maxAbsDiff(a, b)).toBeLessThan(peak(a) * 1e-5); // same sums in another order: fp32 rounding only
   });
 
-  it.each([2, 4, 8])('as PAD + k=2 CONV_2D + RESHAPE + STRIDED_SLICE equals it at stride %i', async (stride) => {
-    const shape = { stride, length: 13, cin: 12, cout: 6, seed: stride };
-    const nat = buildTransposedConvMicro({ ...shape, form: 'native' });
-    const c2 = buildTransposedConvMicro({ ...shape, form: 'conv2' });
-    expect(c2.subgraphs[0]!.operators.map((o) => o.op)).toEqual(['PAD', 'CONV_2D', 'RESHAPE', 'STRIDED_SLICE']);
-    const x = signal(13 * 12, stride);
-    const a = await run(nat, x);
-    const b = await run(c2, x);
-    expect(b.length).toBe(13 * stride * 6);
-    expect(peak(a)).toBeGreaterThan(0.1);
-    // The first and last s/2 output frames come from the zero-padded ends: compare them too.
-    expect(maxAbsDiff(a, b)).toBeLessThan(peak(a) * 1e-5);
-  });
+  it.each([2, 4, 8])(
+    'as PAD + k=2 CONV_2D + RESHAPE + STRIDED_SLICE equals it at stride %i',
+    async (stride) => {
+      const shape = { stride, length: 13, cin: 12, cout: 6, seed: stride };
+      const nat = buildTransposedConvMicro({ ...shape, form: 'native' });
+      const c2 = buildTransposedConvMicro({ ...shape, form: 'conv2' });
+      expect(c2.subgraphs[0]!.operators.map((o) => o.op)).toEqual([
+        'PAD',
+        'CONV_2D',
+        'RESHAPE',
+        'STRIDED_SLICE',
+      ]);
+      const x = signal(13 * 12, stride);
+      const a = await run(nat, x);
+      const b = await run(c2, x);
+      expect(b.length).toBe(13 * stride * 6);
+      expect(peak(a)).toBeGreaterThan(0.1);
+      // The first and last s/2 output frames come from the zero-padded ends: compare them too.
+      expect(maxAbsDiff(a, b)).toBeLessThan(peak(a) * 1e-5);
+    },
+  );
 });
 
 describe('the decoder forms recorded by measurement', () => {
@@ -105,7 +113,10 @@ describe('decoder rewrites give the same audio as the native graph (tiny decoder
     ['transposed convs as CONV_2D + RESHAPE', { transposedConv: 'conv3', snake: '5-op' }],
     ['4-op Snake', { transposedConv: 'native', snake: '4-op' }],
     ['both', { transposedConv: 'conv3', snake: '4-op' }],
-    ['transposed convs as PAD + k=2 CONV_2D + RESHAPE + STRIDED_SLICE', { transposedConv: 'conv2', snake: '5-op' }],
+    [
+      'transposed convs as PAD + k=2 CONV_2D + RESHAPE + STRIDED_SLICE',
+      { transposedConv: 'conv2', snake: '5-op' },
+    ],
     ['conv2 and the 4-op Snake', { transposedConv: 'conv2', snake: '4-op' }],
   ];
   const lat = signal(8 * 32, 1);

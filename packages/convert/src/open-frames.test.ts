@@ -17,7 +17,7 @@ const crop = (n: number) => {
 };
 
 describe('decoder with an open frame dimension', () => {
-  it.each(['native', 'conv3'] as const)(
+  it.each(['native', 'conv3', 'conv2'] as const)(
     'resized to fewer frames, LiteRT decodes those frames; the start equals the full decode (%s)',
     async (form) => {
       const g = buildDecoder(cfg, randomWeights(decoderSpec(cfg), 4), { transposedConv: form });

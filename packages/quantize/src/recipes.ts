@@ -134,13 +134,9 @@ const NAMED: Record<string, { description: string; json: () => RecipeJson }> = {
   },
   'sao-dit-int4': {
     description: 'Stable Audio DiT: int4 blockwise-32 FULLY_CONNECTED, int8 per-channel for the rest',
-    // q/k projections read the RoPE rotate_half constant (mostly zero blocks → fp16 block scales of
-    // 0, which XNNPACK refuses): keep those FCs int8 (scope names of our converter's DiT).
-    json: () => [
-      dynamic(8, 'CHANNELWISE'),
-      dynamic(4, 'BLOCKWISE_32', '.*', 'FULLY_CONNECTED'),
-      dynamic(8, 'CHANNELWISE', 'self_attn/fc_[13];$', 'FULLY_CONNECTED'),
-    ],
+    // DiTs converted before the RoPE rotate_half became a permutation (no FULLY_CONNECTED) carry a constant
+    // with all-zero 32-blocks whose fp16 scales of 0 XNNPACK refuses: re-convert those folders.
+    json: () => [dynamic(8, 'CHANNELWISE'), dynamic(4, 'BLOCKWISE_32', '.*', 'FULLY_CONNECTED')],
   },
   'sao-decoder-fp16': {
     description: 'Stable Audio decoder (VAE): fp16 conv weights, float compute (keeps audio quality)',
