@@ -446,26 +446,37 @@ function convTransposeFilter(w: Float32Array, inn: number, out: number, k: numbe
   return f;
 }
 
+/** A ConvTranspose1d(k = 2s, stride s, padding s/2): weight [in,out,k] (weight norm folded), bias, shape. */
+interface TransposedConvWeights {
+  w: Float32Array;
+  bias: Float32Array;
+  inn: number;
+  out: number;
+  s: number;
+}
+
+/** The rewrites read two frames per phase: k must be 2·stride with an even stride. Bias repeated per phase. */
+function phaseBias(u: TransposedConvWeights, form: string): Float32Array {
+  const { w, bias, inn, out, s } = u;
+  if (s % 2 !== 0 || w.length !== inn * out * 2 * s)
+    throw new AudiogenError(
+      'UNSUPPORTED',
+      `transposed conv as ${form} needs k = 2·stride with an even stride (stride ${s})`,
+    );
+  const bb = new Float32Array(s * out);
+  for (let r = 0; r < s; r++) bb.set(bias, r * out);
+  return bb;
+}
+
 /**
  * ConvTranspose1d(k = 2s, stride s, padding s/2) as CONV_2D + RESHAPE. Output frame n·s + r (phase r) sums
  * input frames n−1, n, n+1 with taps s+r+s/2 (r < s/2), r+s/2, r−s/2 (r ≥ s/2) of the transposed kernel: a k=3
  * SAME conv to s·out channels (channel r·out + c), zero where a phase does not reach, then [L, s·out] →
  * [L·s, out] (depth-to-space). Same sums as the transposed conv, in another order.
  */
-function transposedAsConv(
-  b: GraphBuilder,
-  x: T,
-  w: Float32Array,
-  bias: Float32Array,
-  inn: number,
-  out: number,
-  s: number,
-): T {
-  if (s % 2 !== 0 || w.length !== inn * out * 2 * s)
-    throw new AudiogenError(
-      'UNSUPPORTED',
-      `transposed conv as conv needs k = 2·stride with an even stride (stride ${s})`,
-    );
+function transposedAsConv(b: GraphBuilder, x: T, u: TransposedConvWeights): T {
+  const bb = phaseBias(u, 'conv3');
+  const { w, inn, out, s } = u;
   const h = s / 2;
   const oc = s * out;
   const f = new Float32Array(oc * 3 * inn); // OHWI [s·out, 1, 3, in]
@@ -480,8 +491,6 @@ function transposedAsConv(
       }
     }
   }
-  const bb = new Float32Array(oc);
-  for (let r = 0; r < s; r++) bb.set(bias, r * out);
   const [n, hh, len] = x.shape as [number, number, number, number];
   const y = b.conv2d(x, b.weight('filter', [oc, 1, 3, inn], f), b.f32('bias', [oc], bb), { padding: 'SAME' });
   return b.reshape(y, [n, hh, len * s, out], { openAxis: 2 });
@@ -494,20 +503,9 @@ function transposedAsConv(
  * transposed kernel, whatever the phase. So [L+1, s·out] → [(L+1)·s, out] holds the output from s/2 frames in,
  * and the slice drops s/2 at each end. Same sums as the transposed conv, 2/3 of conv3's multiply-adds.
  */
-function transposedAsConv2(
-  b: GraphBuilder,
-  x: T,
-  w: Float32Array,
-  bias: Float32Array,
-  inn: number,
-  out: number,
-  s: number,
-): T {
-  if (s % 2 !== 0 || w.length !== inn * out * 2 * s)
-    throw new AudiogenError(
-      'UNSUPPORTED',
-      `transposed conv as a k=2 conv needs k = 2·stride with an even stride (stride ${s})`,
-    );
+function transposedAsConv2(b: GraphBuilder, x: T, u: TransposedConvWeights): T {
+  const bb = phaseBias(u, 'conv2');
+  const { w, inn, out, s } = u;
   const oc = s * out;
   const f = new Float32Array(oc * 2 * inn); // OHWI [s·out, 1, 2, in]
   for (let g = 0; g < s; g++)
@@ -518,8 +516,6 @@ function transposedAsConv2(
         f[(o * 2 + 1) * inn + i] = w[(i * out + c) * 2 * s + g]!;
       }
     }
-  const bb = new Float32Array(oc);
-  for (let g = 0; g < s; g++) bb.set(bias, g * out);
   const [n, hh, len] = x.shape as [number, number, number, number];
   const xp = b.pad(x, [
     [0, 0],
@@ -648,10 +644,9 @@ class Oobleck {
     const b = this.b;
     const [inn, out, k] = this.shape(`${key}.weight_v`) as [number, number, number];
     const w = foldWeightNorm(this.W(`${key}.weight_g`), this.W(`${key}.weight_v`));
-    if (form === 'conv3')
-      return b.scope(key, () => transposedAsConv(b, x, w, this.W(`${key}.bias`), inn, out, stride));
-    if (form === 'conv2')
-      return b.scope(key, () => transposedAsConv2(b, x, w, this.W(`${key}.bias`), inn, out, stride));
+    const u = { w, bias: this.W(`${key}.bias`), inn, out, s: stride };
+    if (form === 'conv3') return b.scope(key, () => transposedAsConv(b, x, u));
+    if (form === 'conv2') return b.scope(key, () => transposedAsConv2(b, x, u));
     return b.scope(key, () =>
       b.transposeConv(
         x,
