@@ -146,19 +146,20 @@ lane() {
 # Which path ran? Log the guest instructions QEMU translates inside libLiteRt.so's text segment for one
 # fp32 FC run and count SME instructions (SMSTART, and SME2 multi-vector ZA ops, which QEMU's
 # disassembler prints as .byte 0x.., 0x.., 0x.., 0xc1). Guest ASLR off (setarch -R) so the address
-# range is usually the same in every run of scripts/sme-probe.cjs (it prints the range it saw); when the
-# logged run saw another range (thread timing can shift mmaps), it is run again with that range.
+# range is usually the same in every run of scripts/sme-probe.cjs (it prints the range it saw); thread
+# timing can shift mmaps between two layouts, so the filter keeps every range seen so far and a run counts
+# when the range it saw is one of them (one range at a time could flip-flop past the retries).
 probe() {
   local cpu=$1 log="$RUN_DIR/asm-$1.log" range seen try blocks=0 smstart=0 za=0
   range=$(setarch "$(uname -m)" -R -- "$QEMU" -cpu "$cpu" "$NODE" scripts/sme-probe.cjs 2>/dev/null | head -1)
-  for try in 1 2 3; do
+  for try in 1 2 3 4; do
     rm -f "$log"
     seen=$(RUN=1 setarch "$(uname -m)" -R -- "$QEMU" -cpu "$cpu" -d in_asm,nochain -dfilter "$range" -D "$log" \
       "$NODE" scripts/sme-probe.cjs 2>/dev/null | head -1)
     blocks=$(grep -c '^IN:' "$log" 2>/dev/null)
-    [ "$seen" = "$range" ] && [ "${blocks:-0}" -gt 0 ] && break
-    echo "[arm64] probe -cpu $cpu: libLiteRt.so text at $seen, not $range; again ($try)"
-    range=$seen
+    [[ -n "$seen" && ",$range," == *",$seen,"* ]] && [ "${blocks:-0}" -gt 0 ] && break
+    echo "[arm64] probe -cpu $cpu: libLiteRt.so text at $seen, not in $range; again ($try)"
+    [ -n "$seen" ] && range="$range,$seen"
   done
   smstart=$(grep -c 'smstart' "$log" 2>/dev/null)
   za=$(grep -c -E '\.byte +0x[0-9a-f]+, 0x[0-9a-f]+, 0x[0-9a-f]+, 0xc1' "$log" 2>/dev/null)
