@@ -842,26 +842,7 @@ export class GraphBuilder {
       if (s <= 0 || b < 0 || e > x.shape[i]! || e < b) fail('STRIDED_SLICE: unsupported range');
       return Math.ceil((e - b) / s);
     });
-    return this.one(
-      'STRIDED_SLICE',
-      [
-        x,
-        this.i32('begin', [r], begin as number[]),
-        this.i32('end', [r], end as number[]),
-        this.i32('strides', [r], strides as number[]),
-      ],
-      shape,
-      {
-        type: 'StridedSliceOptions',
-        begin_mask: 0,
-        end_mask: 0,
-        ellipsis_mask: 0,
-        new_axis_mask: 0,
-        shrink_axis_mask: 0,
-        offset: false,
-      },
-      x.type,
-    );
+    return this.stridedSliceOp(x, begin, end, strides, shape, 0, 0);
   }
 
   /**
@@ -882,26 +863,41 @@ export class GraphBuilder {
       fail(`trim: cannot drop ${before} + ${after} of ${d} on axis ${a}`);
     if (before === 0 && after === 0) return x;
     const others = ((1 << r) - 1) & ~(1 << a);
-    const begin = x.shape.map((_, i) => (i === a ? before : 0));
-    const end = x.shape.map((_, i) => (i === a ? -after : 0));
-    const shape = x.shape.map((v, i) => (i === a ? d - before - after : v));
+    return this.stridedSliceOp(
+      x,
+      x.shape.map((_, i) => (i === a ? before : 0)),
+      x.shape.map((_, i) => (i === a ? -after : 0)),
+      x.shape.map(() => 1),
+      x.shape.map((v, i) => (i === a ? d - before - after : v)),
+      others,
+      after === 0 ? others | (1 << a) : others,
+    );
+  }
+
+  /** The STRIDED_SLICE op itself: constant begin/end/strides, the output shape the caller worked out. */
+  private stridedSliceOp(
+    x: T,
+    begin: readonly number[],
+    end: readonly number[],
+    strides: readonly number[],
+    shape: number[],
+    beginMask: number,
+    endMask: number,
+  ): T {
+    const r = x.shape.length;
     return this.one(
       'STRIDED_SLICE',
       [
         x,
-        this.i32('begin', [r], begin),
-        this.i32('end', [r], end),
-        this.i32(
-          'strides',
-          [r],
-          x.shape.map(() => 1),
-        ),
+        this.i32('begin', [r], begin as number[]),
+        this.i32('end', [r], end as number[]),
+        this.i32('strides', [r], strides as number[]),
       ],
       shape,
       {
         type: 'StridedSliceOptions',
-        begin_mask: others,
-        end_mask: after === 0 ? others | (1 << a) : others,
+        begin_mask: beginMask,
+        end_mask: endMask,
         ellipsis_mask: 0,
         new_axis_mask: 0,
         shrink_axis_mask: 0,

@@ -217,33 +217,27 @@ export function buildConditioners(
 
 // ------------------------------------------------------------------ DiT
 
-/** RoPE tables [N, hd] for positions 0..N−1 over the first `rot` dims (cos 1 / sin 0 elsewhere). */
-function ropeTables(n: number, hd: number, rot: number): { cos: Float32Array; sin: Float32Array } {
-  const invFreq = new Float32Array(rot / 2);
-  for (let j = 0; j < rot / 2; j++) invFreq[j] = f32(1 / f32(10000 ** f32((2 * j) / rot)));
+/**
+ * RoPE tables [N, hd] for positions 0..N−1 over the first `rot` dims (cos 1 / sin 0 elsewhere), the sin with
+ * rotate_half's signs folded in: rotate_half(u)·sin = (u[h:rot], u[0:h], u[rot:])·sinS, sinS = −sin on [0, h),
+ * sin on [h, rot) (h = rot/2).
+ */
+function ropeTables(n: number, hd: number, rot: number): { cos: Float32Array; sinSigned: Float32Array } {
+  const h = rot / 2;
+  const invFreq = new Float32Array(h);
+  for (let j = 0; j < h; j++) invFreq[j] = f32(1 / f32(10000 ** f32((2 * j) / rot)));
   const cos = new Float32Array(n * hd);
-  const sin = new Float32Array(n * hd);
+  const sinSigned = new Float32Array(n * hd);
   for (let p = 0; p < n; p++) {
     for (let j = 0; j < hd; j++) {
       if (j < rot) {
-        const fr = f32(p * invFreq[j % (rot / 2)]!);
+        const fr = f32(p * invFreq[j % h]!);
         cos[p * hd + j] = Math.cos(fr);
-        sin[p * hd + j] = Math.sin(fr);
+        sinSigned[p * hd + j] = j < h ? -Math.sin(fr) : Math.sin(fr);
       } else cos[p * hd + j] = 1;
     }
   }
-  return { cos, sin };
-}
-
-/**
- * sin of the RoPE table with rotate_half's signs folded in: rotate_half(u)·sin = (u[h:rot], u[0:h], u[rot:])·sinS
- * with sinS = −sin on [0, h), sin on [h, rot), 0 past rot (h = rot/2).
- */
-function signedRopeSin(sin: Float32Array, n: number, hd: number, rot: number): Float32Array {
-  const out = new Float32Array(n * hd);
-  for (let p = 0; p < n; p++)
-    for (let j = 0; j < rot; j++) out[p * hd + j] = j < rot / 2 ? -sin[p * hd + j]! : sin[p * hd + j]!;
-  return out;
+  return { cos, sinSigned };
 }
 
 /**
@@ -303,9 +297,9 @@ export function buildDit(cfg: StableAudioConfig, src: WeightSource, opts: DitBui
   );
 
   const rot = ropeDim(cfg);
-  const { cos, sin } = ropeTables(N, hd, rot);
+  const { cos, sinSigned } = ropeTables(N, hd, rot);
   const cosT = b.f32('rope/cos', [N, 1, hd], cos);
-  const sinT = b.f32('rope/sin_signed', [N, 1, hd], signedRopeSin(sin, N, hd, rot));
+  const sinT = b.f32('rope/sin_signed', [N, 1, hd], sinSigned);
   // rotate_half as a permutation of the head dims (slices + concat): exact in every precision, and no GEMM (a
   // [hd,hd] FULLY_CONNECTED on every head row was 1.3 % of a DiT step's multiply-adds, and int8 in `auto`).
   const rope = (u: T, n: number): T => {
