@@ -848,7 +848,7 @@ struct LoadSpec {
   int accelerators = kLiteRtHwAcceleratorCpu;
   std::string gpu_dir;
   std::string gpu_toml;
-  // > 0: register the AudiogenSnake custom op kernel (snake.h), running on this many threads.
+  // > 0: register the AudiogenSnake and AudiogenAddSnake custom op kernels (snake.h), on this many threads.
   int snake_threads = 0;
 };
 
@@ -885,6 +885,11 @@ LiteRtStatus Compile(LiteRtEnvironment env, LiteRtModel model, const LoadSpec& s
   if (s == kLiteRtStatusOk && snake) {
     s = LiteRtAddCustomOpKernelOption(opts, AUDIOGEN_SNAKE_OP, AUDIOGEN_SNAKE_VERSION, audiogen::SnakeKernel(), snake);
     *op = "AddCustomOpKernelOption(" AUDIOGEN_SNAKE_OP ")";
+  }
+  if (s == kLiteRtStatusOk && snake) {
+    s = LiteRtAddCustomOpKernelOption(opts, AUDIOGEN_ADD_SNAKE_OP, AUDIOGEN_ADD_SNAKE_VERSION,
+                                      audiogen::AddSnakeKernel(), snake);
+    *op = "AddCustomOpKernelOption(" AUDIOGEN_ADD_SNAKE_OP ")";
   }
   if (s == kLiteRtStatusOk) {
     s = LiteRtCreateCompiledModel(env, model, opts, out);
@@ -1229,7 +1234,9 @@ class RunWorker : public Napi::AsyncWorker {
     if (status_ != kLiteRtStatusOk) return;
     if (st_->snake && st_->snake->failed.exchange(false)) {
       status_ = kLiteRtStatusErrorRuntimeFailure;
-      op_ = "RunCompiledModel (an " AUDIOGEN_SNAKE_OP " node got inputs it cannot compute: float32 x [..., C], alpha [C], inv_beta [C])";
+      op_ = "RunCompiledModel (an " AUDIOGEN_SNAKE_OP " or " AUDIOGEN_ADD_SNAKE_OP
+            " node got inputs it cannot compute: float32 x [..., C] (and an addend shaped like x), alpha [C], "
+            "inv_beta [C])";
       return;
     }
 #ifdef __linux__

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readTflite, readTfliteStructure, writeTflite } from '@audiogen/core/tflite';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { fuseSnakes, SNAKE_OP } from './fuse';
+import { ADD_SNAKE_OP, fuseSnakes, SNAKE_OP } from './fuse';
 import { createNativeRuntime } from './index';
 import { loadAddon } from './native';
 import { lcgFloats, type SnakeModelOptions, snakeModel, snakeModelConstants } from './test-models';
@@ -21,14 +21,16 @@ const modelFile = (T: number, C: number, opts: SnakeModelOptions = {}) => {
   return p;
 };
 
-/** snakeModel in float64: y = snake2(snake1(x + b0)) + b1. */
-function reference(x: Float32Array, C: number): Float64Array {
+/** snakeModel in float64: y = snake2(snake1(x + b0)) + b1, or its `residual` forms. */
+function reference(x: Float32Array, C: number, residual?: SnakeModelOptions['residual']): Float64Array {
   const k = snakeModelConstants(C);
   const snake = (v: number, a: number, ib: number) => v + ib * Math.sin(a * v) ** 2;
   return Float64Array.from(x, (v, i) => {
     const c = i % C;
     const h = v + k.b0[c]!;
-    return snake(snake(h, k.a1[c]!, k.ib1[c]!), k.a2[c]!, k.ib2[c]!) + k.b1[c]!;
+    const s1 = snake(h, k.a1[c]!, k.ib1[c]!);
+    const u = residual ? Math.fround(s1 + h) : s1;
+    return snake(u, k.a2[c]!, k.ib2[c]!) + (residual === 'shared' ? u : k.b1[c]!);
   });
 }
 
@@ -80,6 +82,35 @@ describe('Snake fusion', () => {
       expect(readFileSync(path).equals(before)).toBe(true); // only the private copy changed
     });
   }
+
+  it('a residual ADD read by a Snake alone joins its op (snake(a + b) in one pass); one read elsewhere too does not', async () => {
+    const T = 2048;
+    const C = 48; // a tail after the 16-lane blocks, and rows over two threads
+    const isConst = (g: ReturnType<typeof snakeModel>) => (_: number, ti: number) =>
+      (g.subgraphs[0]!.tensors[ti]!.data?.length ?? 0) > 0;
+    for (const residual of ['only-snake', 'shared'] as const) {
+      const g = snakeModel(T, C, { residual });
+      const fusion = fuseSnakes(g, isConst(g))!;
+      expect(fusion.fused).toBe(2);
+      expect(fusion.withAdd).toBe(residual === 'only-snake' ? 1 : 0);
+      expect(fusion.graph.subgraphs[0]!.operators.map((o) => o.custom_code ?? o.op)).toEqual(
+        residual === 'only-snake'
+          ? ['ADD', SNAKE_OP, ADD_SNAKE_OP, 'ADD']
+          : ['ADD', SNAKE_OP, 'ADD', SNAKE_OP, 'ADD'],
+      );
+      const path = modelFile(T, C, { residual });
+      const x = lcgFloats(T * C, 10).map((v) => v * 8);
+      // Row 3 computed again in double (|αx| beyond the exact reduction): the sum there is the same float sum.
+      for (let c = 0; c < C; c++) x[3 * C + c] = 2e5 * (1 + c);
+      const fused = await run(path, x, T, C, true);
+      const plain = await run(path, x, T, C, false);
+      expect(fused.fused).toBe(2);
+      expect(fused.customOps).toEqual([]);
+      const ref = reference(x, C, residual);
+      expect(worst(fused.y, ref)).toBeLessThan(2e-6);
+      expect(worst(fused.y, plain.y)).toBeLessThan(2e-5);
+    }
+  });
 
   it('huge, infinite and NaN inputs give what the formula gives', async () => {
     const T = 16;
@@ -161,6 +192,20 @@ describe('Snake fusion', () => {
     }
   });
 
+  it("an AudiogenAddSnake op's α and 1/β are copied aligned too", () => {
+    const path = modelFile(64, 48, { residual: 'only-snake' });
+    const a = verifyModelFile(path).snakeAppendix!(readFileSync(path).length)!;
+    const bytes = new Uint8Array(a.at + a.bytes.length);
+    bytes.set(readFileSync(path));
+    bytes.set(a.bytes, a.at);
+    new DataView(bytes.buffer).setUint32(0, a.root, true);
+    const sg = readTflite(bytes).subgraphs[0]!;
+    const op = sg.operators.find((o) => o.custom_code === ADD_SNAKE_OP)!;
+    const k = snakeModelConstants(48);
+    expect(new Float32Array(sg.tensors[op.inputs[2]!]!.data!.slice().buffer)).toEqual(k.a2);
+    for (const ti of op.inputs.slice(2)) expect(sg.tensors[ti]!.data!.byteOffset % 64).toBe(0);
+  });
+
   it('without a memfd (macOS, Windows): the read block carries the fused tables', async () => {
     const T = 64;
     const C = 48;
@@ -178,38 +223,45 @@ describe('Snake fusion', () => {
     }
   });
 
-  it('an AudiogenSnake node with inputs the kernel cannot take fails the run with RUNTIME_ERROR', async () => {
-    const T = 8;
-    const C = 16;
-    const g = snakeModel(T, C);
-    const sg = g.subgraphs[0]!;
-    sg.tensors.push({ name: 'z', type: 'FLOAT32', shape: [1, T, C] });
-    const z = sg.tensors.length - 1;
-    // Two inputs instead of x, alpha, inv_beta (only a hand-made file has such a node; fusion never writes one).
-    sg.operators.push({
-      op: 'CUSTOM',
-      builtin_code: 32,
-      custom_code: SNAKE_OP,
-      version: 1,
-      inputs: [4, 1],
-      outputs: [z],
-    });
-    sg.outputs = [z];
-    g.signatures[0]!.outputs = [{ name: 'z', tensor_index: z }];
-    const path = join(dir, 'bad-snake-node.tflite');
-    writeFileSync(path, writeTflite(g));
-    const model = await createNativeRuntime({ threads: 1, echoLiteRtErrors: false }).load(path);
-    try {
-      expect(model.fusedSnakes).toBe(2);
-      const x = lcgFloats(T * C, 9);
-      await expect(model.run({ x: { dtype: 'float32', shape: [1, T, C], data: x } })).rejects.toMatchObject({
-        code: 'RUNTIME_ERROR',
-        message: expect.stringContaining(SNAKE_OP),
+  // Only a hand-made file has such nodes; fusion never writes one.
+  for (const [op, inputs, what] of [
+    [SNAKE_OP, [4, 1], 'two inputs instead of x, alpha, inv_beta'],
+    [ADD_SNAKE_OP, [4, 1, 5, 6], 'an addend of C values, not shaped like x'],
+  ] as const) {
+    it(`an ${op} node with ${what} fails the run with RUNTIME_ERROR`, async () => {
+      const T = 8;
+      const C = 16;
+      const g = snakeModel(T, C);
+      const sg = g.subgraphs[0]!;
+      sg.tensors.push({ name: 'z', type: 'FLOAT32', shape: [1, T, C] });
+      const z = sg.tensors.length - 1;
+      sg.operators.push({
+        op: 'CUSTOM',
+        builtin_code: 32,
+        custom_code: op,
+        version: 1,
+        inputs: [...inputs],
+        outputs: [z],
       });
-    } finally {
-      model.dispose();
-    }
-  });
+      sg.outputs = [z];
+      g.signatures[0]!.outputs = [{ name: 'z', tensor_index: z }];
+      const path = join(dir, `bad-${op}-node.tflite`);
+      writeFileSync(path, writeTflite(g));
+      const model = await createNativeRuntime({ threads: 1, echoLiteRtErrors: false }).load(path);
+      try {
+        expect(model.fusedSnakes).toBe(2);
+        const x = lcgFloats(T * C, 9);
+        await expect(model.run({ x: { dtype: 'float32', shape: [1, T, C], data: x } })).rejects.toMatchObject(
+          {
+            code: 'RUNTIME_ERROR',
+            message: expect.stringContaining(ADD_SNAKE_OP),
+          },
+        );
+      } finally {
+        model.dispose();
+      }
+    });
+  }
 
   it("is off with fuseSnake: false (runtime or load), modelFiles: 'map' and for bytes; a non-boolean is refused", async () => {
     const path = modelFile(64, 48);

@@ -3,12 +3,17 @@ import type { Graph, GraphTensor, Operator } from '@audiogen/core/tflite';
 /** The addon's one-pass Snake kernel (native/snake.h): custom code and version. */
 export const SNAKE_OP = 'AudiogenSnake';
 export const SNAKE_OP_VERSION = 1;
+/** The same kernel reading the two operands of the residual ADD whose sum only the Snake reads: snake(a + b). */
+export const ADD_SNAKE_OP = 'AudiogenAddSnake';
+export const ADD_SNAKE_OP_VERSION = 1;
 const CUSTOM = 32;
 
 /** How many Snake activations a model holds, and the graph with each one fused into a single op. */
 export interface SnakeFusion {
   graph: Graph;
   fused: number;
+  /** Of those, how many also took in the ADD that produces their input (ADD_SNAKE_OP). */
+  withAdd: number;
 }
 
 const noActivation = (op: Operator) => !op.options || (op.options.fused_activation_function ?? 0) === 0;
@@ -95,5 +100,66 @@ export function fuseSnakes(
     const operators = sg.operators.flatMap((op, i) => (removed.has(i) ? [] : [replaced.get(i) ?? op]));
     return { ...sg, operators };
   });
-  return fused === 0 ? null : { graph: { ...graph, subgraphs }, fused };
+  if (fused === 0) return null;
+  const withAdd = fuseResidualAdds(subgraphs, isConstant);
+  return { graph: { ...graph, subgraphs: withAdd.subgraphs }, fused, withAdd: withAdd.count };
+}
+
+/**
+ * Folds ADD(a, b) into the fused Snake that alone reads its sum (an Oobleck decoder block's last residual
+ * connection and the next block's Snake): one AudiogenAddSnake op in the ADD's place, snake(a + b) in one pass
+ * with no sum written. A sum that other ops read too (the residual stream inside a block) is left alone:
+ * writing it from the kernel as well measured 0.99× the decoder's time but +263 MB of peak memory (the
+ * 1×1 conv's output becomes one more live activation). Only a float32 ADD of two computed tensors shaped
+ * like its output (no constant, no broadcast, no graph input or output) without a fused activation.
+ */
+function fuseResidualAdds(
+  subgraphs: Graph['subgraphs'],
+  isConstant: (subgraph: number, tensor: number) => boolean,
+): { subgraphs: Graph['subgraphs']; count: number } {
+  let count = 0;
+  const out = subgraphs.map((sg, si) => {
+    const readers = new Map<number, number[]>(); // tensor -> the ops reading it, in order
+    sg.operators.forEach((op, i) => {
+      for (const t of op.inputs) if (t >= 0) readers.set(t, [...(readers.get(t) ?? []), i]);
+    });
+    const same = (t: number, like: number) => {
+      const a = sg.tensors[t];
+      const b = sg.tensors[like];
+      const sig = (x: typeof a) => (x?.shape_signature ?? x?.shape ?? []).join(',');
+      return a?.type === 'FLOAT32' && sig(a) === sig(b) && a.shape.join(',') === b?.shape.join(',');
+    };
+    const removed = new Set<number>();
+    const replaced = new Map<number, Operator>();
+    sg.operators.forEach((add, i) => {
+      if (add.op !== 'ADD' || add.inputs.length !== 2 || add.outputs.length !== 1 || !noActivation(add))
+        return;
+      const sum = add.outputs[0] as number;
+      const [a, b] = add.inputs as [number, number];
+      // Graph inputs and outputs may be bound to caller memory (see fuseSnakes): never read or written here.
+      const io = (t: number) => sg.inputs.includes(t) || sg.outputs.includes(t);
+      const computed = (t: number) => !isConstant(si, t) && !io(t) && same(t, sum);
+      if (sg.tensors[sum]?.type !== 'FLOAT32' || io(sum) || !computed(a) || !computed(b)) return;
+      const only = readers.get(sum);
+      const at = only?.length === 1 ? only[0] : undefined;
+      const snake = at === undefined ? undefined : sg.operators[at];
+      if (snake?.custom_code !== SNAKE_OP || snake.inputs[0] !== sum || removed.has(at as number)) return;
+      removed.add(at as number);
+      replaced.set(i, {
+        op: 'CUSTOM',
+        builtin_code: CUSTOM,
+        custom_code: ADD_SNAKE_OP,
+        version: ADD_SNAKE_OP_VERSION,
+        inputs: [a, b, ...snake.inputs.slice(1)],
+        outputs: [...snake.outputs],
+      });
+      count++;
+    });
+    if (replaced.size === 0) return sg;
+    return {
+      ...sg,
+      operators: sg.operators.flatMap((op, i) => (removed.has(i) ? [] : [replaced.get(i) ?? op])),
+    };
+  });
+  return { subgraphs: out, count };
 }

@@ -20,7 +20,7 @@ import {
   typedArrayConstructor,
 } from '@audiogen/core';
 import { elementTypeName, elementTypeToDType } from './dtypes';
-import { SNAKE_OP } from './fuse';
+import { ADD_SNAKE_OP, SNAKE_OP } from './fuse';
 import {
   type Accelerator,
   adapterFromLog,
@@ -911,7 +911,8 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
         ...(fusedSnakes > 0 ? { snakeThreads: cpu.threads } : {}),
       };
       // The fused op is ours (registered above), not one the file declares: errors and `customOps` leave it out.
-      if (fusedSnakes > 0) scan.customOps = scan.customOps.filter((op) => op !== SNAKE_OP);
+      if (fusedSnakes > 0)
+        scan.customOps = scan.customOps.filter((op) => op !== SNAKE_OP && op !== ADD_SNAKE_OP);
       let placement: Placement = { requested, accelerator: 'cpu' };
       let handle: NativeModelHandle | undefined;
       if (requested !== 'cpu') {

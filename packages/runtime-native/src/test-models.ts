@@ -231,10 +231,16 @@ export interface SnakeModelOptions {
   exposeSin?: boolean;
   /** Give Snake 2 an alpha of C + 1 values (broadcast-incompatible: must not be fused). */
   badAlpha?: boolean;
+  /**
+   * Snake 2 reads u = s1 + h (a residual connection, as in a decoder) instead of s1. 'only-snake': nothing else
+   * reads u (the ADD can join Snake 2's op); 'shared': y = s2 + u as well (u must stay a tensor).
+   */
+  residual?: 'only-snake' | 'shared';
 }
 
 /**
- * x [1, T, C] → h = x + b0 → s1 = snake(h; a1, ib1) → s2 = snake(s1; a2, ib2) → y = s2 + b1, each snake
+ * x [1, T, C] → h = x + b0 → s1 = snake(h; a1, ib1) → s2 = snake(s1; a2, ib2) → y = s2 + b1 (with
+ * `residual`: s2 = snake(s1 + h; …), and y = s2 + (s1 + h) when 'shared'), each snake
  * written as converters do: MUL(h, α) → SIN → SQUARE → MUL(·, 1/β) → ADD(h, ·). Constants from
  * `snakeModelConstants(C)`.
  */
@@ -287,9 +293,14 @@ export function snakeModel(T: number, C: number, opts: SnakeModelOptions = {}): 
   };
   binary('ADD', 0, 1, 3);
   const s1 = snake(3, 1, k.a1, k.ib1);
+  let into2 = s1.out;
+  if (opts.residual) {
+    into2 = act('u');
+    binary('ADD', s1.out, 3, into2);
+  }
   const a2 = opts.badAlpha ? Float32Array.from({ length: C + 1 }, (_, c) => k.a2[c % C]!) : k.a2;
-  const s2 = snake(s1.out, 2, a2, k.ib2);
-  binary('ADD', s2.out, 2, 4);
+  const s2 = snake(into2, 2, a2, k.ib2);
+  binary('ADD', s2.out, opts.residual === 'shared' ? into2 : 2, 4);
   const outputs = opts.exposeSin ? [4, s1.sin] : [4];
   return {
     version: 3,

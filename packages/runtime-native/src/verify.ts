@@ -7,7 +7,7 @@ import {
   verifyTflite,
   writeTfliteAppendix,
 } from '@audiogen/core/tflite';
-import { fuseSnakes, SNAKE_OP } from './fuse';
+import { ADD_SNAKE_OP, fuseSnakes, SNAKE_OP } from './fuse';
 
 /** A constant quantized tensor whose scales XNNPACK refuses (zero, negative or not finite). */
 export interface ScaleProblem {
@@ -352,8 +352,9 @@ export function verifyModelFile(path: string): TfliteScan {
       for (const [si, sg] of fusion.graph.subgraphs.entries()) {
         const tensors = [...sg.tensors];
         for (const op of sg.operators) {
-          if (op.custom_code !== SNAKE_OP) continue;
-          for (const t of op.inputs.slice(1)) {
+          const constants = op.custom_code === SNAKE_OP ? 1 : op.custom_code === ADD_SNAKE_OP ? 2 : -1;
+          if (constants < 0) continue;
+          for (const t of op.inputs.slice(constants)) {
             const r = ref(si, t);
             const tensor = tensors[t];
             if (!r || !tensor || tensor.data) continue;
