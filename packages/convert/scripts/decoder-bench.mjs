@@ -35,6 +35,8 @@ const { createNativeRuntime, hostCpu } = await import('@audiogen/runtime-native'
 const FORMS = {
   native: { transposedConv: 'native', snake: '5-op' },
   measured: { transposedConv: 'measured', snake: '5-op' },
+  'measured-conv': { transposedConv: 'measured', snake: '5-op', outputConv: 'conv' },
+  'measured-taps': { transposedConv: 'measured', snake: '5-op', outputConv: 'taps' },
   'measured-snake4': { transposedConv: 'measured', snake: '4-op' },
   'conv3-snake5': { transposedConv: 'conv3', snake: '5-op' },
   'native-snake4': { transposedConv: 'native', snake: '4-op' },

@@ -850,27 +850,49 @@ export class GraphBuilder {
    * −after, the other axes masked), so the op stays right when a runtime resizes that axis.
    */
   trim(x: T, axis: number, before: number, after: number): T {
+    const a = normAxis(axis, x.shape.length);
+    return this.crop(
+      x,
+      x.shape.map((_, i) => (i === a ? [before, after] : null)),
+    );
+  }
+
+  /**
+   * Drops [before, after] entries of each axis given (null: the whole axis) in one STRIDED_SLICE, counted from
+   * each end (end index −after, whole axes masked), so it stays right when a runtime resizes an axis.
+   */
+  crop(x: T, drop: readonly (readonly [number, number] | null)[]): T {
     const r = x.shape.length;
-    const a = normAxis(axis, r);
-    const d = x.shape[a]!;
-    if (
-      !Number.isInteger(before) ||
-      !Number.isInteger(after) ||
-      before < 0 ||
-      after < 0 ||
-      before + after >= d
-    )
-      fail(`trim: cannot drop ${before} + ${after} of ${d} on axis ${a}`);
-    if (before === 0 && after === 0) return x;
-    const others = ((1 << r) - 1) & ~(1 << a);
+    if (drop.length !== r) fail(`crop: ${drop.length} axes given for ${fmt(x.shape)}`);
+    let beginMask = 0;
+    let endMask = 0;
+    drop.forEach((d, i) => {
+      const n = x.shape[i]!;
+      if (!d) {
+        beginMask |= 1 << i;
+        endMask |= 1 << i;
+        return;
+      }
+      const [before, after] = d;
+      if (
+        !Number.isInteger(before) ||
+        !Number.isInteger(after) ||
+        before < 0 ||
+        after < 0 ||
+        before + after >= n
+      )
+        fail(`crop: cannot drop ${before} + ${after} of ${n} on axis ${i}`);
+      if (after === 0) endMask |= 1 << i;
+    });
+    if (drop.every((d) => !d || (d[0] === 0 && d[1] === 0))) return x;
     return this.stridedSliceOp(
       x,
-      x.shape.map((_, i) => (i === a ? before : 0)),
-      x.shape.map((_, i) => (i === a ? -after : 0)),
+      drop.map((d) => d?.[0] ?? 0),
+      drop.map((d) => (d ? -d[1] : 0)),
       x.shape.map(() => 1),
-      x.shape.map((v, i) => (i === a ? d - before - after : v)),
-      others,
-      after === 0 ? others | (1 << a) : others,
+      x.shape.map((v, i) => v - (drop[i]?.[0] ?? 0) - (drop[i]?.[1] ?? 0)),
+      beginMask,
+      endMask,
     );
   }
 

@@ -20,6 +20,13 @@ export type TransposedConvForm = 'native' | 'conv3' | 'conv2';
  */
 export type SnakeForm = '5-op' | '4-op';
 
+/**
+ * How the decoder's last conv (C → 2 audio channels, k7, 'SAME') is written: `'conv'` one CONV_2D (a GEMM 2
+ * columns wide, which fills an eighth of XNNPACK's tiles); `'taps'` a 1×1 CONV_2D to 7·2 channels (every tap's
+ * products at once), PAD, 7 crops shifting each tap into place and 6 ADDs.
+ */
+export type OutputConvForm = 'conv' | 'taps';
+
 /** One upsampling layer of the decoder: block (1 = first after the input conv), stride, channels, frames in. */
 export interface UpsamplerLayer {
   block: number;
@@ -266,3 +273,19 @@ export const WHOLE_DECODER_EVIDENCE = {
  * trained α could not be checked here (no real weights), so a 1–3 % gain does not justify the risk to `fast`.
  */
 export const MEASURED_SNAKE_FORM: SnakeForm = '5-op';
+
+/**
+ * The last conv (128 → 2, k7, over all 524288 frames), by LiteRT's own op profile (runtime-native's
+ * `profile: true`) and the whole decoder (scripts/decoder-bench.mjs --variants measured-conv,measured-taps,
+ * 3 interleaved rounds, seed 1; UPSAMPLER_EVIDENCE's machine and runtime, 2026-12-07). As one CONV_2D it took
+ * 69 ms of a 2.5 s int8 decode (fp32 IGEMM two columns wide, ~14 GFLOP/s per core); as taps its 1×1 conv
+ * takes ~23 ms (memory-bound: it reads the 268 MB activation once) and the pad, crops and ADDs ~12 ms.
+ */
+export const OUTPUT_CONV_EVIDENCE = {
+  fp32: { convCpuMs: 13977, tapsCpuMs: 13902, ratio: 0.995, peakMB: { conv: 1530, taps: 1501 } },
+  int8: { convCpuMs: 4792, tapsCpuMs: 4768, ratio: 0.995, peakMB: { conv: 1304, taps: 1274 }, snrDb: 47.66 },
+  equality: 'cosine 1.000000000, max |diff| 9.7e-8 against the one-conv form (float sums in another order)',
+} as const;
+
+/** The last conv's form (OutputConvForm): 'taps', by OUTPUT_CONV_EVIDENCE (faster in both precisions, less peak). */
+export const MEASURED_OUTPUT_CONV_FORM: OutputConvForm = 'taps';

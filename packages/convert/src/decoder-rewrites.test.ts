@@ -108,8 +108,13 @@ describe('the decoder forms recorded by measurement', () => {
 
 describe('decoder rewrites give the same audio as the native graph (tiny decoder, LiteRT)', () => {
   const src = randomWeights(decoderSpec(STABLE_AUDIO_TINY), 9);
-  const native: DecoderBuildOptions = { transposedConv: 'native', snake: '5-op' };
+  const native: DecoderBuildOptions = { transposedConv: 'native', snake: '5-op', outputConv: 'conv' };
   const variants: [string, DecoderBuildOptions][] = [
+    [
+      'the last conv as a 1×1 conv to 7·2 channels + PAD + crops + ADDs',
+      { transposedConv: 'native', snake: '5-op', outputConv: 'taps' },
+    ],
+    ['every measured form', {}],
     ['transposed convs as CONV_2D + RESHAPE', { transposedConv: 'conv3', snake: '5-op' }],
     ['4-op Snake', { transposedConv: 'native', snake: '4-op' }],
     ['both', { transposedConv: 'conv3', snake: '4-op' }],
@@ -128,6 +133,9 @@ describe('decoder rewrites give the same audio as the native graph (tiny decoder
     // 15 residual units: one MUL fewer each (the inner Snake's α moved into the k7 conv).
     expect(count(a, 'MUL') - count(b, 'MUL')).toBe(15);
     expect([count(a, 'SIN'), count(a, 'SQUARE')]).toEqual([count(b, 'SIN'), count(b, 'SQUARE')]);
+    const t = buildDecoder(STABLE_AUDIO_TINY, src, { ...native, outputConv: 'taps' });
+    const delta = (op: string) => count(t, op) - count(a, op);
+    expect([delta('CONV_2D'), delta('PAD'), delta('STRIDED_SLICE'), delta('ADD')]).toEqual([0, 1, 7, 6]);
   });
 
   it.each(variants)('fp32, %s: equal within float rounding', async (_, opts) => {

@@ -10,8 +10,10 @@ import type { Graph } from '@audiogen/core/tflite';
 import { GraphBuilder, type T } from './builder';
 import { latentLength, type StableAudioConfig, validateConfig } from './config';
 import {
+  MEASURED_OUTPUT_CONV_FORM,
   MEASURED_SNAKE_FORM,
   measuredUpsamplerForm,
+  type OutputConvForm,
   type SnakeForm,
   type TransposedConvForm,
   type UpsamplerLayer,
@@ -43,6 +45,8 @@ export interface DecoderBuildOptions extends BuildOptions {
   transposedConv?: 'measured' | TransposedConvForm | ((layer: UpsamplerLayer) => TransposedConvForm);
   /** How the Snakes between a residual unit's two convs are written (see `SnakeForm`). Default `MEASURED_SNAKE_FORM`. */
   snake?: SnakeForm;
+  /** How the last conv (C → 2 audio channels, k7) is written (see `OutputConvForm`). Default `MEASURED_OUTPUT_CONV_FORM`. */
+  outputConv?: OutputConvForm;
   /**
    * Write the latent frame dimension open (`latents` shape signature [1,C,-1], reshapes with -1), so a runtime
    * can resize the input and decode only the frames a shorter clip needs. Default true; false: fixed shapes.
@@ -633,6 +637,43 @@ class Oobleck {
     );
   }
 
+  /**
+   * A bias-free 'SAME' Conv1d with few output channels (the decoder's last conv, C → 2, k7) as one 1×1 conv to
+   * k·out channels (tap j of output o in channel j·out + o: a GEMM k times wider, so XNNPACK's tiles are filled)
+   * + PAD + k crops that shift each tap's channels into place + k − 1 ADDs. The same sums in another order.
+   */
+  convAsTaps(x: T, key: string): T {
+    const b = this.b;
+    const [out, inn, k] = this.shape(`${key}.weight_v`) as [number, number, number];
+    const w = foldWeightNorm(this.W(`${key}.weight_g`), this.W(`${key}.weight_v`));
+    const f = new Float32Array(k * out * inn); // OHWI [k·out, 1, 1, in]
+    for (let j = 0; j < k; j++)
+      for (let o = 0; o < out; o++)
+        for (let i = 0; i < inn; i++) f[((j * out + o) * 1 + 0) * inn + i] = w[(o * inn + i) * k + j]!;
+    const h = (k - 1) / 2;
+    return b.scope(key, () => {
+      const y = b.conv2d(x, b.weight('filter', [k * out, 1, 1, inn], f), null, { padding: 'VALID' });
+      const [n, hh, len] = y.shape as [number, number, number, number];
+      // [1, 1, L + k − 1, k·out] → [1, L + k − 1, k, out]: tap j of output frame t is at frame t + j, row j.
+      const yp = b.reshape(
+        b.pad(y, [
+          [0, 0],
+          [0, 0],
+          [h, h],
+          [0, 0],
+        ]),
+        [n * hh, len + 2 * h, k, out],
+        { openAxis: 1 },
+      );
+      let sum: T | null = null;
+      for (let j = 0; j < k; j++) {
+        const t = b.crop(yp, [null, [j, k - 1 - j], [j, k - 1 - j], null]);
+        sum = sum ? b.add(sum, t) : t;
+      }
+      return b.reshape(sum as T, [n, hh, len, out], { openAxis: 2 });
+    });
+  }
+
   /** Weight-normed ConvTranspose1d(k = 2s, stride s, padding s/2): output length L·s. */
   convTranspose(x: T, key: string, stride: number, form: TransposedConvForm = 'native'): T {
     const b = this.b;
@@ -730,7 +771,10 @@ export function buildDecoder(
     });
   }
   x = m.snake(x, `layers.${n + 1}`);
-  x = m.conv(x, `layers.${n + 2}`, { bias: false });
+  x =
+    (opts.outputConv ?? MEASURED_OUTPUT_CONV_FORM) === 'taps'
+      ? m.convAsTaps(x, `layers.${n + 2}`)
+      : m.conv(x, `layers.${n + 2}`, { bias: false });
   const S = T * (cfg.sampleSize / latentLength(cfg));
   b.output(b.transpose(b.reshape(x, [S, ioChannels], ax(0)), [1, 0]), 'audio');
   opts.onProgress?.('decoder: built', 1);

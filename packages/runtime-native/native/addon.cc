@@ -522,6 +522,8 @@ struct ModelState {
   int64_t allocated_after_release = -1;
   // The AudiogenSnake kernel's state when it was registered for this model (outlives the compiled model).
   std::unique_ptr<audiogen::SnakeState> snake;
+  // Loaded with `profile`: the compiled model's profiler (owned by it), started right after compile.
+  LiteRtProfiler profiler = nullptr;
 
   void ReleaseBuffers() {
     for (auto& v : bound_inputs) for (auto& b : v) b.Reset();
@@ -610,6 +612,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
                                     InstanceMethod("run", &NativeModel::Run),
                                     InstanceMethod("resizeInput", &NativeModel::ResizeInput),
                                     InstanceMethod("cancel", &NativeModel::Cancel),
+                                    InstanceMethod("profileSummary", &NativeModel::ProfileSummary),
                                     InstanceMethod("dispose", &NativeModel::Dispose)});
     // One constructor per Node environment (main thread, each worker): a reference made in one
     // environment must never be used from another. Node deletes it when the environment exits.
@@ -708,6 +711,33 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   Napi::Value Cancel(const Napi::CallbackInfo& info) {
     if (state_) state_->cancel = true;
     return info.Env().Undefined();
+  }
+
+  // profileSummary() -> string: LiteRT's per-node table of every run since load.
+  Napi::Value ProfileSummary(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const char* why = !state_ || state_->disposed ? "model has already been disposed"
+                      : !state_->profiler         ? "model was not loaded with profile: true"
+                      : state_->busy.load() > 0   ? "a run is in progress"
+                                                  : nullptr;
+    if (why) {
+      Napi::Error e = Napi::Error::New(env, why);
+      e.Set("code", !state_ || state_->disposed ? "DISPOSED" : "INVALID_STATE");
+      e.ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    const char* summary = nullptr;
+    const LiteRtStatus s = LiteRtGetProfileSummary(state_->profiler, state_->compiled, &summary);
+    std::string text = summary ? summary : "";
+    free(const_cast<char*>(summary));  // malloc'd by LiteRT, also on an error
+    if (s != kLiteRtStatusOk) {
+      Napi::Error::New(env, "LiteRtGetProfileSummary failed").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    // LiteRT's summarizer keeps what it was handed and is handed every event the profiler holds: clear them
+    // (a reset also stops the profiler, so start it again) for the summary to stay "every run since load".
+    if (LiteRtResetProfiler(state_->profiler) == kLiteRtStatusOk) LiteRtStartProfiler(state_->profiler);
+    return Napi::String::New(env, text);
   }
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
@@ -850,6 +880,8 @@ struct LoadSpec {
   std::string gpu_toml;
   // > 0: register the AudiogenSnake and AudiogenAddSnake custom op kernels (snake.h), on this many threads.
   int snake_threads = 0;
+  // Record every node of every run (LiteRT's profiler; costs a little per node): NativeModel.profileSummary.
+  bool profile = false;
 };
 
 // Compiles for the CPU with our CPU options and, with `buffer_reporter`, LiteRT's buffer error reporter
@@ -865,7 +897,8 @@ LiteRtStatus Compile(LiteRtEnvironment env, LiteRtModel model, const LoadSpec& s
   const bool gpu = spec.accelerators & kLiteRtHwAcceleratorGpu;
   const Opaque all[3] = {
       {AUDIOGEN_LITERT_CPU_OPTIONS_ID, spec.toml, "AddOpaqueOptions(cpu)"},
-      {AUDIOGEN_LITERT_RUNTIME_OPTIONS_ID, buffer_reporter ? "error_reporter_mode = 2\n" : "",
+      {AUDIOGEN_LITERT_RUNTIME_OPTIONS_ID,
+       std::string(buffer_reporter ? "error_reporter_mode = 2\n" : "") + (spec.profile ? "enable_profiling = true\n" : ""),
        "AddOpaqueOptions(runtime)"},
       {AUDIOGEN_LITERT_GPU_OPTIONS_ID, gpu ? spec.gpu_toml : "", "AddOpaqueOptions(gpu)"},
   };
@@ -940,6 +973,14 @@ class LoadWorker : public Napi::AsyncWorker {
     if (LiteRtCompiledModelIsFullyAccelerated(state_->compiled, &full) == kLiteRtStatusOk)
       state_->fully_accelerated = full;
     LiteRtSetCompiledModelCancellationFunction(state_->compiled, state_, CheckCancelled);
+    if (spec_.profile) {
+      status_ = LiteRtCompiledModelGetProfiler(state_->compiled, &state_->profiler);
+      if (status_ == kLiteRtStatusOk) status_ = LiteRtStartProfiler(state_->profiler);
+      if (status_ != kLiteRtStatusOk) {
+        op_ = "CompiledModelGetProfiler / StartProfiler (profile)";
+        return;
+      }
+    }
 #ifdef __linux__
     // Before tensors are allocated: XNNPACK has packed its weights, LiteRT's own kernels have not been
     // prepared yet (so they read nothing so far), and the copy is gone before the activations arrive.
@@ -1059,7 +1100,7 @@ class LoadWorker : public Napi::AsyncWorker {
 };
 
 // load({ path?: string, bytes?: Uint8Array, toml: string, logSeverity?, captureStderr?, echoErrors?,
-//        dropStderr?: string[], snakeThreads?: number })
+//        dropStderr?: string[], snakeThreads?: number, profile?: boolean })
 //   -> Promise<NativeModel>
 Napi::Value Load(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -1104,6 +1145,7 @@ Napi::Value Load(const Napi::CallbackInfo& info) {
   if (o.Get("accelerators").IsNumber()) spec.accelerators = o.Get("accelerators").As<Napi::Number>().Int32Value();
   if (o.Get("gpuDir").IsString()) spec.gpu_dir = o.Get("gpuDir").As<Napi::String>().Utf8Value();
   if (o.Get("gpuToml").IsString()) spec.gpu_toml = o.Get("gpuToml").As<Napi::String>().Utf8Value();
+  if (o.Get("profile").IsBoolean()) spec.profile = o.Get("profile").As<Napi::Boolean>().Value();
   if (o.Get("snakeThreads").IsNumber())
     spec.snake_threads = std::clamp(o.Get("snakeThreads").As<Napi::Number>().Int32Value(), 0, 256);
   if (o.Get("logSeverity").IsNumber()) {

@@ -227,6 +227,16 @@ LiteRtStatus LiteRtGetAcceleratorName(LiteRtAccelerator accelerator, const char*
 LiteRtStatus LiteRtGetAcceleratorHardwareSupport(LiteRtAccelerator accelerator, LiteRtHwAcceleratorSet* supported_hardware);
 LiteRtStatus LiteRtCompiledModelIsFullyAccelerated(LiteRtCompiledModel compiled_model, bool* fully_accelerated);
 
+// Op profiling (litert/c/litert_profiler.h): a compiled model made with runtime option enable_profiling
+// owns a profiler that records every node of every run (XNNPACK's operators included) once started; the
+// summary is TFLite's per-node and per-node-type table, a malloc'd string the caller frees.
+typedef struct LiteRtProfilerT* LiteRtProfiler;
+LiteRtStatus LiteRtCompiledModelGetProfiler(LiteRtCompiledModel compiled_model, LiteRtProfiler* profiler);
+LiteRtStatus LiteRtStartProfiler(LiteRtProfiler profiler);
+LiteRtStatus LiteRtResetProfiler(LiteRtProfiler profiler);
+LiteRtStatus LiteRtGetProfileSummary(LiteRtProfiler profiler, LiteRtCompiledModel compiled_model,
+                                     const char** summary);
+
 // Tensor buffers.
 LiteRtStatus LiteRtGetTensorBufferRequirementsBufferSize(LiteRtTensorBufferRequirements requirements,
                                                          size_t* buffer_size);

@@ -28,6 +28,7 @@ export {
   type LiteRtErrorDetails,
   type LogLevel,
   litertMessageLines,
+  type NativeLoadOptions,
   type NativeModel,
   type NativeRuntime,
   type NativeRuntimeOptions,

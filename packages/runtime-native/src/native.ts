@@ -39,6 +39,8 @@ export interface NativeModelHandle {
   ): Promise<NativeOutput[]>;
   resizeInput(signatureIndex: number, inputIndex: number, dims: number[]): void;
   cancel(): void;
+  /** Loaded with `profile`: LiteRT's per-node table of every run so far. */
+  profileSummary(): string;
   dispose(): void;
 }
 export interface NativeAddon {
@@ -63,8 +65,10 @@ export interface NativeAddon {
     gpuDir?: string;
     /** GPU options, TOML (GPU loads). */
     gpuToml?: string;
-    /** Register the AudiogenSnake kernel (native/snake.h) for this model, on this many threads. */
+    /** Register the AudiogenSnake kernels (native/snake.h) for this model, on this many threads. */
     snakeThreads?: number;
+    /** Record every node of every run (LiteRT's profiler): `profileSummary`. */
+    profile?: boolean;
   }): Promise<NativeModelHandle>;
   /** The accelerators LiteRT registered in the GPU environment (made with the library from gpuDir). */
   accelerators(gpuDir: string): { name: string; hardware: number }[];

@@ -198,6 +198,18 @@ export interface NativeModel extends Model {
   readonly releasedWeightBytes: number;
   /** Snake activations run as one op each (`fuseSnake`); 0 if none. */
   readonly fusedSnakes: number;
+  /**
+   * Loaded with `profile: true`: LiteRT's per-node and per-node-type table (XNNPACK's operators by name, average
+   * time per run, share of the total) over every run since load (load a fresh copy for a clean table), read
+   * once the runs already started have finished. INVALID_ARGUMENT for a model loaded without `profile`.
+   */
+  profileSummary(): Promise<string>;
+}
+
+/** runtime-native's load options: core's, and `profile` (record each node's time: `profileSummary`). */
+export interface NativeLoadOptions extends LoadOptions {
+  /** Record the time of every node of every run (a little slower per node): read it with `profileSummary()`. */
+  profile?: boolean;
 }
 
 export function defaultThreads(): number {
@@ -420,6 +432,8 @@ class LiteRtModel implements NativeModel {
   readonly releasedWeightBytes: number;
   readonly fusedSnakes: number;
   placement: Placement = { requested: 'cpu', accelerator: 'cpu' };
+  /** Loaded with `profile` (set by load). */
+  profiled = false;
   private handle: NativeModelHandle;
   private sigs: SigState[];
   private isDisposed = false;
@@ -689,6 +703,27 @@ class LiteRtModel implements NativeModel {
     return outputs;
   }
 
+  profileSummary(): Promise<string> {
+    if (!this.profiled)
+      return Promise.reject(
+        new AudiogenError(
+          'INVALID_ARGUMENT',
+          `${this.label}: load the model with profile: true to profile it`,
+        ),
+      );
+    // After the runs already queued: the profiler is read between runs, never during one.
+    const job = this.queue.then(() => {
+      this.ensureLive();
+      try {
+        return this.handle.profileSummary();
+      } catch (e) {
+        throw nativeError(e, this.label);
+      }
+    });
+    this.queue = job.catch(() => undefined);
+    return job;
+  }
+
   dispose(): void {
     if (this.isDisposed)
       throw new AudiogenError('DISPOSED', `${this.label}: model has already been disposed`);
@@ -777,7 +812,7 @@ async function loadOnGpu(
 
 /** The official LiteRT runtime (CompiledModel API, XNNPACK on the CPU) behind core's `Runtime`. */
 export interface NativeRuntime extends Runtime {
-  load(source: string | Uint8Array, options?: LoadOptions): Promise<NativeModel>;
+  load(source: string | Uint8Array, options?: NativeLoadOptions): Promise<NativeModel>;
 }
 
 /**
@@ -834,10 +869,11 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
     get host() {
       return hostCpu();
     },
-    async load(source: string | Uint8Array, loadOptions: LoadOptions = {}): Promise<NativeModel> {
+    async load(source: string | Uint8Array, loadOptions: NativeLoadOptions = {}): Promise<NativeModel> {
       const cpu = cpuOptionsFor(loadOptions, options.threads);
       const requested = checkAccelerator(loadOptions.accelerator);
       const fuseThis = optionalBoolean('fuseSnake', loadOptions.fuseSnake, fuse);
+      const profile = optionalBoolean('profile', loadOptions.profile, false);
       const precision = checkGpuPrecision(loadOptions.gpuPrecision);
       let scan: TfliteScan;
       let label = loadOptions.label ?? 'model';
@@ -909,6 +945,7 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
         captureStderr: options.captureStderr ?? true,
         echoErrors: options.echoLiteRtErrors ?? true,
         ...(fusedSnakes > 0 ? { snakeThreads: cpu.threads } : {}),
+        ...(profile ? { profile } : {}),
       };
       // The fused op is ours (registered above), not one the file declares: errors and `customOps` leave it out.
       if (fusedSnakes > 0)
@@ -966,6 +1003,7 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
       try {
         const model = new LiteRtModel(handle, label, cpu, scan, fusedSnakes);
         model.placement = placement;
+        model.profiled = profile && placement.accelerator === 'cpu';
         return model;
       } catch (e) {
         handle.dispose();
