@@ -34,6 +34,11 @@ export interface LoadOptions {
   /** Used in errors and progress events. */
   label?: string;
   /**
+   * Record every node's time in every run where the runtime can (runtime-native: LiteRT's profiler), read with
+   * the model's `profileSummary()`; a little slower per node: for diagnostics. Runtimes that cannot ignore it.
+   */
+  profile?: boolean;
+  /**
    * Where the model runs: 'cpu' (default), 'gpu' (fails with ACCELERATOR_UNAVAILABLE and the reason when the GPU
    * cannot run the whole model), 'auto' (the GPU when it can run the whole model, else the CPU with a warning).
    * Runtimes without a GPU treat 'auto' as 'cpu' and refuse 'gpu'.
@@ -65,6 +70,8 @@ export interface Model {
   run(inputs: Readonly<Record<string, Tensor>>, options?: RunOptions): Promise<Record<string, Tensor>>;
   /** Changes an input's shape where the model allows it. */
   resizeInput?(name: string, shape: readonly number[], options?: { signature?: string }): void;
+  /** Loaded with `profile: true` by a runtime that profiles: its table of node times over every run since load. */
+  profileSummary?(): Promise<string>;
   dispose(): void;
   readonly disposed: boolean;
 }

@@ -206,11 +206,8 @@ export interface NativeModel extends Model {
   profileSummary(): Promise<string>;
 }
 
-/** runtime-native's load options: core's, and `profile` (record each node's time: `profileSummary`). */
-export interface NativeLoadOptions extends LoadOptions {
-  /** Record the time of every node of every run (a little slower per node): read it with `profileSummary()`. */
-  profile?: boolean;
-}
+/** runtime-native's load options (core's; `profile` records each node's time for `profileSummary`). */
+export type NativeLoadOptions = LoadOptions;
 
 export function defaultThreads(): number {
   return Math.max(1, Math.min(8, availableParallelism()));

@@ -44,6 +44,8 @@ export interface ModelLoaderOptions {
   decoderFp16: boolean;
   /** Fuse the decoder's Snake activations (runtime-native's one-pass kernel); default: the runtime's choice. */
   decoderFuseSnake?: boolean;
+  /** Load every model with `profile` (per-node times, where the runtime can). */
+  profile?: boolean;
   /** Where each stage runs ('cpu' when left out); 'auto' places by measurement (placeModel). */
   accelerators?: Partial<Record<StageRole, AcceleratorChoice>>;
   gpuPrecision?: 'fp16' | 'fp32';
@@ -91,9 +93,10 @@ export class ModelLoader {
   }
 
   loadOptions(role: StageRole): LoadOptions {
-    const { threads, decoderFp16, gpuPrecision, decoderFuseSnake } = this.options;
+    const { threads, decoderFp16, gpuPrecision, decoderFuseSnake, profile } = this.options;
     return {
       ...(threads ? { threads } : {}),
+      ...(profile ? { profile } : {}),
       ...(gpuPrecision ? { gpuPrecision } : {}),
       label: role,
       ...(role === 'decoder' && decoderFp16 ? { forceFp16: true } : {}),

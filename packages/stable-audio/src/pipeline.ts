@@ -81,6 +81,12 @@ export interface StableAudioPipelineOptions {
   remeasurePlacement?: boolean;
   /** Replaces the sampler functions (tests, custom samplers). Defaults to @audiogen/sampler. */
   samplers?: Partial<SamplerApi>;
+  /**
+   * Load every model with `profile: true` (runtime-native: LiteRT's profiler records each node of every run), so
+   * `pipeline.profiles()` can return the tables. For diagnostics; needs residency 'all' (a stage's model is gone
+   * with its stage otherwise).
+   */
+  profile?: boolean;
 }
 
 export interface StableAudioGenerateOptions extends StableAudioRequestOptions, RunHooks {}
@@ -114,6 +120,12 @@ export interface StableAudioPipeline {
   readonly placement: Partial<Record<StageRole, ModelPlacement>>;
   /** Checks every option (prepareStableAudioRequest) before any work, then runs. */
   generate(options: StableAudioGenerateOptions): Promise<StableAudioResult>;
+  /**
+   * Created with `profile: true`: each loaded model's table of node times over every generate() so far (the
+   * runtime's own format: runtime-native prints LiteRT's, with XNNPACK's operators by name), by stage. Stages
+   * whose runtime does not profile are left out.
+   */
+  profiles(): Promise<Partial<Record<StageRole, string>>>;
   dispose(): void;
 }
 
@@ -203,8 +215,16 @@ async function setup(options: StableAudioPipelineOptions, what: string): Promise
     ...folder,
     files: { ...folder.files, dit: precision.dit.path, decoder: precision.decoder.path },
   };
+  if (options.profile !== undefined && typeof options.profile !== 'boolean')
+    throw new AudiogenError('INVALID_ARGUMENT', 'profile must be true or false');
+  if (options.profile && residency !== 'all')
+    throw new AudiogenError(
+      'INVALID_ARGUMENT',
+      "profile needs residency 'all' (with 'stage' each model is disposed with its stage, and its profile with it)",
+    );
   const loader = new ModelLoader(runtime, chosen, {
     threads,
+    ...(options.profile ? { profile: true } : {}),
     decoderFp16: precision.decoder.forceFp16,
     decoderFuseSnake: precision.decoder.fuseSnake,
     onProgress,
@@ -313,6 +333,20 @@ export async function createStableAudioPipeline(
         checkHooks(o, ['onProgress', 'onClip']);
         const request = prepareStableAudioRequest(o, limits, { api });
         return runStableAudio(request, { residency, tokenizer, api, sampleRate }, o);
+      },
+      async profiles() {
+        if (disposed) throw new AudiogenError('DISPOSED', 'this pipeline was disposed');
+        if (!options.profile)
+          throw new AudiogenError(
+            'INVALID_ARGUMENT',
+            'create the pipeline with profile: true to read profiles',
+          );
+        const out: Partial<Record<StageRole, string>> = {};
+        for (const role of STAGES) {
+          const model = role === 'encoder' ? a.encoder?.model : a[role].model;
+          if (model && !model.disposed && model.profileSummary) out[role] = await model.profileSummary();
+        }
+        return out;
       },
       dispose() {
         disposed = true;

@@ -57,6 +57,29 @@ describe('audiogen bench', () => {
       expect(text.some((l) => l.startsWith(`${k.padEnd(13)} `))).toBe(true);
   });
 
+  it("--profile: each stage's node times by type (LiteRT's table), in the report and printed; not with --low-memory", async () => {
+    const r = await runBench(dir, { ...base, threads: 1, profile: true }, { stdout: () => {} });
+    expect(Object.keys(r.profiles ?? {})).toEqual(['conditioners', 'dit', 'decoder']);
+    // XNNPACK's operators by name, called once per run (2 runs) or per step (3 steps × 2 runs).
+    expect(r.profiles?.conditioners).toMatch(/Fully Connected \(NC, F32\) GEMM/);
+    const fc =
+      /Delegate\/Fully Connected \(NC, F32\) GEMM\s+\d+\s+[\d.]+\s+[\d.]+%\s+[\d.]+%\s+[\d.]+\s+(\d+)/.exec(
+        r.profiles?.dit ?? '',
+      );
+    expect(fc).not.toBeNull();
+    expect(Number(fc![1]) % 6).toBe(0); // every FC of the DiT, 6 times
+    const text: string[] = [];
+    await runBench(dir, { ...base, runs: 1, json: false, profile: true }, { stdout: (l) => text.push(l) });
+    expect(text).toContain('profile: dit, by node type, over 1 run(s) (--json has the whole table)');
+    expect(text.some((l) => /Delegate\/Fully Connected/.test(l))).toBe(true);
+    await expect(
+      runBench(dir, { ...base, profile: true, lowMemory: true }, { stdout: () => {} }),
+    ).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining("profile needs residency 'all'"),
+    });
+  });
+
   it('checks its options before loading; registered on the program', async () => {
     const t = trackModels(createNativeRuntime());
     await expect(runBench(dir, { ...base, seconds: 0 }, { createRuntime: () => t.rt })).rejects.toMatchObject(

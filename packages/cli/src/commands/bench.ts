@@ -35,6 +35,8 @@ export interface BenchCliOptions extends AcceleratorCliOptions {
   json: boolean;
   progress: boolean;
   quiet?: boolean;
+  /** Record every node's time (the runtime's profiler) and add each stage's table to the report. */
+  profile?: boolean;
 }
 
 export interface BenchDeps {
@@ -116,6 +118,21 @@ export interface BenchReport {
   /** Peak resident memory of the process (getrusage maxRSS), bytes. */
   peakRssBytes: number;
   audioSeconds: number;
+  /**
+   * --profile: each stage's table of node times over every run, in the runtime's format (runtime-native: LiteRT's,
+   * per node in run order, top nodes, and per node type with XNNPACK's operators by name). Includes the profiler's
+   * own small cost per node: time the clip without --profile.
+   */
+  profiles?: Partial<Record<string, string>>;
+}
+
+/** The "by node type" part of a LiteRT profile table (the whole text when it has none). */
+export function profileByType(table: string): string[] {
+  const lines = table.split('\n');
+  const at = lines.findIndex((l) => l.includes('Summary by node type'));
+  if (at < 0) return lines.filter((l) => l.trim() !== '');
+  const end = lines.findIndex((l, i) => i > at + 1 && (l.trim() === '' || l.startsWith('=')));
+  return lines.slice(at + 1, end < 0 ? undefined : end);
 }
 
 const median = (xs: number[]) => {
@@ -194,7 +211,15 @@ export function formatBench(r: BenchReport): string[] {
     ],
     ['peak RSS', mb(r.peakRssBytes)],
   ];
-  return rows.map(([k, v]) => `${k.padEnd(13)} ${v}`);
+  const lines = rows.map(([k, v]) => `${k.padEnd(13)} ${v}`);
+  for (const [stage, table] of Object.entries(r.profiles ?? {})) {
+    lines.push(
+      '',
+      `profile: ${stage}, by node type, over ${r.runs.length} run(s) (--json has the whole table)`,
+    );
+    lines.push(...profileByType(table ?? ''));
+  }
+  return lines;
 }
 
 /** Runs `audiogen bench <folder>`: the full pipeline on a folder, timed stage by stage. */
@@ -214,6 +239,7 @@ export async function runBench(
     ...acceleratorPipelineOptions(o),
     loadEncoder: false,
     residency: (o.lowMemory ? 'stage' : 'all') as 'stage' | 'all',
+    ...(o.profile ? { profile: true } : {}),
   };
   // Checked before anything loads, as generate does.
   const info = await describeStableAudioFolder({ models: folderPath, ...pipelineOptions });
@@ -228,6 +254,7 @@ export async function runBench(
   const decoderFp16 = info.precision.decoder.forceFp16;
   const pipeline = await createStableAudioPipeline({ models: info.folder, ...pipelineOptions, onProgress });
   const runs: BenchRun[] = [];
+  let profiles: BenchReport['profiles'];
   try {
     for (let i = 0; i < o.runs; i++) {
       const c0 = process.cpuUsage();
@@ -246,6 +273,7 @@ export async function runBench(
         cpuMs: (cpu.user + cpu.system) / 1000,
       });
     }
+    if (o.profile) profiles = await pipeline.profiles();
   } finally {
     reporter.close();
     pipeline.dispose();
@@ -307,6 +335,7 @@ export async function runBench(
     },
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     audioSeconds: request.frames / info.limits.sampleRate,
+    ...(profiles ? { profiles } : {}),
   };
   if (o.json) out(JSON.stringify(report));
   else for (const l of formatBench(report)) out(l);
@@ -341,6 +370,10 @@ export function registerBench(program: Command, deps: BenchDeps = {}): void {
     .option('--no-progress', 'no progress bars or lines')
     .option('-q, --quiet', 'no progress', false)
     .option('--json', 'print the report as one JSON line', false)
+    .option(
+      '--profile',
+      "time every node of every model (LiteRT's profiler: XNNPACK's operators by name) and print each stage's table by node type; not with --low-memory",
+    )
     .action(async (folder: string, opts: BenchCliOptions) => {
       await runBench(folder, opts, deps);
     });
