@@ -28,7 +28,6 @@ export {
   type LiteRtErrorDetails,
   type LogLevel,
   litertMessageLines,
-  type NativeLoadOptions,
   type NativeModel,
   type NativeRuntime,
   type NativeRuntimeOptions,

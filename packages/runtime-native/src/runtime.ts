@@ -206,8 +206,6 @@ export interface NativeModel extends Model {
   profileSummary(): Promise<string>;
 }
 
-/** runtime-native's load options (core's; `profile` records each node's time for `profileSummary`). */
-export type NativeLoadOptions = LoadOptions;
 
 export function defaultThreads(): number {
   return Math.max(1, Math.min(8, availableParallelism()));
@@ -809,7 +807,7 @@ async function loadOnGpu(
 
 /** The official LiteRT runtime (CompiledModel API, XNNPACK on the CPU) behind core's `Runtime`. */
 export interface NativeRuntime extends Runtime {
-  load(source: string | Uint8Array, options?: NativeLoadOptions): Promise<NativeModel>;
+  load(source: string | Uint8Array, options?: LoadOptions): Promise<NativeModel>;
 }
 
 /**
@@ -866,7 +864,7 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
     get host() {
       return hostCpu();
     },
-    async load(source: string | Uint8Array, loadOptions: NativeLoadOptions = {}): Promise<NativeModel> {
+    async load(source: string | Uint8Array, loadOptions: LoadOptions = {}): Promise<NativeModel> {
       const cpu = cpuOptionsFor(loadOptions, options.threads);
       const requested = checkAccelerator(loadOptions.accelerator);
       const fuseThis = optionalBoolean('fuseSnake', loadOptions.fuseSnake, fuse);
@@ -1000,7 +998,7 @@ export function createNativeRuntime(options: NativeRuntimeOptions = {}): NativeR
       try {
         const model = new LiteRtModel(handle, label, cpu, scan, fusedSnakes);
         model.placement = placement;
-        model.profiled = profile && placement.accelerator === 'cpu';
+        model.profiled = profile;
         return model;
       } catch (e) {
         handle.dispose();
