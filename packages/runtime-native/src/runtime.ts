@@ -206,7 +206,6 @@ export interface NativeModel extends Model {
   profileSummary(): Promise<string>;
 }
 
-
 export function defaultThreads(): number {
   return Math.max(1, Math.min(8, availableParallelism()));
 }
