@@ -158,6 +158,11 @@ export const REQUIRED_SYMBOLS = [
   'LiteRtCompiledModelIsFullyAccelerated',
   // Issue 14: the one-pass Snake kernel (native/snake.h), registered as a custom op.
   'LiteRtAddCustomOpKernelOption',
+  // Issue 14: op profiles (load option `profile`, NativeModel.profileSummary).
+  'LiteRtCompiledModelGetProfiler',
+  'LiteRtStartProfiler',
+  'LiteRtResetProfiler',
+  'LiteRtGetProfileSummary',
 ];
 
 const here = dirname(fileURLToPath(import.meta.url));
