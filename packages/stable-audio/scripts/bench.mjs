@@ -137,6 +137,48 @@ if (process.argv[2] === '--quantize') {
   process.exit(0);
 }
 
+// Options are checked before anything is built (an unknown one, e.g. a typo, would otherwise start a
+// minutes-long folder build with the defaults); --help prints the header above.
+const KNOWN = new Set([
+  'threads',
+  'variants',
+  'residency',
+  'runs',
+  'repeat',
+  'no-reset',
+  'json',
+  'folder',
+  'precisions',
+  'fuse-snake',
+  'litert',
+]);
+const VALUELESS = new Set(['no-reset']);
+for (let i = 2; i < process.argv.length; i++) {
+  const a = process.argv[i];
+  if (a === '-h' || a === '--help') {
+    const { readFileSync } = await import('node:fs');
+    const head = readFileSync(fileURLToPath(import.meta.url), 'utf8')
+      .split('\n')
+      .slice(1);
+    console.log(
+      head
+        .slice(
+          0,
+          head.findIndex((l) => !l.startsWith('//')),
+        )
+        .map((l) => l.replace(/^\/\/ ?/, ''))
+        .join('\n'),
+    );
+    process.exit(0);
+  }
+  const name = a.startsWith('--') ? a.slice(2) : undefined;
+  if (!name || !KNOWN.has(name)) {
+    console.error(`bench.mjs: unknown argument ${a} (--help lists the options)`);
+    process.exit(2);
+  }
+  if (!VALUELESS.has(name)) i++;
+}
+
 const threadsList = arg('threads', '1,2').split(',').map(Number);
 // --precisions fp32,auto,fast: one folder carrying every precision, the pipeline's `precision` option chooses.
 const precisions = arg('precisions')?.split(',');
