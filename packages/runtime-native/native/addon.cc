@@ -524,6 +524,8 @@ struct ModelState {
   std::unique_ptr<audiogen::SnakeState> snake;
   // Loaded with `profile`: the compiled model's profiler (owned by it), started right after compile.
   LiteRtProfiler profiler = nullptr;
+  // The options the model was compiled with: LiteRT keeps pointers into them (see Compile). After `compiled`.
+  LiteRtOptions options = nullptr;
 
   void ReleaseBuffers() {
     for (auto& v : bound_inputs) for (auto& b : v) b.Reset();
@@ -533,6 +535,8 @@ struct ModelState {
     ReleaseBuffers();
     [[maybe_unused]] const bool had_model = compiled || model;
     if (compiled) LiteRtDestroyCompiledModel(compiled);
+    if (options) LiteRtDestroyOptions(options);
+    options = nullptr;
     if (model) LiteRtDestroyModel(model);
     compiled = nullptr;
     model = nullptr;
@@ -886,8 +890,12 @@ struct LoadSpec {
 
 // Compiles for the CPU with our CPU options and, with `buffer_reporter`, LiteRT's buffer error reporter
 // (runtime options); without it the interpreter prints its errors to stderr (TFLite's default reporter).
+//
+// The options outlive the compile: `*kept` holds them for as long as the compiled model lives (destroy them after
+// it). LiteRT keeps pointers into them: a custom op's name as registered is read again by the profiler, and
+// with the options freed it read freed memory (AudiogenAddSnake's 16-character name printed as garbage).
 LiteRtStatus Compile(LiteRtEnvironment env, LiteRtModel model, const LoadSpec& spec, bool buffer_reporter,
-                     audiogen::SnakeState* snake, LiteRtCompiledModel* out, std::string* op) {
+                     audiogen::SnakeState* snake, LiteRtCompiledModel* out, LiteRtOptions* kept, std::string* op) {
   LiteRtOptions opts = nullptr;
   LiteRtStatus s = LiteRtCreateOptions(&opts);
   if (s != kLiteRtStatusOk) { *op = "CreateOptions"; return s; }
@@ -929,7 +937,10 @@ LiteRtStatus Compile(LiteRtEnvironment env, LiteRtModel model, const LoadSpec& s
     *op = "CreateCompiledModel";
     if (s != kLiteRtStatusOk) *out = nullptr;
   }
-  LiteRtDestroyOptions(opts);
+  if (s == kLiteRtStatusOk)
+    *kept = opts;
+  else
+    LiteRtDestroyOptions(opts);
   return s;
 }
 
@@ -959,13 +970,13 @@ class LoadWorker : public Napi::AsyncWorker {
       if (spec_.capture_stderr) {
         StderrCapture capture;
         bool on = capture.Start();
-        status_ = Compile(env, state_->model, spec_, false, state_->snake.get(), &state_->compiled, &op_);
+        status_ = Compile(env, state_->model, spec_, false, state_->snake.get(), &state_->compiled, &state_->options, &op_);
         if (on) {
           captured_ = capture.Stop();
           has_captured_ = true;
         }
       } else {
-        status_ = Compile(env, state_->model, spec_, false, state_->snake.get(), &state_->compiled, &op_);
+        status_ = Compile(env, state_->model, spec_, false, state_->snake.get(), &state_->compiled, &state_->options, &op_);
       }
     }
     if (status_ != kLiteRtStatusOk) return;
@@ -1051,7 +1062,7 @@ class LoadWorker : public Napi::AsyncWorker {
       state_->snake = std::make_unique<audiogen::SnakeState>();
       state_->snake->threads = spec_.snake_threads;
     }
-    status_ = Compile(env, state_->model, spec_, true, state_->snake.get(), &state_->compiled, &op_);
+    status_ = Compile(env, state_->model, spec_, true, state_->snake.get(), &state_->compiled, &state_->options, &op_);
   }
 
   void OnOK() override {
