@@ -61,6 +61,7 @@ export const OP_CODES = {
   LOGICAL_AND: 86,
   LOGICAL_NOT: 87,
   SELECT_V2: 123,
+  CUMSUM: 128,
 } as const;
 export type OpName = keyof typeof OP_CODES;
 
@@ -939,6 +940,18 @@ export class GraphBuilder {
       shape,
       { type: 'GatherOptions', axis: a, batch_dims: 0 },
       params.type,
+    );
+  }
+
+  /** CUMSUM along one axis (exclusive: each entry sums the ones before it). Runs on LiteRT's builtin kernel. */
+  cumsum(x: T, axis: number, opts: { exclusive?: boolean } = {}): T {
+    const a = normAxis(axis, x.shape.length);
+    return this.one(
+      'CUMSUM',
+      [x, this.i32('axis', [], [a])],
+      x.shape,
+      { type: 'CumsumOptions', exclusive: opts.exclusive ?? false, reverse: false },
+      x.type,
     );
   }
 

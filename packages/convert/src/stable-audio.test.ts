@@ -2,8 +2,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isAudiogenError } from '@audiogen/core';
+import { isAudiogenError, tensor } from '@audiogen/core';
 import { readTflite, writeTflite, writeTfliteFile } from '@audiogen/core/tflite';
+import { createNativeRuntime } from '@audiogen/runtime-native';
 import { afterAll, describe, expect, it } from 'vitest';
 import { opReport } from './builder';
 import { STABLE_AUDIO_TINY, toModelConfigJson, toT5HfConfig } from './config';
@@ -73,13 +74,46 @@ describe('Stable Audio builders (tiny config)', () => {
     expect(sig(enc).outputs).toEqual(['latents FLOAT32 1x8x32']);
   });
 
-  it('puts every op of the DiT and VAE on the XNNPACK path; conditioners only CAST/GATHER off it', () => {
+  it('puts every op of the DiT and VAE on the XNNPACK path; conditioners only their small integer ops off it', () => {
     expect(opReport(dit).builtin).toEqual({});
     expect(opReport(dec).builtin).toEqual({});
     expect(opReport(enc).builtin).toEqual({});
-    expect(opReport(cond).builtin).toEqual({ CAST: 2, GATHER: 1 });
+    // Token ids and mask to int32 and the mask back to float, positions (CUMSUM → int32), the embedding and
+    // relative-bias lookups, and the one-hot rows (EQUAL → float): none of them on the activations' path.
+    expect(opReport(cond).builtin).toEqual({ CAST: 5, CUMSUM: 1, EQUAL: 1, GATHER: 2 });
     // The Arm variant has no to_global_embed weights in the graph.
     expect(opReport(ditArm).constantBytes).toBeLessThan(opReport(dit).constantBytes);
+  });
+
+  it("conditioners: fed only the prompt's tokens, T5 runs on those and the outputs are bit-identical", async () => {
+    const model = await createNativeRuntime({ threads: 1 }).load(writeTflite(cond));
+    try {
+      expect(model.inputs.map((i) => i.shape)).toEqual([[1, -1], [1, -1], [1]]);
+      const real = 9; // 8 ids + EOS, then padding up to 128
+      const feed = (n: number) => ({
+        input_ids: tensor(
+          'int64',
+          [1, n],
+          BigInt64Array.from({ length: n }, (_, k) =>
+            BigInt(k < real - 1 ? 7 + 3 * k : k === real - 1 ? 1 : 0),
+          ),
+        ),
+        attention_mask: tensor(
+          'int64',
+          [1, n],
+          BigInt64Array.from({ length: n }, (_, k) => BigInt(k < real ? 1 : 0)),
+        ),
+        seconds_total: tensor('float32', [1], Float32Array.of(7)),
+      });
+      const all = await model.run(feed(cfg.tokens));
+      for (const n of [real, 30, cfg.promptTokens, real]) {
+        const some = await model.run(feed(n));
+        for (const k of Object.keys(all))
+          expect(some[k]!.data, `${k} with ${n} tokens`).toEqual(all[k]!.data);
+      }
+    } finally {
+      model.dispose();
+    }
   });
 
   it('serialises to .tflite that core reads back with the same signature', () => {

@@ -133,25 +133,39 @@ export function buildConditioners(
   const inner = H * dk;
   const b = new GraphBuilder('audiogen convert: Stable Audio conditioners (T5 encoder + seconds)');
   b.weightsFp16 = !!opts.fp16Weights;
-  const ids = b.input('input_ids', 'INT64', [1, L]);
-  const mask = b.input('attention_mask', 'INT64', [1, L]);
+  // The token axis is open: a caller may feed only the prompt's real tokens (n ≤ L) and T5 then runs on those
+  // alone. Every shape below follows the inputs' shapes, never their values, so LiteRT re-plans after a resize
+  // and XNNPACK keeps the T5 blocks: positions by CUMSUM, the relative bias by GATHER, the rows back to P by a
+  // one-hot matmul.
+  const ids = b.input('input_ids', 'INT64', [1, L], { openAxis: 1 });
+  const mask = b.input('attention_mask', 'INT64', [1, L], { openAxis: 1 });
   const seconds = b.input('seconds_total', 'FLOAT32', [1]);
 
-  const first = (t: T) => (P < L ? b.slice(t, [0, 0], [1, P]) : t); // [1,P]
-  const ids32 = b.reshape(first(b.cast(ids, 'INT32')), [P]);
-  let x = b.gather(b.weight('t5/shared', [tc.vocabSize, d], W('shared.weight')), ids32, 0); // [P,d]
-  const maskP = first(b.cast(mask, 'FLOAT32')); // [1,P]
+  // The first m = min(n, P) positions: LiteRT's STRIDED_SLICE clamps the end P to what the input has (on the
+  // int32 tensors, which stay on LiteRT's builtin kernels).
+  const first = (t: T) => (P < L ? b.stridedSlice(t, [0, 0], [1, P], [1, 1]) : t); // [1,m]
+  const ids32 = b.reshape(first(b.cast(ids, 'INT32')), [P], { openAxis: 0 }); // [m]
+  let x = b.gather(b.weight('t5/shared', [tc.vocabSize, d], W('shared.weight')), ids32, 0); // [m,d]
+  const maskP = b.cast(first(b.cast(mask, 'INT32')), 'FLOAT32'); // [1,m]
   // HF: extended mask = (1 − m) · finfo.min, added to the shared position bias.
-  const maskBias = b.reshape(b.mul(b.sub(maskP, b.scalar(1)), b.scalar(F32_MAX)), [1, 1, P]);
+  const maskBias = b.reshape(b.mul(b.sub(maskP, b.scalar(1)), b.scalar(F32_MAX)), [1, 1, P], { openAxis: 2 });
+  // Positions 0..m−1, and the bias of every (i, j) from a table over j − i ∈ [−(P−1), P−1].
+  const pos = b.cast(
+    b.cumsum(b.add(b.mul(maskP, b.scalar(0)), b.scalar(1)), 1, { exclusive: true }),
+    'INT32',
+  ); // [1,m]
   const relW = W('encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight'); // [buckets, H]
-  const pos = new Float32Array(H * P * P);
-  for (let i = 0; i < P; i++) {
-    for (let j = 0; j < P; j++) {
-      const bk = t5RelativeBucket(j - i, tc.numBuckets, tc.maxDistance);
-      for (let h = 0; h < H; h++) pos[h * P * P + i * P + j] = relW[bk * H + h]!;
-    }
+  const rel = new Float32Array((2 * P - 1) * H);
+  for (let k = 0; k < 2 * P - 1; k++) {
+    const bk = t5RelativeBucket(k - (P - 1), tc.numBuckets, tc.maxDistance);
+    for (let h = 0; h < H; h++) rel[k * H + h] = relW[bk * H + h]!;
   }
-  const bias = b.add(b.f32('t5/position_bias', [H, P, P], pos), maskBias); // [H,P,P]
+  const dist = b.add(
+    b.sub(pos, b.reshape(pos, [P, 1], { openAxis: 0 })),
+    b.i32('t5/max_distance', [], [P - 1]),
+  ); // [m,m]: j − i + P − 1
+  const posBias = b.transpose(b.gather(b.f32('t5/relative_bias', [2 * P - 1, H], rel), dist, 0), [2, 0, 1]); // [H,m,m]
+  const bias = b.add(posBias, maskBias); // [H,m,m]
 
   for (let i = 0; i < tc.numLayers; i++) {
     opts.onProgress?.(`conditioners: T5 block ${i + 1}/${tc.numLayers}`, i / tc.numLayers);
@@ -160,14 +174,14 @@ export function buildConditioners(
       const h = b.rmsNorm(x, b.f32('ln0', [d], W(`${p}0.layer_norm.weight`)), tc.eps);
       const heads = (name: string) => {
         const y = b.fullyConnected(h, b.weight(name, [inner, d], W(`${p}0.SelfAttention.${name}.weight`)));
-        return b.transpose(b.reshape(y, [P, H, dk]), [1, 0, 2]); // [H,P,dk]
+        return b.transpose(b.reshape(y, [P, H, dk], { openAxis: 0 }), [1, 0, 2]); // [H,m,dk]
       };
       const q = heads('q');
       const k = heads('k');
       const v = heads('v');
       const scores = b.add(b.batchMatmul(q, k, { adjY: true }), bias); // no 1/√d in T5
       const o = b.batchMatmul(b.softmax(scores), v); // [H,P,dk]
-      const merged = b.reshape(b.transpose(o, [1, 0, 2]), [P, inner]);
+      const merged = b.reshape(b.transpose(o, [1, 0, 2]), [P, inner], { openAxis: 0 });
       x = b.add(x, b.fullyConnected(merged, b.weight('o', [d, inner], W(`${p}0.SelfAttention.o.weight`))));
       const h2 = b.rmsNorm(x, b.f32('ln1', [d], W(`${p}1.layer_norm.weight`)), tc.eps);
       let ff: T;
@@ -191,8 +205,23 @@ export function buildConditioners(
   }
   x = b.rmsNorm(x, b.f32('t5/final_layer_norm', [d], W('encoder.final_layer_norm.weight')), tc.eps);
 
-  // Zero the padded positions.
-  const prompt = b.mul(x, b.reshape(maskP, [P, 1]));
+  // Zero the padded positions, then lay the m rows into P: a one-hot [P, m] matmul (exact: each row is one
+  // row times 1 plus zeros), so the outputs keep their shapes however many tokens came in.
+  const maskCol = b.reshape(maskP, [P, 1], { openAxis: 0 }); // [m,1]
+  const rowsOf = b.cast(
+    b.compare(
+      'EQUAL',
+      b.i32(
+        't5/rows',
+        [P, 1],
+        Array.from({ length: P }, (_, i) => i),
+      ),
+      pos,
+    ),
+    'FLOAT32',
+  ); // [P,m]
+  const prompt = b.batchMatmul(rowsOf, b.mul(x, maskCol)); // [P,d]
+  const maskRows = b.reshape(b.batchMatmul(rowsOf, maskCol), [1, P]); // [1,P]
 
   // NumberEmbedder: n = (clamp(s) − min)/(max − min); [n, sin 2πnw, cos 2πnw] → Linear.
   const { min, max } = cfg.seconds;
@@ -211,7 +240,7 @@ export function buildConditioners(
     b.f32('seconds/linear_bias', [cfg.condDim], N('embedder.embedding.1.bias')),
   ); // [1,C]
   const cross = b.concat([b.reshape(prompt, [1, P, d]), b.reshape(global, [1, 1, cfg.condDim])], 1);
-  const masks = b.concat([maskP, b.f32('ones', [1, 1], [1])], 1);
+  const masks = b.concat([maskRows, b.f32('ones', [1, 1], [1])], 1);
   b.output(cross, 'cross_attention_input');
   b.output(masks, 'cross_attention_masks');
   b.output(global, 'global_cond');

@@ -117,14 +117,28 @@ export class StableAudioConditioner implements Conditioner {
     const seconds = params.seconds ?? 10;
     if (!Number.isFinite(seconds))
       throw new AudiogenError('INVALID_ARGUMENT', `seconds must be finite, got ${seconds}`);
-    const mk = (info: TensorInfo, src: Int32Array): Tensor =>
-      info.dtype === 'int64'
+    // A conditioner whose token axis is open (our converter's) runs T5 on what it is fed: only the prompt's
+    // tokens (through its last unmasked one), not the padding — the same outputs, a fraction of the work.
+    let n = L;
+    if (this.inputs.input_ids!.shape[1]! < 0) {
+      n = 1;
+      for (let i = L - 1; i > 0; i--) {
+        if (tokens.mask[i] !== 0) {
+          n = i + 1;
+          break;
+        }
+      }
+    }
+    const mk = (info: TensorInfo, src: Int32Array): Tensor => {
+      const used = src.subarray(0, n);
+      return info.dtype === 'int64'
         ? tensor(
             'int64',
-            [1, L],
-            BigInt64Array.from(src, (v) => BigInt(v)),
+            [1, n],
+            BigInt64Array.from(used, (v) => BigInt(v)),
           )
-        : tensor('int32', [1, L], Int32Array.from(src));
+        : tensor('int32', [1, n], Int32Array.from(used));
+    };
     const ids = this.inputs.input_ids!;
     const mask = this.inputs.attention_mask!;
     const sec = this.inputs.seconds_total!;

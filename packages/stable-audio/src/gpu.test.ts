@@ -114,7 +114,7 @@ describe.skipIf(!!why)('Stable Audio stages on the GPU (LiteRT WebGPU, lavapipe)
     }
   });
 
-  it('conditioners: refused by the GPU with the ops LiteRT names (int64 CASTs of the token ids)', async () => {
+  it('conditioners: refused by the GPU with the ops LiteRT names (int64 CASTs of the token ids, the relative-bias lookup)', async () => {
     let err: unknown;
     try {
       await rt.load(join(dir, 'conditioners.tflite'), { accelerator: 'gpu' });
@@ -123,7 +123,8 @@ describe.skipIf(!!why)('Stable Audio stages on the GPU (LiteRT WebGPU, lavapipe)
     }
     expect(isAudiogenError(err, 'ACCELERATOR_UNAVAILABLE')).toBe(true);
     const ops = (err as { details: { ops: { op: string; reason: string }[] } }).details.ops;
-    expect(ops.map((o) => o.op)).toEqual(['CAST', 'CAST']);
+    // The GATHER of the relative position bias by indices computed from the token positions (open token axis).
+    expect(ops.map((o) => o.op)).toEqual(['CAST', 'CAST', 'GATHER']);
     expect(ops[0]!.reason).toMatch(/INT64/);
   });
 
