@@ -100,13 +100,13 @@ export function t5RelativeBucket(rel: number, numBuckets: number, maxDistance: n
 }
 
 /**
- * Conditioners: in `input_ids` int64 [1,L], `attention_mask` int64 [1,L], `seconds_total` f32 [1];
- * out `cross_attention_input` [1,P+1,C], `cross_attention_masks` [1,P+1], `global_cond` [1,C]
- * (L = cfg.tokens, P = cfg.promptTokens, C = cfg.condDim). T5 runs on the first P positions only: the
- * reference tokenizes to max_length P, so a prompt never has more (the SDK cuts it there too) and the rest
- * is padding, which T5's mask hides from the kept positions — half the work of running all L (Arm's input
- * length, kept for its app). Outputs are zeroed where the mask is 0; the seconds embedding is appended as a
- * token.
+ * Conditioners: in `input_ids` int64 [1,L], `attention_mask` int64 [1,L] (the token axis open: [1,-1]),
+ * `seconds_total` f32 [1]; out `cross_attention_input` [1,P+1,C], `cross_attention_masks` [1,P+1], `global_cond`
+ * [1,C] (L = cfg.tokens, P = cfg.promptTokens, C = cfg.condDim). T5 runs on the first min(n, P) of the n tokens
+ * fed: the reference tokenizes to max_length P, so a prompt never has more (the SDK cuts it there too) and the
+ * rest is padding, which T5's mask hides from the kept positions — fed all L (Arm's input length, kept for its
+ * app) it runs P positions, fed only the prompt's tokens (the SDK) it runs those. Outputs are zeroed where the
+ * mask is 0 and laid into P rows; the seconds embedding is appended as a token.
  * `t5` uses HF names (`shared.weight`, `encoder.…`); `number` the names under
  * `conditioner.conditioners.seconds_total.`.
  */
