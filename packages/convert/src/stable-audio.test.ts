@@ -89,27 +89,29 @@ describe('Stable Audio builders (tiny config)', () => {
     const model = await createNativeRuntime({ threads: 1 }).load(writeTflite(cond));
     try {
       expect(model.inputs.map((i) => i.shape)).toEqual([[1, -1], [1, -1], [1]]);
-      const real = 9; // 8 ids + EOS, then padding up to 128
-      const feed = (n: number) => ({
-        input_ids: tensor(
-          'int64',
-          [1, n],
-          BigInt64Array.from({ length: n }, (_, k) =>
-            BigInt(k < real - 1 ? 7 + 3 * k : k === real - 1 ? 1 : 0),
+      // 8 ids + EOS, then padding up to 128; and an empty prompt (EOS alone: T5 on one position).
+      for (const real of [9, 1]) {
+        const feed = (n: number) => ({
+          input_ids: tensor(
+            'int64',
+            [1, n],
+            BigInt64Array.from({ length: n }, (_, k) =>
+              BigInt(k < real - 1 ? 7 + 3 * k : k === real - 1 ? 1 : 0),
+            ),
           ),
-        ),
-        attention_mask: tensor(
-          'int64',
-          [1, n],
-          BigInt64Array.from({ length: n }, (_, k) => BigInt(k < real ? 1 : 0)),
-        ),
-        seconds_total: tensor('float32', [1], Float32Array.of(7)),
-      });
-      const all = await model.run(feed(cfg.tokens));
-      for (const n of [real, 30, cfg.promptTokens, real]) {
-        const some = await model.run(feed(n));
-        for (const k of Object.keys(all))
-          expect(some[k]!.data, `${k} with ${n} tokens`).toEqual(all[k]!.data);
+          attention_mask: tensor(
+            'int64',
+            [1, n],
+            BigInt64Array.from({ length: n }, (_, k) => BigInt(k < real ? 1 : 0)),
+          ),
+          seconds_total: tensor('float32', [1], Float32Array.of(7)),
+        });
+        const all = await model.run(feed(cfg.tokens));
+        for (const n of [real, 30, cfg.promptTokens, real]) {
+          const some = await model.run(feed(n));
+          for (const k of Object.keys(all))
+            expect(some[k]!.data, `${k} with ${n} of ${real} tokens`).toEqual(all[k]!.data);
+        }
       }
     } finally {
       model.dispose();
