@@ -18,6 +18,20 @@ export interface SnakeFusion {
 
 const noActivation = (op: Operator) => !op.options || (op.options.fused_activation_function ?? 0) === 0;
 
+/** Each tensor's readers: the indices of the ops that take it as an input, in graph order. */
+function readersOf(sg: Graph['subgraphs'][number]): Map<number, number[]> {
+  const readers = new Map<number, number[]>();
+  sg.operators.forEach((op, i) => {
+    for (const t of op.inputs) {
+      if (t < 0) continue;
+      const list = readers.get(t);
+      if (list) list.push(i);
+      else readers.set(t, [i]);
+    }
+  });
+  return readers;
+}
+
 /**
  * Finds the Snake activation y = x + inv_beta * sin(alpha * x)^2 (BigVGAN/Oobleck decoders) as converters
  * write it, MUL(x, alpha) → SIN → SQUARE → MUL(·, inv_beta) → ADD(x, ·), and replaces each with one
@@ -33,21 +47,14 @@ export function fuseSnakes(
 ): SnakeFusion | null {
   let fused = 0;
   const subgraphs = graph.subgraphs.map((sg, si) => {
-    const reads = new Map<number, number>(); // tensor -> how many op inputs read it
-    const reader = new Map<number, number>(); // tensor -> the (last) op reading it
-    sg.operators.forEach((op, i) => {
-      for (const t of op.inputs) {
-        if (t < 0) continue;
-        reads.set(t, (reads.get(t) ?? 0) + 1);
-        reader.set(t, i);
-      }
-    });
+    const readers = readersOf(sg);
     const outputs = new Set(sg.outputs);
     const tensor = (t: number): GraphTensor | undefined => sg.tensors[t];
     // The one op reading intermediate `t`, when `t` is a float32 temporary read only there.
     const onlyReader = (t: number): number | undefined => {
-      if (reads.get(t) !== 1 || outputs.has(t) || tensor(t)?.type !== 'FLOAT32') return undefined;
-      return reader.get(t);
+      const r = readers.get(t);
+      if (r?.length !== 1 || outputs.has(t) || tensor(t)?.type !== 'FLOAT32') return undefined;
+      return r[0];
     };
     const channelVector = (t: number, c: number | undefined) => {
       const v = tensor(t);
@@ -119,10 +126,7 @@ function fuseResidualAdds(
 ): { subgraphs: Graph['subgraphs']; count: number } {
   let count = 0;
   const out = subgraphs.map((sg, si) => {
-    const readers = new Map<number, number[]>(); // tensor -> the ops reading it, in order
-    sg.operators.forEach((op, i) => {
-      for (const t of op.inputs) if (t >= 0) readers.set(t, [...(readers.get(t) ?? []), i]);
-    });
+    const readers = readersOf(sg);
     const same = (t: number, like: number) => {
       const a = sg.tensors[t];
       const b = sg.tensors[like];
