@@ -5,6 +5,8 @@ export interface PeersOptions {
   peers: string[];
   precisions: string[];
   sdkLitert: string[];
+  /** CPU feature mask every peer runs under (scripts/isa-mask.mjs), when given. */
+  isa: string | undefined;
   models: string | undefined;
   seed: number;
   weightsSeed: number;
@@ -47,6 +49,7 @@ export interface Floor {
 export declare const PEERS: string[];
 export declare const PRECISIONS: string[];
 export declare const SDK_LIBRARIES: string[];
+export declare const ISA_PROFILES: string[];
 export declare const USAGE: string;
 export declare const STAGES: { key: string; label: string }[];
 export declare function parsePeersArgs(argv: string[]): PeersOptions;

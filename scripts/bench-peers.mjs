@@ -33,6 +33,7 @@ import {
   roundOrder,
   USAGE,
 } from './bench-peers-lib.mjs';
+import { ISA_MASKS, isaMaskEnv, isaMaskUnavailable } from './isa-mask.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -315,6 +316,13 @@ async function main() {
       process.exit(2);
     }
   }
+  if (opts.isa) {
+    const why = isaMaskUnavailable();
+    if (why) {
+      console.error(`bench:peers: --isa ${opts.isa} cannot run here: ${why}`);
+      process.exit(2);
+    }
+  }
   const models = resolve(opts.models ?? join(root, 'models', opts.tiny ? 'peers-tiny' : 'peers'));
   const torchPy = join(root, '.venv-torch', 'bin', 'python');
   const litertPy = join(root, '.venv', 'bin', 'python');
@@ -322,6 +330,14 @@ async function main() {
   if (opts.setup) {
     if (opts.peers.includes('litert')) run('bash', ['scripts/setup-dev.sh'], { stdio: 'inherit' });
     if (opts.peers.includes('torch')) run('bash', ['scripts/setup-conformance.sh'], { stdio: 'inherit' });
+  }
+  // Under --isa the whole run (this driver's precision choices, every peer) sees the masked CPU.
+  if (opts.isa && process.env.AUDIOGEN_ISA_MASK !== opts.isa) {
+    const r = spawnSync(process.execPath, [self, ...argv, '--no-setup'], {
+      stdio: 'inherit',
+      env: isaMaskEnv(opts.isa),
+    });
+    process.exit(r.status ?? 1);
   }
   // One full-size job at a time on this machine: the rest runs under the benchmark lock.
   if (opts.lock) {
@@ -396,6 +412,12 @@ async function main() {
   writeFileSync(clipPath, `${JSON.stringify(clip, null, 1)}\n`);
 
   const host = { ...lscpu(), loadStart: loadavg()[0].toFixed(2) };
+  if (opts.isa) {
+    // lscpu reads the kernel's flags, which no mask changes: report what the peers saw.
+    const { hides, describe } = ISA_MASKS[opts.isa];
+    host.isa = { profile: opts.isa, describe, hidden: host.flags.filter((f) => hides.includes(f)) };
+    host.flags = host.flags.filter((f) => !hides.includes(f));
+  }
   const engine = describeHost().engine;
   const builds = {
     sdk: {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as lib from '../scripts/bench-peers-lib.mjs';
+import { isaMaskUnavailable } from '../scripts/isa-mask.mjs';
 import { ROOT } from './workspace';
 
 const stage = (ms: number, cpuMs = ms * 1.8, peakMB = 1000) => ({ ms, cpuMs, peakMB, endMB: peakMB });
@@ -198,6 +199,33 @@ describe('bench:peers report', () => {
     expect(md).toMatch(/sdk-fp32 0\.9999999/);
   });
 
+  it('under --isa avx2: names the mask and holds AVX2 hosts to "auto never slower than fp32"', () => {
+    expect(lib.parsePeersArgs(['--isa', 'avx2']).isa).toBe('avx2');
+    expect(lib.parsePeersArgs([]).isa).toBeUndefined();
+    expect(() => lib.parsePeersArgs(['--isa', 'sse2'])).toThrow(/--isa: unknown "sse2" \(known: avx2\)/);
+    const host = {
+      ...report.host,
+      flags: ['avx2'],
+      isa: { profile: 'avx2', describe: 'AVX2 only', hidden: ['avx512f', 'avx512_vnni'] },
+    };
+    const md = lib.formatReport({ ...report, host });
+    expect(md).toMatch(
+      /^Machine: Test CPU \(2 logical CPUs; avx2; AVX2 only: avx512f, avx512_vnni hidden from every peer/,
+    );
+    const floors = lib.floorsOf({ ...report, host });
+    expect(floors.map((f) => f.text)).toEqual([
+      '`auto` never slower than fp32 (no VNNI)',
+      '`auto` peak RSS ≤ 2.5 GB, every model resident',
+    ]);
+    expect(floors[0]).toMatchObject({ met: true });
+    // The synthetic runs peak at 4 GB.
+    expect(floors[1]).toMatchObject({ measured: '3.91 GB', met: false });
+    const slowAuto = runs.map((r) =>
+      r.config.id === 'sdk-auto' ? run(r.config.id, 'sdk', 'auto', r.round, 0.5) : r,
+    );
+    expect(lib.floorsOf({ ...report, host, runs: slowAuto })[0]).toMatchObject({ met: false });
+  });
+
   it('says NOT met when a floor is missed, and flags a busy machine', () => {
     const slow = runs.map((r) =>
       r.config.id === 'sdk-fast' ? run(r.config.id, 'sdk', 'fast', r.round, 0.3) : r,
@@ -212,7 +240,10 @@ describe('bench:peers report', () => {
 // converter → int8 variants, the SDK's noise, Python LiteRT and the SDK in their own processes, the report.
 const python = join(ROOT, '.venv', 'bin', 'python');
 describe.skipIf(!existsSync(python))('bench:peers on a tiny model (LiteRT peers)', () => {
-  it('runs Python LiteRT and the SDK on the same files and gets the same audio', () => {
+  // Where the CPU can mask its features, the run is made under --isa avx2 (the driver re-runs itself, and
+  // every peer, masked): the same clip, with the AVX2 kernels and the report saying so.
+  const isa = isaMaskUnavailable() ? [] : ['--isa', 'avx2'];
+  it(`runs Python LiteRT and the SDK on the same files and gets the same audio${isa.length ? ' (--isa avx2)' : ''}`, () => {
     const dir = mkdtempSync(join(tmpdir(), 'bench-peers-'));
     try {
       const json = join(dir, 'out.json');
@@ -221,7 +252,7 @@ describe.skipIf(!existsSync(python))('bench:peers on a tiny model (LiteRT peers)
         [
           join(ROOT, 'scripts', 'bench-peers.mjs'),
           ...['--tiny', '--rounds', '1', '--peers', 'litert,sdk', '--precisions', 'fp32,fast'],
-          ...['--no-lock', '--no-setup', '--models', join(dir, 'models'), '--json', json],
+          ...['--no-lock', '--no-setup', '--models', join(dir, 'models'), '--json', json, ...isa],
         ],
         { encoding: 'utf8', timeout: 240_000 },
       );
@@ -236,6 +267,11 @@ describe.skipIf(!existsSync(python))('bench:peers on a tiny model (LiteRT peers)
         'sdk-fast',
       ]);
       expect(out.sanity.tokensEqual).toBe(true);
+      if (isa.length) {
+        expect(out.host.isa).toMatchObject({ profile: 'avx2' });
+        expect(out.host.flags.filter((f: string) => f.startsWith('avx512'))).toEqual([]);
+        expect(r.stdout).toMatch(/hidden from every peer by CPUID masking/);
+      }
       // litert-fp32 is the reference here: the SDK on the same file computes the same clip.
       expect(out.sanity.audioCosine['sdk-fp32']).toBeGreaterThan(0.999999);
       expect(out.sanity.audioCosine['sdk-fast']).toBeCloseTo(out.sanity.audioCosine['litert-fast'], 6);

@@ -56,6 +56,10 @@
 #include "litert_c_api.h"
 #include "snake.h"
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
 namespace {
 
 constexpr size_t kAlign = 64;  // LITERT_HOST_MEMORY_BUFFER_ALIGNMENT
@@ -1657,6 +1661,32 @@ Napi::Value Accelerators(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// x86-64: one CPUID leaf as [eax, ebx, ecx, edx], and XCR0 (which register states the OS saves) as leaf
+// 0xFFFFFFFF's eax/edx pair; the decoding is in host.ts. This is what XNNPACK reads to pick its kernels, on
+// every OS (Windows and macOS have no /proc/cpuinfo). Absent on other architectures.
+#if defined(__x86_64__)
+Napi::Value Cpuid(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, "cpuid(leaf, subleaf) expects two numbers").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const uint32_t leaf = info[0].As<Napi::Number>().Uint32Value();
+  const uint32_t subleaf = info[1].As<Napi::Number>().Uint32Value();
+  uint32_t r[4] = {0, 0, 0, 0};
+  if (leaf == 0xFFFFFFFFu) {
+    uint32_t a = 0, b = 0, c = 0, d = 0;
+    __cpuid(1, a, b, c, d);
+    if (c & (1u << 27)) __asm__ volatile("xgetbv" : "=a"(r[0]), "=d"(r[3]) : "c"(0));  // OSXSAVE
+  } else {
+    __cpuid_count(leaf, subleaf, r[0], r[1], r[2], r[3]);
+  }
+  Napi::Array out = Napi::Array::New(env, 4);
+  for (uint32_t i = 0; i < 4; i++) out.Set(i, Napi::Number::New(env, r[i]));
+  return out;
+}
+#endif
+
 // Node unloads an addon when the last environment that loaded it (e.g. a worker thread) exits. LiteRT and
 // XNNPACK leave exit-time handlers and pool threads that point into their code, so an unloaded libLiteRt
 // crashes the process later, at exit. Pinning this module (which holds libLiteRt) keeps both mapped.
@@ -1676,6 +1706,9 @@ void PinThisModule() {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   PinThisModule();
   exports.Set("accelerators", Napi::Function::New(env, Accelerators));
+#if defined(__x86_64__)
+  exports.Set("cpuid", Napi::Function::New(env, Cpuid));
+#endif
   NativeModel::Init(env, exports);
   exports.Set("_testStderrCapture", Napi::Function::New(env, TestStderrCapture));
   exports.Set("load", Napi::Function::New(env, Load));

@@ -72,6 +72,8 @@ export interface HostReport {
   totalMemoryBytes: number;
   /** Normalised CPU features relevant to LiteRT/XNNPACK kernel selection (true = present). */
   cpuFeatures: Record<string, boolean>;
+  /** Where they were read: CPUID on x86 (what XNNPACK reads), else /proc/cpuinfo or sysctl. */
+  cpuFeatureSource: FeatureSource;
   engine: {
     name: 'LiteRT';
     version: string;
@@ -173,20 +175,100 @@ function darwinArmFlags(): Set<string> {
   return flags;
 }
 
-let cachedCpu: (HostCpu & { vendor: string }) | undefined;
+/** One CPUID leaf as [eax, ebx, ecx, edx]; leaf 0xFFFFFFFF is XCR0 as [lo, 0, 0, hi] (the addon's convention). */
+export type CpuidReader = (leaf: number, subleaf: number) => readonly [number, number, number, number];
+
+const bit = (v: number, n: number) => ((v >>> n) & 1) === 1;
+
+/**
+ * The x86 features XNNPACK keys on, decoded from CPUID as cpuinfo does (instruction bit and the OS saving
+ * its registers, per XCR0), in their Linux /proc/cpuinfo names; plus vendor and brand string.
+ */
+export function decodeX86Cpuid(cpuid: CpuidReader): { vendor: string; model: string; flags: Set<string> } {
+  const flags = new Set<string>();
+  const [maxLeaf, vb, vc, vd] = cpuid(0, 0);
+  const text = (regs: readonly number[]) =>
+    Buffer.from(new Uint32Array(regs).buffer).toString('latin1').replace(/\0+$/, '');
+  const vendor = text([vb, vd, vc]);
+  const maxExt = cpuid(0x80000000, 0)[0] >>> 0;
+  let model = '';
+  if (maxExt >= 0x80000004)
+    model = [0x80000002, 0x80000003, 0x80000004]
+      .map((l) => text(cpuid(l, 0)))
+      .join('')
+      .replace(/\0/g, '')
+      .trim();
+  if (maxLeaf < 1) return { vendor, model, flags };
+  const [, , c1] = cpuid(1, 0);
+  const xcr0 = bit(c1, 27) ? cpuid(0xffffffff, 0)[0] >>> 0 : 0;
+  const ymm = (xcr0 & 0x6) === 0x6; // SSE + AVX state
+  const zmm = ymm && (xcr0 & 0xe0) === 0xe0; // opmask + ZMM_Hi256 + Hi16_ZMM
+  const tiles = (xcr0 & 0x60000) === 0x60000; // XTILECFG + XTILEDATA
+  const put = (name: string, on: boolean) => on && flags.add(name);
+  put('sse4_2', bit(c1, 20));
+  put('avx', ymm && bit(c1, 28));
+  put('fma', ymm && bit(c1, 12));
+  put('f16c', ymm && bit(c1, 29));
+  if (maxLeaf >= 7) {
+    const [, b7, c7, d7] = cpuid(7, 0);
+    const [a71] = cpuid(7, 1);
+    put('avx2', ymm && bit(b7, 5));
+    put('avx512f', zmm && bit(b7, 16));
+    put('avx512dq', zmm && bit(b7, 17));
+    put('avx512bw', zmm && bit(b7, 30));
+    put('avx512vl', zmm && bit(b7, 31));
+    put('avx512_vnni', zmm && bit(c7, 11));
+    put('avx512_fp16', zmm && bit(d7, 23));
+    put('avx512_bf16', zmm && bit(a71, 5));
+    put('avx_vnni', ymm && bit(a71, 4));
+    put('amx_bf16', tiles && bit(d7, 22));
+    put('amx_tile', tiles && bit(d7, 24));
+    put('amx_int8', tiles && bit(d7, 25));
+  }
+  return { vendor, model, flags };
+}
+
+/** CPUID through the addon (x86-64); undefined where the addon or the instruction is unavailable. */
+function addonCpuid(): CpuidReader | undefined {
+  if (process.arch !== 'x64') return undefined;
+  try {
+    const { addon } = loadAddon();
+    const cpuid = addon.cpuid?.bind(addon);
+    return cpuid ? (leaf, subleaf) => cpuid(leaf, subleaf) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+let cachedCpu: (HostCpu & { vendor: string; featureSource: FeatureSource }) | undefined;
+
+/** Where hostCpu() read the features: what XNNPACK reads (CPUID) where it can. */
+export type FeatureSource = 'cpuid' | '/proc/cpuinfo' | 'sysctl' | 'none';
 
 /**
  * This machine's CPU as precision policy needs it (cached; never throws). Features are normalised to
  * the Linux names (`avx512vnni` for both spellings; `dotprod` = `asimddp` on arm64); on a platform where
  * they cannot be read the map is empty, which policy treats as "unknown".
  */
-export function hostCpu(): HostCpu & { vendor: string } {
+export function hostCpu(): HostCpu & { vendor: string; featureSource: FeatureSource } {
   if (cachedCpu) return cachedCpu;
   const arch = process.arch;
   const info = readCpuInfo();
-  const { model, vendor } = info;
-  let { flags } = info;
-  if (flags.size === 0 && process.platform === 'darwin' && arch === 'arm64') flags = darwinArmFlags();
+  let { model, vendor, flags } = info;
+  let featureSource: FeatureSource = flags.size ? '/proc/cpuinfo' : 'none';
+  // x86: the same CPUID bits XNNPACK reads to pick its kernels, on every OS (Windows has no /proc/cpuinfo).
+  const cpuid = addonCpuid();
+  if (cpuid) {
+    const x = decodeX86Cpuid(cpuid);
+    flags = x.flags;
+    featureSource = 'cpuid';
+    if (!vendor) vendor = x.vendor;
+    if (x.model && (model === 'unknown' || !info.flags.size)) model = x.model;
+  }
+  if (flags.size === 0 && process.platform === 'darwin' && arch === 'arm64') {
+    flags = darwinArmFlags();
+    if (flags.size) featureSource = 'sysctl';
+  }
   const names = arch === 'arm64' ? ARM_FEATURES : X86_FEATURES;
   const features: Record<string, boolean> = {};
   if (flags.size > 0) {
@@ -199,14 +281,14 @@ export function hostCpu(): HostCpu & { vendor: string } {
     }
     if (arch === 'arm64') features.dotprod = flags.has('asimddp');
   }
-  cachedCpu = { arch, cpuModel: model, vendor, features };
+  cachedCpu = { arch, cpuModel: model, vendor, features, featureSource };
   return cachedCpu;
 }
 
 /** CPU features, LiteRT engine facts and the defaults this runtime uses. Never throws. */
 export function describeHost(): HostReport {
   const arch = process.arch;
-  const { cpuModel: model = 'unknown', vendor, features } = hostCpu();
+  const { cpuModel: model = 'unknown', vendor, features, featureSource } = hostCpu();
   const cpuFeatures: Record<string, boolean> = { ...features };
   const key = `${process.platform}-${arch}`;
   const engine: HostReport['engine'] = {
@@ -236,6 +318,7 @@ export function describeHost(): HostReport {
     logicalCores: availableParallelism(),
     totalMemoryBytes: totalmem(),
     cpuFeatures,
+    cpuFeatureSource: featureSource,
     engine,
     defaults: {
       threads: defaultThreads(),

@@ -72,6 +72,11 @@ export interface NativeAddon {
   }): Promise<NativeModelHandle>;
   /** The accelerators LiteRT registered in the GPU environment (made with the library from gpuDir). */
   accelerators(gpuDir: string): { name: string; hardware: number }[];
+  /**
+   * x86-64 only: CPUID leaf/subleaf as [eax, ebx, ecx, edx]; leaf 0xFFFFFFFF gives XCR0 as [lo, 0, 0, hi]
+   * (zeros without OSXSAVE). Decoded by host.ts.
+   */
+  cpuid?(leaf: number, subleaf: number): [number, number, number, number];
   abiLayoutBytes: number;
   /** A 64-byte-aligned native block (freed when collected) that a model file is read into for load. */
   allocModelBuffer(bytes: number): ArrayBuffer;

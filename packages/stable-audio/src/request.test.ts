@@ -51,7 +51,10 @@ describe('prepareStableAudioRequest', () => {
   it('one rule for seconds: (0, maxSeconds], at least one frame; nothing is clamped', () => {
     for (const s of [0, -1, 11.95, 12, 200, 1000, Number.NaN, Number.POSITIVE_INFINITY, 1e-6])
       fails({ seconds: s }, 'INVALID_ARGUMENT', /^seconds /);
-    fails({ seconds: 200 }, 'INVALID_ARGUMENT', /must be in \(0, 11\.89\]/);
+    fails({ seconds: 200 }, 'INVALID_ARGUMENT', /must be in \(0, 11\.8886\] .*524288 frames at 44100 Hz/);
+    // The bound the message prints is accepted; the same bound rounded up (11.89) is not.
+    fails({ seconds: 11.89 }, 'INVALID_ARGUMENT', /must be in \(0, 11\.8886\]/);
+    expect(prep({ seconds: 11.8886 }).frames).toBe(524287);
     fails({ seconds: 1e-6 }, 'INVALID_ARGUMENT', /no audio frame/);
     expect(prep({ seconds: LIMITS.maxSeconds }).frames).toBe(524288);
     expect(prep({ seconds: 0.001 }).frames).toBe(44);

@@ -130,9 +130,11 @@ export function prepareStableAudioRequest(
   const max = limits.maxSeconds;
   const requested = o.seconds ?? Math.min(DEFAULT_SECONDS, max);
   if (!isNum(requested) || requested <= 0 || requested > max) {
+    // The bound is printed rounded down, so the number shown is itself accepted (11.89 would not be).
+    const shown = (Math.floor(max * 1e4) / 1e4).toFixed(4);
     throw fail(
       'seconds',
-      `must be in (0, ${max.toFixed(2)}] for this model (its longest clip), got ${String(requested)}`,
+      `must be in (0, ${shown}] for this model (its longest clip: ${limits.decoderFrames} frames at ${limits.sampleRate} Hz), got ${String(requested)}`,
     );
   }
   const trimmed = Math.min(limits.decoderFrames, Math.round(requested * limits.sampleRate));

@@ -46,6 +46,7 @@ export function formatHostReport(h: HostReport): string[] {
     `host      ${h.platform}-${h.arch}, ${h.cpuModel}, ${h.logicalCores} logical cores, ${(h.totalMemoryBytes / 2 ** 30).toFixed(1)} GiB`,
     `cpu       ${on.join(' ') || '(none of the tracked features)'}`,
     `          missing: ${off.join(' ') || '-'}`,
+    `          (read from ${h.cpuFeatureSource === 'none' ? 'nowhere: unknown here' : h.cpuFeatureSource})`,
     `engine    ${e.name} ${e.version} (${e.api}) — ${e.available ? 'available' : `NOT available: ${e.error}`}`,
     ...(e.addonPath ? [`addon     ${e.addonPath}`] : []),
     ...(e.libraryPath

@@ -36,7 +36,7 @@ describe('audiogen generate checks everything before it loads or prints', () => 
 
   it('bad options: typed errors in the flags’ words, no model loaded, nothing printed', async () => {
     const cases: [Partial<GenerateCliOptions>, string, RegExp][] = [
-      [{ seconds: 0 }, 'INVALID_ARGUMENT', /^--seconds must be in \(0, \d+\.\d\d\]/],
+      [{ seconds: 0 }, 'INVALID_ARGUMENT', /^--seconds must be in \(0, \d+\.\d{4}\]/],
       [{ seconds: 1000 }, 'INVALID_ARGUMENT', /^--seconds must be in/],
       [{ seconds: 1e-7 }, 'INVALID_ARGUMENT', /^--seconds .*no audio frame/],
       [{ seed: 2 ** 32 }, 'INVALID_ARGUMENT', /^--seed must be an integer in \[0, 2\^32\)/],
