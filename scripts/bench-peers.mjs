@@ -361,7 +361,8 @@ async function main() {
   const { tensor, writeNpy } = await import('@audiogen/core');
   const { createNoiseSource, rfSchedule } = await import('@audiogen/sampler');
   const { createNativeRuntime, describeHost } = await import('@audiogen/runtime-native');
-  const { describeStableAudioFolder, promptTokenizerOptions, T5Tokenizer } = await import(
+  const { defaultPlacementCache, pickFasterModel } = await import('@audiogen/core');
+  const { describeStableAudioFolder, promptTokenizerOptions, T5Tokenizer, withMeasuredDit } = await import(
     '@audiogen/stable-audio'
   );
   const runtime = createNativeRuntime();
@@ -369,7 +370,26 @@ async function main() {
   let info;
   for (const p of opts.precisions) {
     info = await describeStableAudioFolder({ models: folder, runtime, threads: opts.threads, precision: p });
-    choice[p] = info.precision;
+    let c = info.precision;
+    // `auto` that times the DiTs (AVX2 without VNNI): decided here once, into the cache the SDK's children
+    // read (the same key: files, threads, host), so Python LiteRT runs the same file.
+    if (c.ditCandidates) {
+      const cands = c.ditCandidates;
+      const { model, choice: picked } = await pickFasterModel(
+        runtime,
+        cands.map((d) => ({ id: d.precision, path: d.path })),
+        { threads: opts.threads },
+        { cacheFile: defaultPlacementCache() },
+      );
+      model.dispose();
+      c = withMeasuredDit(
+        c,
+        cands.find((d) => d.precision === picked.id),
+        picked,
+      );
+      log(`auto's DiT on this CPU: ${c.reasons[0]}`);
+    }
+    choice[p] = c;
   }
   info ??= await describeStableAudioFolder({ models: folder, runtime, threads: opts.threads });
   const fc = info.folder.config;

@@ -134,13 +134,21 @@ async function cacheKey(path: string, options: LoadOptions): Promise<string> {
   ]);
 }
 
-async function readCache(file: string): Promise<Record<string, CacheEntry>> {
+async function readCache<E = CacheEntry>(file: string): Promise<Record<string, E>> {
   try {
     const v = JSON.parse(await readFile(file, 'utf8')) as unknown;
-    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, CacheEntry>) : {};
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, E>) : {};
   } catch {
     return {}; // missing or unreadable: measure again
   }
+}
+
+/** Adds one entry to the cache file (re-read first: another process may have added entries meanwhile). */
+async function writeCacheEntry(file: string, key: string, entry: unknown): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const fresh = await readCache<unknown>(file);
+  fresh[key] = entry;
+  await writeFileAtomic(file, new TextEncoder().encode(`${JSON.stringify(fresh, null, 1)}\n`));
 }
 
 const gpuAdapter = (m: Model): string | undefined =>
@@ -254,10 +262,7 @@ export async function placeModel(
         ...(wrong ? { reason: wrong } : {}),
         at: new Date().toISOString(),
       };
-      await mkdir(dirname(place.cacheFile), { recursive: true });
-      const fresh = await readCache(place.cacheFile); // another process may have added entries meanwhile
-      fresh[key] = entry;
-      await writeFileAtomic(place.cacheFile, new TextEncoder().encode(`${JSON.stringify(fresh, null, 1)}\n`));
+      await writeCacheEntry(place.cacheFile, key, entry);
     }
     return {
       model: keep,
@@ -276,4 +281,95 @@ export async function placeModel(
     if (cpu && !cpu.disposed) cpu.dispose();
     throw e;
   }
+}
+
+// ------------------------------------------------------------------ the faster of several files
+
+/** One file that can play a role, e.g. the float and the int8 DiT. */
+export interface ModelCandidate {
+  /** What the caller calls it ('fp32', 'int8'…); reported back as the winner. */
+  id: string;
+  path: string;
+}
+
+/** Which candidate was kept and on what evidence. */
+export interface FasterChoice {
+  id: string;
+  /** 'measured': every candidate timed now; 'cached': an earlier measurement on this host. */
+  source: 'measured' | 'cached';
+  /** The best warm run of each candidate's first signature, ms (as measured then, for 'cached'). */
+  ms: Record<string, number>;
+  /** When it was measured (ISO time). */
+  at: string;
+  /** Why the decision could not be cached (it is measured again next time). */
+  cacheError?: string;
+}
+
+interface FasterEntry {
+  kind: 'faster';
+  id: string;
+  ms: Record<string, number>;
+  at: string;
+}
+
+/**
+ * Loads every candidate, times one warm run of each on the same inputs, and keeps the fastest (on a tie the
+ * earlier one, so list the safe default first); the others are disposed. The decision is cached in
+ * `cacheFile` per set of files (path, size, mtime), threads and host (name, CPU model and the features the
+ * runtime reports), so it is measured once per machine.
+ */
+export async function pickFasterModel(
+  runtime: Runtime,
+  candidates: readonly ModelCandidate[],
+  options: LoadOptions,
+  pick: Pick<PlaceModelOptions, 'cacheFile' | 'remeasure' | 'probeShape'> = {},
+): Promise<{ model: Model; choice: FasterChoice }> {
+  if (candidates.length === 0)
+    throw new AudiogenError('INVALID_ARGUMENT', 'pickFasterModel needs a candidate');
+  const { accelerator: _, ...onCpu } = options;
+  let key = '';
+  if (pick.cacheFile) {
+    const files = await Promise.all(candidates.map((c) => cacheKey(c.path, onCpu)));
+    key = JSON.stringify(['faster', candidates.map((c) => c.id), files, runtime.host?.features ?? {}]);
+    const hit = pick.remeasure ? undefined : (await readCache<FasterEntry>(pick.cacheFile))[key];
+    const winner = hit?.kind === 'faster' ? candidates.find((c) => c.id === hit.id) : undefined;
+    if (hit && winner) {
+      const model = await runtime.load(winner.path, onCpu);
+      return { model, choice: { id: winner.id, source: 'cached', ms: hit.ms, at: hit.at } };
+    }
+  }
+  const ms: Record<string, number> = {};
+  let best: { c: ModelCandidate; model: Model; ms: number } | undefined;
+  try {
+    for (const c of candidates) {
+      const model = await runtime.load(c.path, onCpu);
+      let t: number;
+      try {
+        t = (await timeRuns(model, pick.probeShape)).ms;
+      } catch (e) {
+        model.dispose();
+        throw e;
+      }
+      ms[c.id] = t;
+      if (!best || t < best.ms) {
+        best?.model.dispose();
+        best = { c, model, ms: t };
+      } else model.dispose();
+    }
+  } catch (e) {
+    if (best && !best.model.disposed) best.model.dispose();
+    throw e;
+  }
+  const at = new Date().toISOString();
+  const choice: FasterChoice = { id: best!.c.id, source: 'measured', ms, at };
+  if (pick.cacheFile) {
+    const entry: FasterEntry = { kind: 'faster', id: choice.id, ms, at };
+    try {
+      await writeCacheEntry(pick.cacheFile, key, entry);
+    } catch (e) {
+      // The model is loaded and chosen; a cache that cannot be written only means measuring again next time.
+      choice.cacheError = e instanceof Error ? e.message : String(e);
+    }
+  }
+  return { model: best!.model, choice };
 }

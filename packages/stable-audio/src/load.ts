@@ -7,6 +7,7 @@ import {
   type Model,
   type ModelPlacement,
   type ProgressCallback,
+  pickFasterModel,
   placeModel,
   type Runtime,
   sameShape,
@@ -19,6 +20,7 @@ import {
 } from './adapters';
 import type { StableAudioModelFolder } from './folder';
 import { describeModel } from './model-info';
+import type { ModelChoice, PrecisionChoice } from './precision';
 import type { StableAudioLimits } from './request';
 
 /** The models of a folder, by the label the pipeline loads them under. */
@@ -52,6 +54,8 @@ export interface ModelLoaderOptions {
   /** Cache of 'auto' decisions; undefined: measure at every load. */
   placementCache?: string;
   remeasurePlacement?: boolean;
+  /** DiT files to time at the first load, keeping the fastest (precision 'auto' where int8 may not pay). */
+  ditCandidates?: readonly ModelChoice[];
   /** Load events of the loads made at creation. */
   onProgress?: ProgressCallback;
 }
@@ -71,6 +75,8 @@ export class ModelLoader {
   readonly loadMs: Record<string, number> = {};
   /** Where each loaded stage runs and why (the last load of each). */
   readonly placement: Partial<Record<StageRole, ModelPlacement>> = {};
+  /** The DiT picked by measurement among `ditCandidates` (set at its first load; later loads reuse it). */
+  ditDecision?: { winner: ModelChoice; measured: NonNullable<PrecisionChoice['ditMeasured']> };
 
   constructor(
     readonly runtime: Runtime,
@@ -79,6 +85,7 @@ export class ModelLoader {
   ) {}
 
   path(role: StageRole): string {
+    if (role === 'dit' && this.ditDecision) return this.ditDecision.winner.path;
     const f = this.folder.files;
     const p =
       role === 'conditioners'
@@ -112,17 +119,24 @@ export class ModelLoader {
   ): Promise<StageAdapters[K]> {
     report.onProgress?.({ type: 'load', model: role, done: false });
     const t0 = performance.now();
+    const measureDit =
+      role === 'dit' &&
+      !this.ditDecision &&
+      !!this.options.ditCandidates?.length &&
+      (this.options.accelerators?.dit ?? 'cpu') === 'cpu';
     const { model: m, placement } = await this.named(role, () =>
-      placeModel(this.runtime, this.path(role), this.loadOptions(role), {
-        accelerator: this.options.accelerators?.[role] ?? 'cpu',
-        cacheFile: this.options.placementCache,
-        remeasure: this.options.remeasurePlacement,
-        // A decoder with an open frame dimension is measured at its full length (the GPU computes only that).
-        probeShape: (i) =>
-          role === 'decoder' && i.shape.length === 3
-            ? [...i.shape.slice(0, 2), this.folder.config.latentShape[2] ?? 1].map((d) => (d < 0 ? 1 : d))
-            : undefined,
-      }),
+      measureDit
+        ? this.pickDit()
+        : placeModel(this.runtime, this.path(role), this.loadOptions(role), {
+            accelerator: this.options.accelerators?.[role] ?? 'cpu',
+            cacheFile: this.options.placementCache,
+            remeasure: this.options.remeasurePlacement,
+            // A decoder with an open frame dimension is measured at its full length (the GPU computes only that).
+            probeShape: (i) =>
+              role === 'decoder' && i.shape.length === 3
+                ? [...i.shape.slice(0, 2), this.folder.config.latentShape[2] ?? 1].map((d) => (d < 0 ? 1 : d))
+                : undefined,
+          }),
     );
     this.placement[role] = placement;
     keep?.(m);
@@ -130,6 +144,20 @@ export class ModelLoader {
     report.loadMs[role] = ms;
     report.onProgress?.({ type: 'load', model: role, done: true, ms });
     return this.adapt(role, m, placement.accelerator === 'gpu');
+  }
+
+  /** Loads each DiT candidate, times a warm step of each and keeps the fastest (cached per machine). */
+  private async pickDit(): Promise<{ model: Model; placement: ModelPlacement }> {
+    const candidates = this.options.ditCandidates!;
+    const { model, choice } = await pickFasterModel(
+      this.runtime,
+      candidates.map((c) => ({ id: c.precision, path: c.path })),
+      this.loadOptions('dit'),
+      { cacheFile: this.options.placementCache, remeasure: this.options.remeasurePlacement },
+    );
+    const winner = candidates.find((c) => c.precision === choice.id)!;
+    this.ditDecision = { winner, measured: { source: choice.source, ms: choice.ms, at: choice.at } };
+    return { model, placement: { requested: 'cpu', accelerator: 'cpu', source: 'requested' } };
   }
 
   /** The adapter of `role` bound to the file's tensor tables only (a load-check-dispose if they cannot be read). */

@@ -18,7 +18,7 @@ import type {
 import { promptTokenizerOptions } from './family';
 import { loadModelFolder, type StableAudioModelFolder } from './folder';
 import { describeFolder, limitsOf, ModelLoader, type StageRole } from './load';
-import { choosePrecision, type PrecisionChoice, type PrecisionRequest } from './precision';
+import { choosePrecision, type PrecisionChoice, type PrecisionRequest, withMeasuredDit } from './precision';
 import { prepareStableAudioRequest, type StableAudioLimits, type StableAudioRequestOptions } from './request';
 import {
   keepAllResidency,
@@ -75,9 +75,13 @@ export interface StableAudioPipelineOptions {
   accelerator?: AcceleratorChoice | Partial<Record<StageRole, AcceleratorChoice>>;
   /** GPU arithmetic: 'fp16' (default) or 'fp32'. */
   gpuPrecision?: 'fp16' | 'fp32';
-  /** The cache file of 'auto' decisions (default `~/.cache/audiogen/placement.json`); false: measure every load. */
+  /**
+   * The cache file of measured decisions — 'auto' placement, and `precision: 'auto'`'s DiT where int8's speed
+   * depends on the core (x86 AVX2 without VNNI) — default `~/.cache/audiogen/placement.json`; false: measure at
+   * every load.
+   */
   placementCache?: string | false;
-  /** Measure 'auto' stages again even when a decision is cached. */
+  /** Measure 'auto' stages (and a measured DiT precision) again even when a decision is cached. */
   remeasurePlacement?: boolean;
   /** Replaces the sampler functions (tests, custom samplers). Defaults to @audiogen/sampler. */
   samplers?: Partial<SamplerApi>;
@@ -103,7 +107,11 @@ export interface StableAudioPipeline {
   readonly decoder: StableAudioDecoder;
   readonly encoder: StableAudioEncoder | undefined;
   readonly residency: ModelResidency;
-  /** The files and precisions this pipeline runs, and why they were chosen for this host. */
+  /**
+   * The files and precisions this pipeline runs, and why they were chosen for this host. Where the DiT is
+   * picked by timing (`ditCandidates`), the pick is here once the DiT was first loaded (at creation with
+   * residency 'all', at the first generate() with 'stage').
+   */
   readonly precision: PrecisionChoice;
   readonly sampleRate: number;
   /** Longest clip the decoder writes, in seconds. */
@@ -232,6 +240,7 @@ async function setup(options: StableAudioPipelineOptions, what: string): Promise
     gpuPrecision: options.gpuPrecision,
     placementCache: pc === false ? undefined : (pc ?? defaultPlacementCache()),
     remeasurePlacement: options.remeasurePlacement === true,
+    ...(precision.ditCandidates ? { ditCandidates: precision.ditCandidates } : {}),
   });
   const encoder =
     folder.files.encoder === undefined || options.loadEncoder === false
@@ -322,7 +331,11 @@ export async function createStableAudioPipeline(
         return a.encoder;
       },
       residency: kind,
-      precision,
+      // Where the DiT is picked by measurement, the choice as made at its first load.
+      get precision() {
+        const d = loader.ditDecision;
+        return d ? withMeasuredDit(precision, d.winner, d.measured) : precision;
+      },
       sampleRate,
       maxSeconds: limits.maxSeconds,
       limits,

@@ -7,7 +7,13 @@ import { createNativeRuntime } from '@audiogen/runtime-native';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModelFolder, type StableAudioModelFiles, weightPrecisionOf } from './folder';
 import { createStableAudioPipeline } from './pipeline';
-import { choosePrecision, describePrecision, fp16Arithmetic, int8Verdict } from './precision';
+import {
+  choosePrecision,
+  describePrecision,
+  fp16Arithmetic,
+  int8Verdict,
+  withMeasuredDit,
+} from './precision';
 
 const cpu = (arch: string, ...on: string[]): HostCpu => ({
   arch,
@@ -38,8 +44,14 @@ describe('int8Verdict / fp16Arithmetic', () => {
   it('pays where the CPU has int8 dot-product instructions, never on AVX2-only or unknown CPUs', () => {
     expect(int8Verdict(ZEN4)).toMatchObject({ pays: true, kernels: 'AVX512-VNNI' });
     expect(int8Verdict(ALDER_LAKE)).toMatchObject({ pays: true, kernels: 'AVX-VNNI' });
-    expect(int8Verdict(ZEN3).pays).toBe(false);
-    expect(int8Verdict(ZEN3).why).toMatch(/no VNNI/);
+    // AVX2 without VNNI: it depends on the core (0.82–0.87× on a Zen 4 core's AVX2 kernels, 1.05× on a Zen 3).
+    expect(int8Verdict(ZEN3)).toMatchObject({ pays: false, measure: true, kernels: 'AVX2' });
+    expect(int8Verdict(ZEN3).why).toMatch(/AVX2 without VNNI.*depends on the core/);
+    expect(int8Verdict({ arch: 'x64', features: { sse4_2: true, avx: true } })).toMatchObject({
+      pays: false,
+      measure: false,
+    });
+    expect(int8Verdict(ZEN4).measure).toBe(false);
     expect(int8Verdict(M4)).toMatchObject({ pays: true, kernels: 'SME2' });
     expect(int8Verdict(GRAVITON3)).toMatchObject({ pays: true, kernels: 'i8mm' });
     expect(int8Verdict({ arch: 'arm64', features: { asimddp: true } })).toMatchObject({ kernels: 'dotprod' });
@@ -71,7 +83,30 @@ describe('choosePrecision', () => {
       const c = choosePrecision(files(), 'auto', host);
       expect(c.dit).toEqual({ path: 'f/dit_model.tflite', precision: 'fp32' });
       expect(c.decoder.precision).toBe('fp32');
+      expect(c.ditCandidates).toEqual(
+        host === ZEN3 ? [c.dit, { path: 'f/dit_model.int8.tflite', precision: 'int8' }] : undefined,
+      );
     }
+    // AVX2 without VNNI: both DiTs are timed at load; until then the float one is the default.
+    const z3 = choosePrecision(files(), 'auto', ZEN3);
+    expect(z3.reasons[0]).toMatch(/^DiT fp32 or int8, whichever runs a step faster on this machine/);
+    expect(describePrecision(z3)).toBe(
+      'DiT fp32 (dit_model.tflite) or int8 (dit_model.int8.tflite), the faster here, decoder fp32 (autoencoder_model.tflite)',
+    );
+    const picked = withMeasuredDit(z3, z3.ditCandidates![1]!, {
+      source: 'cached',
+      ms: { fp32: 812.4, int8: 690.2 },
+      at: '2026-12-07T02:00:00.000Z',
+    });
+    expect(picked.ditCandidates).toBeUndefined();
+    expect(picked.dit.precision).toBe('int8');
+    expect(picked.reasons[0]).toBe(
+      'DiT int8: the faster here by one warm step (fp32 812 ms, int8 690 ms; measured 2026-12-07, cached)',
+    );
+    // Without both files there is nothing to time.
+    expect(
+      choosePrecision(files({ dit: { fp32: 'f/dit_model.tflite' } }), 'auto', ZEN3).ditCandidates,
+    ).toBeUndefined();
     const g3 = choosePrecision(files(), 'auto', GRAVITON3);
     expect([g3.dit.precision, g3.decoder.precision, g3.decoder.forceFp16]).toEqual(['int8', 'fp32', true]);
     expect(g3.reasons.at(-1)).toMatch(/fp16 arithmetic/);
@@ -98,6 +133,12 @@ describe('choosePrecision', () => {
     expect(choosePrecision(files(), 'fast', GRAVITON3).decoder.forceFp16).toBe(false); // never on int8
     // The fused Snake only for the int8 decoder (its memory would take auto's float decoder past 2.5 GB).
     expect(fast.decoder.fuseSnake).toBe(true);
+    // Only with AVX-512 (1.08× the int8 decoder's time with the AVX2 kernels; Arm not measured).
+    for (const host of [ZEN3, GRAVITON3, M4, UNKNOWN_X64]) {
+      const c = choosePrecision(files(), 'fast', host);
+      expect(c.decoder.fuseSnake).toBe(false);
+      expect(c.reasons.join(' ')).toMatch(/pays only with AVX-512/);
+    }
     expect(choosePrecision(files(), 'auto', ZEN4).decoder.fuseSnake).toBe(false);
     expect(choosePrecision(files(), 'fp32', ZEN4).decoder.fuseSnake).toBe(false);
     const i8 = choosePrecision(files(), 'int8', ZEN3);
@@ -175,9 +216,17 @@ describe('model folder variants through LiteRT', () => {
       loaded.push(typeof src === 'string' ? basename(src) : '(bytes)');
       return load(src, o);
     };
+    const placementCache = join(dir, 'placement.json');
     const run = async (precision: 'auto' | 'fast' | 'fp32', host: HostCpu) => {
       loaded.length = 0;
-      const p = await createStableAudioPipeline({ models: dir, runtime, threads: 1, precision, host });
+      const p = await createStableAudioPipeline({
+        models: dir,
+        runtime,
+        threads: 1,
+        precision,
+        host,
+        placementCache,
+      });
       try {
         const r = await p.generate({ prompt: 'rain', seconds: p.maxSeconds, seed: 7 });
         return { choice: p.precision, files: [...loaded], audio: r.clips[0]!.clip.channels[0]! };
@@ -190,7 +239,25 @@ describe('model folder variants through LiteRT', () => {
     const auto = await run('auto', ZEN4);
     expect(auto.files).toEqual(['conditioners.tflite', 'dit_model.int8.tflite', 'autoencoder_model.tflite']);
     expect(auto.choice.dit.precision).toBe('int8');
-    expect((await run('auto', ZEN3)).files[1]).toBe('dit_model.tflite');
+    // AVX2 without VNNI: both DiTs loaded and timed, the faster kept and reported; then cached.
+    const z3 = await run('auto', ZEN3);
+    expect(z3.files).toEqual([
+      'conditioners.tflite',
+      'dit_model.tflite',
+      'dit_model.int8.tflite',
+      'autoencoder_model.tflite',
+    ]);
+    const m = z3.choice.ditMeasured!;
+    expect(m.source).toBe('measured');
+    const faster = m.ms.int8! < m.ms.fp32! ? 'int8' : 'fp32';
+    expect(z3.choice.dit.precision).toBe(faster);
+    expect(z3.choice.reasons[0]).toMatch(
+      /^DiT (fp32|int8): the faster here by one warm step \(fp32 \d+ ms, int8 \d+ ms; measured now\)$/,
+    );
+    const z3again = await run('auto', ZEN3);
+    expect(z3again.files[1]).toBe(basename(z3.choice.dit.path));
+    expect(z3again.files).toHaveLength(3);
+    expect(z3again.choice.ditMeasured).toEqual({ ...m, source: 'cached' });
     const fast = await run('fast', ZEN3);
     expect(fast.files.slice(1)).toEqual(['dit_model.int8.tflite', 'autoencoder_model.int8.tflite']);
     for (const r of [auto, fast]) {

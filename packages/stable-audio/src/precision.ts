@@ -21,6 +21,11 @@ export const PRECISIONS: readonly PrecisionRequest[] = ['auto', 'fast', 'int8', 
 export interface Int8Verdict {
   /** True when int8 dynamic-range GEMMs are expected to beat fp32 on this CPU. */
   pays: boolean;
+  /**
+   * True where it depends on the core, not the instruction set (x86 AVX2 without VNNI): `auto` times both DiTs
+   * once on the machine (cached) and keeps the faster.
+   */
+  measure: boolean;
   /** The instruction family the int8 kernels use here ('' when none pays or the CPU is unknown). */
   kernels: string;
   why: string;
@@ -34,6 +39,7 @@ export function int8Verdict(cpu: HostCpu | undefined): Int8Verdict {
   if (!known(cpu))
     return {
       pays: false,
+      measure: false,
       kernels: '',
       why: 'the CPU features are unknown here, so fp32 (never slower) is kept',
     };
@@ -41,39 +47,71 @@ export function int8Verdict(cpu: HostCpu | undefined): Int8Verdict {
     if (has(cpu, 'avx512vnni'))
       return {
         pays: true,
+        measure: false,
         kernels: 'AVX512-VNNI',
         why: 'AVX512-VNNI: XNNPACK int8 GEMMs run at ~4× the fp32 rate (int8 DiT step 0.31× the fp32 CPU time, measured on Zen 4)',
       };
     if (has(cpu, 'avx_vnni'))
       return {
         pays: true,
+        measure: false,
         kernels: 'AVX-VNNI',
         why: 'AVX-VNNI: XNNPACK int8 GEMMs use the VNNI dot-product instructions',
       };
+    if (has(cpu, 'avx2') && has(cpu, 'fma'))
+      return {
+        pays: false,
+        measure: true,
+        kernels: 'AVX2',
+        why: "AVX2 without VNNI: XNNPACK's int8 GEMMs have no dot-product instruction, and whether they beat fp32 depends on the core (int8 DiT step 0.82–0.87× fp32 with the AVX2 kernels on a Zen 4 core, LiteRT 2.1.6 and 2.3.0; 1.05× on a Zen 3 with 2.1.6)",
+      };
     return {
       pays: false,
+      measure: false,
       kernels: '',
-      why: 'no VNNI: int8 GEMMs have no faster instruction than fp32 FMA here (int8 DiT step 1.13 s vs fp32 1.08 s on an AVX2 Zen 3), so fp32 is kept',
+      why: 'no AVX2 or VNNI: fp32 is kept (the int8 kernels of older x86 CPUs were not measured)',
     };
   }
   if (cpu!.arch === 'arm64') {
     if (has(cpu, 'sme2'))
       return {
         pays: true,
+        measure: false,
         kernels: 'SME2',
         why: 'SME2: KleidiAI int8 matmul kernels (Arm reports ~3× fp32)',
       };
     if (has(cpu, 'i8mm'))
-      return { pays: true, kernels: 'i8mm', why: 'i8mm: KleidiAI int8 matrix-multiply kernels' };
+      return {
+        pays: true,
+        measure: false,
+        kernels: 'i8mm',
+        why: 'i8mm: KleidiAI int8 matrix-multiply kernels',
+      };
     if (has(cpu, 'asimddp', 'dotprod'))
-      return { pays: true, kernels: 'dotprod', why: 'dotprod: KleidiAI int8 dot-product kernels' };
+      return {
+        pays: true,
+        measure: false,
+        kernels: 'dotprod',
+        why: 'dotprod: KleidiAI int8 dot-product kernels',
+      };
     return {
       pays: false,
+      measure: false,
       kernels: '',
       why: 'no int8 dot-product instructions (dotprod/i8mm/SME2): fp32 is kept',
     };
   }
-  return { pays: false, kernels: '', why: `no int8 policy for ${cpu!.arch}: fp32 is kept` };
+  return { pays: false, measure: false, kernels: '', why: `no int8 policy for ${cpu!.arch}: fp32 is kept` };
+}
+
+/**
+ * Whether the runtime's one-op Snake kernel beats the file's five XNNPACK ops in the int8 decoder on this CPU.
+ * Measured on x86 only: with AVX-512 0.87–0.92× the decoder's time, with the AVX2 kernels 1.08× (Zen 4 core,
+ * AVX-512 hidden; the kernel itself runs at the same speed, so it is XNNPACK's side that differs). Nowhere else
+ * until measured.
+ */
+export function snakeFusionPays(cpu: HostCpu | undefined): boolean {
+  return cpu?.arch === 'x64' && has(cpu, 'avx512f');
 }
 
 /** Arm CPUs with fp16 arithmetic run the decoder with XNNPACK FORCE_FP16 (as Arm's sample does). */
@@ -89,7 +127,15 @@ export interface ModelChoice {
 
 export interface PrecisionChoice {
   requested: PrecisionRequest;
+  /** The DiT that runs (before a measured choice is made: the default, fp32). */
   dit: ModelChoice;
+  /**
+   * `auto` where int8's speed depends on the core (Int8Verdict.measure): the DiTs timed once at load, the
+   * fastest kept (fp32 first: it wins ties). Absent once decided, and for every other choice.
+   */
+  ditCandidates?: readonly ModelChoice[];
+  /** How a measured DiT choice was made (the pipeline's `precision`, after load). */
+  ditMeasured?: { source: 'measured' | 'cached'; ms: Record<string, number>; at: string };
   /**
    * `fuseSnake`: run the decoder's Snake activations as one op each (runtime-native's kernel). Only for the int8
    * decoder: there it is 0.90–0.92× the decoder time; a float decoder gains less and the fused form's +0.3 GB
@@ -153,6 +199,7 @@ export function choosePrecision(
   const int8 = int8Verdict(cpu);
   let dit: ModelChoice;
   let decoder: ModelChoice;
+  let ditCandidates: ModelChoice[] | undefined;
   if (requested === 'fp32') {
     dit = need(dv, 'fp32', 'DiT', requested, 'dit_model.tflite');
     decoder = floatDecoder(av) ?? need(av, 'fp32', 'decoder', requested, 'autoencoder_model.tflite');
@@ -173,6 +220,12 @@ export function choosePrecision(
     if (int8.pays && dv.int8) {
       dit = { path: dv.int8, precision: 'int8' };
       reasons.push(`DiT int8: ${int8.why}`);
+    } else if (int8.measure && dv.int8 && dv.fp32) {
+      dit = { path: dv.fp32, precision: 'fp32' };
+      ditCandidates = [dit, { path: dv.int8, precision: 'int8' }];
+      reasons.push(
+        `DiT fp32 or int8, whichever runs a step faster on this machine (timed once at load, cached): ${int8.why}`,
+      );
     } else if (dv.fp32) {
       dit = { path: dv.fp32, precision: 'fp32' };
       reasons.push(
@@ -192,11 +245,13 @@ export function choosePrecision(
         : 'decoder int8: the only decoder in the folder',
     );
   }
-  const fuseSnake = decoder.precision === 'int8';
+  const fuseSnake = decoder.precision === 'int8' && snakeFusionPays(cpu);
   reasons.push(
     fuseSnake
-      ? 'decoder Snakes fused into one op each (int8 decoder: 0.90–0.92× its time)'
-      : "decoder Snakes as the file's five ops (a float decoder: the fused form's +0.3 GB is not worth ~5 %)",
+      ? 'decoder Snakes fused into one op each (int8 decoder with AVX-512: 0.87–0.92× its time)'
+      : decoder.precision === 'int8'
+        ? "decoder Snakes as the file's five ops (the fused kernel pays only with AVX-512: 1.08× the int8 decoder's time with the AVX2 kernels, not measured on Arm)"
+        : "decoder Snakes as the file's five ops (a float decoder: the fused form's +0.3 GB is not worth ~5 %)",
   );
   // FORCE_FP16 computes float ops in fp16: only where the CPU has fp16 arithmetic, and never on an int8 file.
   const forceFp16 =
@@ -207,13 +262,47 @@ export function choosePrecision(
         ? 'decoder FORCE_FP16: requested'
         : 'decoder FORCE_FP16: this Arm CPU has fp16 arithmetic',
     );
-  return { requested, dit, decoder: { ...decoder, forceFp16, fuseSnake }, reasons };
+  return {
+    requested,
+    dit,
+    ...(ditCandidates ? { ditCandidates } : {}),
+    decoder: { ...decoder, forceFp16, fuseSnake },
+    reasons,
+  };
+}
+
+/**
+ * The choice once the DiT was picked by measurement: `winner` runs; the reason line says on what evidence.
+ */
+export function withMeasuredDit(
+  c: PrecisionChoice,
+  winner: ModelChoice,
+  m: NonNullable<PrecisionChoice['ditMeasured']>,
+): PrecisionChoice {
+  const { ditCandidates: _, ...rest } = c;
+  const times = Object.entries(m.ms)
+    .map(([id, ms]) => `${id} ${ms.toFixed(0)} ms`)
+    .join(', ');
+  const how = m.source === 'measured' ? 'measured now' : `measured ${m.at.slice(0, 10)}, cached`;
+  return {
+    ...rest,
+    dit: winner,
+    ditMeasured: m,
+    reasons: c.reasons.map((r) =>
+      r.startsWith('DiT fp32 or int8')
+        ? `DiT ${winner.precision}: the faster here by one warm step (${times}; ${how})`
+        : r,
+    ),
+  };
 }
 
 /** "DiT int8 (dit_model.int8.tflite), decoder fp32 (autoencoder_model.tflite)". */
 export function describePrecision(c: PrecisionChoice): string {
+  const dit = c.ditCandidates
+    ? `DiT ${c.ditCandidates.map((d) => `${d.precision} (${basename(d.path)})`).join(' or ')}, the faster here`
+    : `DiT ${c.dit.precision} (${basename(c.dit.path)})`;
   return (
-    `DiT ${c.dit.precision} (${basename(c.dit.path)}), decoder ${c.decoder.precision}` +
+    `${dit}, decoder ${c.decoder.precision}` +
     `${c.decoder.forceFp16 ? ' + FORCE_FP16' : ''} (${basename(c.decoder.path)})`
   );
 }

@@ -282,6 +282,8 @@ export async function runBench(
     .filter(([, v]) => v)
     .map(([k]) => k);
   const loadMs = { ...pipeline.loadMs };
+  // After load: where the DiT's precision is picked by timing, the pick is known only now.
+  const chosen = pipeline.precision;
   const report: BenchReport = {
     folder: info.folder.dir,
     host: {
@@ -308,16 +310,16 @@ export async function runBench(
     },
     placement: pipeline.placement,
     precision: {
-      requested: info.precision.requested,
-      dit: info.precision.dit.precision,
-      decoder: info.precision.decoder.precision,
-      reasons: info.precision.reasons,
+      requested: chosen.requested,
+      dit: chosen.dit.precision,
+      decoder: chosen.decoder.precision,
+      reasons: chosen.reasons,
     },
     // The files this run used (the chosen precision of the DiT and decoder).
     models: modelsOf(
       {
         ...info.folder,
-        files: { ...info.folder.files, dit: info.precision.dit.path, decoder: info.precision.decoder.path },
+        files: { ...info.folder.files, dit: chosen.dit.path, decoder: chosen.decoder.path },
       },
       decoderFp16,
     ),

@@ -249,6 +249,9 @@ export async function runGenerate(
         for (const w of result.warnings.filter((w) => !request.warnings.includes(w))) err(`warning: ${w}`);
         if (o.accelerator !== undefined)
           for (const l of placementLines(pipeline.placement)) err(`placement: ${l}`);
+        // The DiT picked by timing (auto on an AVX2 CPU without VNNI): what won, on what evidence.
+        if (info.precision.ditCandidates && pipeline.precision.ditMeasured)
+          err(`precision: ${pipeline.precision.reasons.find((r) => r.startsWith('DiT '))}`);
         if (result.clips.length > 1)
           err(`variations use seeds ${result.clips.map((c) => c.seed).join(', ')}`);
         err(
@@ -360,7 +363,7 @@ export function registerGenerate(program: Command, deps: GenerateDeps = {}): voi
       new Option(
         '--precision <p>',
         'model precision: auto = int8 DiT where this CPU has int8 dot-product instructions (VNNI, dotprod, ' +
-          'i8mm, SME2), float decoder; fast = int8 DiT + int8 decoder preset (audio SNR vs fp32 in the README); ' +
+          'i8mm, SME2), on AVX2 without VNNI the faster DiT by one timed step (once, cached), float decoder; fast = int8 DiT + int8 decoder preset (audio SNR vs fp32 in the README); ' +
           'int8 = int8 DiT, float decoder; fp32 = float only. Extra precisions come from `audiogen quantize <folder> --preset auto|fast`',
       )
         .choices([...PRECISIONS])

@@ -144,7 +144,9 @@ describe('audiogen doctor', () => {
     const text: string[] = [];
     const r = await runDoctor({ json: false }, { stdout: (l) => text.push(l), describe: zen3 });
     expect(r.precision.dit.precision).toBe('fp32');
-    expect(text.join('\n')).toMatch(/DiT fp32: no VNNI/);
+    expect(r.precision.ditCandidates?.map((d) => d.precision)).toEqual(['fp32', 'int8']);
+    expect(text.join('\n')).toMatch(/DiT fp32 .* or int8 .*, the faster here/);
+    expect(text.join('\n')).toMatch(/AVX2 without VNNI/);
     await expect(
       runDoctor({ json: true, models: '/nonexistent-folder' }, { stdout: () => {} }),
     ).rejects.toMatchObject({
