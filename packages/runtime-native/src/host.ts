@@ -180,6 +180,27 @@ export type CpuidReader = (leaf: number, subleaf: number) => readonly [number, n
 
 const bit = (v: number, n: number) => ((v >>> n) & 1) === 1;
 
+type SavedState = 'sse' | 'ymm' | 'zmm' | 'tiles';
+/** [Linux name, leaf, subleaf, register (0 eax, 1 ebx, 2 ecx, 3 edx), bit, register state the OS must save]. */
+const X86_CPUID_BITS: readonly [string, number, number, number, number, SavedState][] = [
+  ['sse4_2', 1, 0, 2, 20, 'sse'],
+  ['avx', 1, 0, 2, 28, 'ymm'],
+  ['fma', 1, 0, 2, 12, 'ymm'],
+  ['f16c', 1, 0, 2, 29, 'ymm'],
+  ['avx2', 7, 0, 1, 5, 'ymm'],
+  ['avx512f', 7, 0, 1, 16, 'zmm'],
+  ['avx512dq', 7, 0, 1, 17, 'zmm'],
+  ['avx512bw', 7, 0, 1, 30, 'zmm'],
+  ['avx512vl', 7, 0, 1, 31, 'zmm'],
+  ['avx512_vnni', 7, 0, 2, 11, 'zmm'],
+  ['avx512_fp16', 7, 0, 3, 23, 'zmm'],
+  ['avx512_bf16', 7, 1, 0, 5, 'zmm'],
+  ['avx_vnni', 7, 1, 0, 4, 'ymm'],
+  ['amx_bf16', 7, 0, 3, 22, 'tiles'],
+  ['amx_tile', 7, 0, 3, 24, 'tiles'],
+  ['amx_int8', 7, 0, 3, 25, 'tiles'],
+];
+
 /**
  * The x86 features XNNPACK keys on, decoded from CPUID as cpuinfo does (instruction bit and the OS saving
  * its registers, per XCR0), in their Linux /proc/cpuinfo names; plus vendor and brand string.
@@ -199,31 +220,15 @@ export function decodeX86Cpuid(cpuid: CpuidReader): { vendor: string; model: str
       .replace(/\0/g, '')
       .trim();
   if (maxLeaf < 1) return { vendor, model, flags };
-  const [, , c1] = cpuid(1, 0);
-  const xcr0 = bit(c1, 27) ? cpuid(0xffffffff, 0)[0] >>> 0 : 0;
-  const ymm = (xcr0 & 0x6) === 0x6; // SSE + AVX state
-  const zmm = ymm && (xcr0 & 0xe0) === 0xe0; // opmask + ZMM_Hi256 + Hi16_ZMM
-  const tiles = (xcr0 & 0x60000) === 0x60000; // XTILECFG + XTILEDATA
-  const put = (name: string, on: boolean) => on && flags.add(name);
-  put('sse4_2', bit(c1, 20));
-  put('avx', ymm && bit(c1, 28));
-  put('fma', ymm && bit(c1, 12));
-  put('f16c', ymm && bit(c1, 29));
-  if (maxLeaf >= 7) {
-    const [, b7, c7, d7] = cpuid(7, 0);
-    const [a71] = cpuid(7, 1);
-    put('avx2', ymm && bit(b7, 5));
-    put('avx512f', zmm && bit(b7, 16));
-    put('avx512dq', zmm && bit(b7, 17));
-    put('avx512bw', zmm && bit(b7, 30));
-    put('avx512vl', zmm && bit(b7, 31));
-    put('avx512_vnni', zmm && bit(c7, 11));
-    put('avx512_fp16', zmm && bit(d7, 23));
-    put('avx512_bf16', zmm && bit(a71, 5));
-    put('avx_vnni', ymm && bit(a71, 4));
-    put('amx_bf16', tiles && bit(d7, 22));
-    put('amx_tile', tiles && bit(d7, 24));
-    put('amx_int8', tiles && bit(d7, 25));
+  const xcr0 = bit(cpuid(1, 0)[2], 27) ? cpuid(0xffffffff, 0)[0] >>> 0 : 0; // OSXSAVE: XCR0 readable
+  const saved: Record<SavedState, boolean> = {
+    sse: true,
+    ymm: (xcr0 & 0x6) === 0x6, // SSE + AVX state
+    zmm: (xcr0 & 0xe6) === 0xe6, // + opmask, ZMM_Hi256, Hi16_ZMM
+    tiles: (xcr0 & 0x60000) === 0x60000, // XTILECFG + XTILEDATA
+  };
+  for (const [name, leaf, subleaf, reg, n, state] of X86_CPUID_BITS) {
+    if (leaf <= maxLeaf && saved[state] && bit(cpuid(leaf, subleaf)[reg], n)) flags.add(name);
   }
   return { vendor, model, flags };
 }
