@@ -43,6 +43,11 @@ describe.skipIf(!!why)('isa-mask', () => {
   it("leaves a process's own SIGSEGV handling as it was", () => {
     const own = run(probe, ['handler'], true);
     expect([own.stdout, own.status]).toEqual(['avx2=1 avx512f=0 avx512_vnni=0\nown handler\n', 3]);
+    const viaSignal = run(probe, ['signal'], true);
+    expect([viaSignal.stdout, viaSignal.status]).toEqual([
+      'avx2=1 avx512f=0 avx512_vnni=0\nafter signal(): avx512f=0\nown handler\n',
+      3,
+    ]);
     const none = run(probe, ['crash'], true);
     expect([none.status, none.signal]).toEqual([null, 'SIGSEGV']);
   });

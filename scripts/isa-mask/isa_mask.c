@@ -4,8 +4,8 @@
 // the real values minus the hidden bits. XNNPACK (cpuinfo), oneDNN, V8 and gcc's target_clones all read
 // CPUID, so they all see the masked CPU. Loaded by LD_PRELOAD; AUDIOGEN_ISA_MASK names the profile.
 //
-// Other SIGSEGV handlers (Node's WebAssembly trap handler, Python's faulthandler) are kept: their
-// sigaction() calls are recorded here and called for every fault that is not a CPUID.
+// Other SIGSEGV handlers (Node's WebAssembly trap handler, Python's faulthandler, gcc's) are kept: their
+// sigaction()/signal() calls are recorded here and called for every fault that is not a CPUID.
 #define _GNU_SOURCE
 #include <asm/prctl.h>
 #include <cpuid.h>
@@ -104,6 +104,21 @@ int sigaction(int sig, const struct sigaction *act, struct sigaction *old) {
   if (act) chained = *act;
   return 0;
 }
+
+// glibc's signal() installs through its internal sigaction, past the one above: answered here the same way
+// (BSD semantics, as glibc's: the handler stays, interrupted calls restart). gcc's cc1plus uses it.
+typedef void (*handler_fn)(int);
+handler_fn signal(int sig, handler_fn handler) {
+  struct sigaction sa, old;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = handler;
+  sigemptyset(&sa.sa_mask);
+  sigaddset(&sa.sa_mask, sig);
+  sa.sa_flags = SA_RESTART;
+  if (sigaction(sig, &sa, &old) != 0) return SIG_ERR;
+  return old.sa_handler;
+}
+handler_fn bsd_signal(int sig, handler_fn handler) { return signal(sig, handler); }
 
 __attribute__((constructor)) static void start(void) {
   const char *name = getenv("AUDIOGEN_ISA_MASK");
