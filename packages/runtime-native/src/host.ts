@@ -228,7 +228,7 @@ export function decodeX86Cpuid(cpuid: CpuidReader): { vendor: string; model: str
     tiles: (xcr0 & 0x60000) === 0x60000, // XTILECFG + XTILEDATA
   };
   for (const [name, leaf, subleaf, reg, n, state] of X86_CPUID_BITS) {
-    if (leaf <= maxLeaf && saved[state] && bit(cpuid(leaf, subleaf)[reg], n)) flags.add(name);
+    if (leaf <= maxLeaf && saved[state] && bit(cpuid(leaf, subleaf)[reg] ?? 0, n)) flags.add(name);
   }
   return { vendor, model, flags };
 }
