@@ -11,9 +11,9 @@
 //            --json out.json  --folder DIR (default models/bench-random-small)
 //            --precisions fp32,auto,fast: instead of --variants, one folder with the int8 variants written beside the
 //            float files (quantizeFolderVariants 'fast'), each configuration choosing by the pipeline's `precision`.
-//            --fuse-snake on,off: each configuration with the runtime's Snake fusion on (the default) and off,
-//            interleaved; prints the paired ratios. The pipeline asks for fusion only for an int8 decoder (its
-//            load option wins), so with a float decoder both run the file's five ops.
+//            --fuse-snake on,off: each configuration with the decoder's Snakes fused and as five ops (the
+//            pipeline's decoderFuseSnake, over its per-CPU policy), interleaved; prints the paired ratios.
+//            Without the option the pipeline's policy decides.
 // Every row also has the process CPU time of the clip and of each stage (paired rounds: compare ratios).
 // With --runs N > 1 the table shows the fastest run; 'peak1st' is the peak up to the end of the first clip,
 // 'peakRSS' over all runs (glibc may keep freed heap between stages: try MALLOC_TRIM_THRESHOLD_=0).
@@ -79,7 +79,9 @@ if (process.argv[2] === '--child') {
   const t0 = performance.now();
   const p = await createStableAudioPipeline({
     models,
-    runtime: createNativeRuntime({ fuseSnake: fuseSnake !== false }),
+    runtime: createNativeRuntime(),
+    // The pipeline's own option: a load option from its policy would win over the runtime's default.
+    ...(fuseSnake === undefined ? {} : { decoderFuseSnake: fuseSnake }),
     threads,
     loadEncoder: false,
     residency,
@@ -272,8 +274,10 @@ try {
 // --litert pinned,DIR: also run each configuration on another libLiteRt.so (DIR holds it; LD_LIBRARY_PATH
 // wins over the addon's RUNPATH), interleaved with the pinned one — to compare LiteRT releases on whole clips.
 const engines = arg('litert', 'pinned').split(',');
-const fuses = arg('fuse-snake', 'on').split(',');
-if (fuses.some((x) => x !== 'on' && x !== 'off')) throw new Error('--fuse-snake takes on, off or on,off');
+// 'policy': the pipeline decides per CPU (no override).
+const fuses = arg('fuse-snake', 'policy').split(',');
+if (fuses.some((x) => x !== 'on' && x !== 'off' && x !== 'policy'))
+  throw new Error('--fuse-snake takes on, off or on,off');
 const rows = [];
 for (let rep = 0; rep < repeat; rep++) {
   for (const v of variants) {
@@ -303,7 +307,7 @@ for (let rep = 0; rep < repeat; rep++) {
                 residency,
                 reset,
                 ...(precisions ? { precision: v } : {}),
-                fuseSnake: fuse === 'on',
+                ...(fuse === 'policy' ? {} : { fuseSnake: fuse === 'on' }),
               }),
             ],
             {

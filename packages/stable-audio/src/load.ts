@@ -119,11 +119,8 @@ export class ModelLoader {
   ): Promise<StageAdapters[K]> {
     report.onProgress?.({ type: 'load', model: role, done: false });
     const t0 = performance.now();
-    const measureDit =
-      role === 'dit' &&
-      !this.ditDecision &&
-      !!this.options.ditCandidates?.length &&
-      (this.options.accelerators?.dit ?? 'cpu') === 'cpu';
+    // (setup() gives candidates only for a DiT on the CPU.)
+    const measureDit = role === 'dit' && !this.ditDecision && !!this.options.ditCandidates?.length;
     const { model: m, placement } = await this.named(role, () =>
       measureDit
         ? this.pickDit()

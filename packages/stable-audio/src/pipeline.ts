@@ -18,7 +18,13 @@ import type {
 import { promptTokenizerOptions } from './family';
 import { loadModelFolder, type StableAudioModelFolder } from './folder';
 import { describeFolder, limitsOf, ModelLoader, type StageRole } from './load';
-import { choosePrecision, type PrecisionChoice, type PrecisionRequest, withMeasuredDit } from './precision';
+import {
+  choosePrecision,
+  type PrecisionChoice,
+  type PrecisionRequest,
+  withMeasuredDit,
+  withoutDitTiming,
+} from './precision';
 import { prepareStableAudioRequest, type StableAudioLimits, type StableAudioRequestOptions } from './request';
 import {
   keepAllResidency,
@@ -52,6 +58,11 @@ export interface StableAudioPipelineOptions {
    * arithmetic (never on an int8 decoder), off elsewhere.
    */
   decoderFp16?: boolean;
+  /**
+   * Run the decoder's Snake activations as one op each (runtime-native's kernel). Default: for the int8
+   * decoder on CPUs with AVX-512, where it measured faster (`precision.reasons` says why, either way).
+   */
+  decoderFuseSnake?: boolean;
   /**
    * The autoencoder encoder (audio-to-audio), when the folder has one. Default (undefined): checked at creation
    * from the file's tables, loaded by the first audio-to-audio generate() and kept — a text-to-audio app never
@@ -196,8 +207,9 @@ async function setup(options: StableAudioPipelineOptions, what: string): Promise
   }
   if (options.loadEncoder !== undefined && typeof options.loadEncoder !== 'boolean')
     throw new AudiogenError('INVALID_ARGUMENT', 'loadEncoder must be true, false or left out');
-  if (options.decoderFp16 !== undefined && typeof options.decoderFp16 !== 'boolean')
-    throw new AudiogenError('INVALID_ARGUMENT', 'decoderFp16 must be true or false');
+  for (const k of ['decoderFp16', 'decoderFuseSnake'] as const)
+    if (options[k] !== undefined && typeof options[k] !== 'boolean')
+      throw new AudiogenError('INVALID_ARGUMENT', `${k} must be true or false`);
   const accelerators = acceleratorsOf(options.accelerator);
   if (
     options.gpuPrecision !== undefined &&
@@ -212,12 +224,24 @@ async function setup(options: StableAudioPipelineOptions, what: string): Promise
   if (pc !== undefined && pc !== false && (typeof pc !== 'string' || pc === ''))
     throw new AudiogenError('INVALID_ARGUMENT', 'placementCache must be a file path or false');
   const folder = typeof options.models === 'string' ? await loadModelFolder(options.models) : options.models;
-  const precision = choosePrecision(
+  const chosenPrecision = choosePrecision(
     folder.files,
     options.precision ?? 'auto',
     options.host ?? runtime.host,
-    options.decoderFp16 === undefined ? {} : { decoderFp16: options.decoderFp16 },
+    {
+      ...(options.decoderFp16 === undefined ? {} : { decoderFp16: options.decoderFp16 }),
+      ...(options.decoderFuseSnake === undefined ? {} : { decoderFuseSnake: options.decoderFuseSnake }),
+    },
   );
+  // The DiTs are timed on the CPU only: a DiT asked to run elsewhere keeps the float default.
+  const ditOn = accelerators.dit ?? 'cpu';
+  const precision =
+    ditOn === 'cpu'
+      ? chosenPrecision
+      : withoutDitTiming(
+          chosenPrecision,
+          `the DiT's accelerator is '${ditOn}', and the int8/fp32 timing runs on the CPU only`,
+        );
   // The loader sees the chosen files as the folder's DiT and decoder.
   const chosen: StableAudioModelFolder = {
     ...folder,
@@ -315,6 +339,7 @@ export async function createStableAudioPipeline(
     const limits = limitsOf(folder, a);
     const sampleRate = folder.config.sampleRate;
     let disposed = false;
+    let measured: PrecisionChoice | undefined;
     return {
       folder,
       tokenizer,
@@ -331,10 +356,11 @@ export async function createStableAudioPipeline(
         return a.encoder;
       },
       residency: kind,
-      // Where the DiT is picked by measurement, the choice as made at its first load.
+      // Where the DiT is picked by measurement, the choice as made at its first load (made once).
       get precision() {
         const d = loader.ditDecision;
-        return d ? withMeasuredDit(precision, d.winner, d.measured) : precision;
+        if (d && !measured) measured = withMeasuredDit(precision, d.winner, d.measured);
+        return measured ?? precision;
       },
       sampleRate,
       maxSeconds: limits.maxSeconds,

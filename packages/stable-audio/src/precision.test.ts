@@ -13,6 +13,7 @@ import {
   fp16Arithmetic,
   int8Verdict,
   withMeasuredDit,
+  withoutDitTiming,
 } from './precision';
 
 const cpu = (arch: string, ...on: string[]): HostCpu => ({
@@ -44,7 +45,7 @@ describe('int8Verdict / fp16Arithmetic', () => {
   it('pays where the CPU has int8 dot-product instructions, never on AVX2-only or unknown CPUs', () => {
     expect(int8Verdict(ZEN4)).toMatchObject({ pays: true, kernels: 'AVX512-VNNI' });
     expect(int8Verdict(ALDER_LAKE)).toMatchObject({ pays: true, kernels: 'AVX-VNNI' });
-    // AVX2 without VNNI: it depends on the core (0.82–0.87× on a Zen 4 core's AVX2 kernels, 1.05× on a Zen 3).
+    // AVX2 without VNNI: it depends on the core (0.80–0.87× on a Zen 4 core's AVX2 kernels, 1.05× on a Zen 3).
     expect(int8Verdict(ZEN3)).toMatchObject({ pays: false, measure: true, kernels: 'AVX2' });
     expect(int8Verdict(ZEN3).why).toMatch(/AVX2 without VNNI.*depends on the core/);
     expect(int8Verdict({ arch: 'x64', features: { sse4_2: true, avx: true } })).toMatchObject({
@@ -103,6 +104,13 @@ describe('choosePrecision', () => {
     expect(picked.reasons[0]).toBe(
       'DiT int8: the faster here by one warm step (fp32 812 ms, int8 690 ms; measured 2026-12-07, cached)',
     );
+    // A DiT asked to run off the CPU is not timed: the float default, said so.
+    const off = withoutDitTiming(z3, "the DiT's accelerator is 'gpu'");
+    expect([off.ditCandidates, off.dit.precision, off.reasons[0]]).toEqual([
+      undefined,
+      'fp32',
+      "DiT fp32: the DiT's accelerator is 'gpu'",
+    ]);
     // Without both files there is nothing to time.
     expect(
       choosePrecision(files({ dit: { fp32: 'f/dit_model.tflite' } }), 'auto', ZEN3).ditCandidates,
@@ -133,6 +141,11 @@ describe('choosePrecision', () => {
     expect(choosePrecision(files(), 'fast', GRAVITON3).decoder.forceFp16).toBe(false); // never on int8
     // The fused Snake only for the int8 decoder (its memory would take auto's float decoder past 2.5 GB).
     expect(fast.decoder.fuseSnake).toBe(true);
+    // An explicit decoderFuseSnake wins over the per-CPU policy (benchmarks A/B it), and says so.
+    const forced = choosePrecision(files(), 'fast', ZEN3, { decoderFuseSnake: true });
+    expect(forced.decoder.fuseSnake).toBe(true);
+    expect(forced.reasons).toContain('decoder Snakes fused into one op each: requested');
+    expect(choosePrecision(files(), 'fast', ZEN4, { decoderFuseSnake: false }).decoder.fuseSnake).toBe(false);
     // Only with AVX-512 (1.08× the int8 decoder's time with the AVX2 kernels; Arm not measured).
     for (const host of [ZEN3, GRAVITON3, M4, UNKNOWN_X64]) {
       const c = choosePrecision(files(), 'fast', host);

@@ -4,7 +4,7 @@
  */
 
 import { basename } from 'node:path';
-import { AudiogenError, type HostCpu } from '@audiogen/core';
+import { AudiogenError, type FasterChoice, type HostCpu } from '@audiogen/core';
 import type { ModelVariants, StableAudioModelFiles, WeightPrecision } from './folder';
 
 /**
@@ -63,7 +63,7 @@ export function int8Verdict(cpu: HostCpu | undefined): Int8Verdict {
         pays: false,
         measure: true,
         kernels: 'AVX2',
-        why: "AVX2 without VNNI: XNNPACK's int8 GEMMs have no dot-product instruction, and whether they beat fp32 depends on the core (int8 DiT step 0.82–0.87× fp32 with the AVX2 kernels on a Zen 4 core, LiteRT 2.1.6 and 2.3.0; 1.05× on a Zen 3 with 2.1.6)",
+        why: "AVX2 without VNNI: XNNPACK's int8 GEMMs have no dot-product instruction, and whether they beat fp32 depends on the core (int8 DiT step 0.80–0.87× fp32 with the AVX2 kernels on a Zen 4 core, LiteRT 2.1.6 and 2.3.0; 1.05× on a Zen 3 with 2.1.6)",
       };
     return {
       pays: false,
@@ -120,6 +120,10 @@ export function fp16Arithmetic(cpu: HostCpu | undefined): boolean {
   return cpu!.arch === 'arm64' && has(cpu, 'asimdhp', 'fphp');
 }
 
+/** The reason line of a DiT to be picked by timing; withMeasuredDit replaces it with the outcome. */
+const TIMED_DIT_REASON =
+  'DiT fp32 or int8, whichever runs a step faster on this machine (timed once at load, cached)';
+
 export interface ModelChoice {
   path: string;
   precision: WeightPrecision;
@@ -135,7 +139,7 @@ export interface PrecisionChoice {
    */
   ditCandidates?: readonly ModelChoice[];
   /** How a measured DiT choice was made (the pipeline's `precision`, after load). */
-  ditMeasured?: { source: 'measured' | 'cached'; ms: Record<string, number>; at: string };
+  ditMeasured?: Pick<FasterChoice, 'source' | 'ms' | 'at'>;
   /**
    * `fuseSnake`: run the decoder's Snake activations as one op each (runtime-native's kernel). Only for the int8
    * decoder: there it is 0.90–0.92× the decoder time; a float decoder gains less and the fused form's +0.3 GB
@@ -185,7 +189,7 @@ export function choosePrecision(
   files: StableAudioModelFiles,
   requested: PrecisionRequest = 'auto',
   cpu?: HostCpu,
-  options: { decoderFp16?: boolean } = {},
+  options: { decoderFp16?: boolean; decoderFuseSnake?: boolean } = {},
 ): PrecisionChoice {
   if (!PRECISIONS.includes(requested)) {
     throw new AudiogenError(
@@ -223,9 +227,7 @@ export function choosePrecision(
     } else if (int8.measure && dv.int8 && dv.fp32) {
       dit = { path: dv.fp32, precision: 'fp32' };
       ditCandidates = [dit, { path: dv.int8, precision: 'int8' }];
-      reasons.push(
-        `DiT fp32 or int8, whichever runs a step faster on this machine (timed once at load, cached): ${int8.why}`,
-      );
+      reasons.push(`${TIMED_DIT_REASON}: ${int8.why}`);
     } else if (dv.fp32) {
       dit = { path: dv.fp32, precision: 'fp32' };
       reasons.push(
@@ -245,13 +247,15 @@ export function choosePrecision(
         : 'decoder int8: the only decoder in the folder',
     );
   }
-  const fuseSnake = decoder.precision === 'int8' && snakeFusionPays(cpu);
+  const fuseSnake = options.decoderFuseSnake ?? (decoder.precision === 'int8' && snakeFusionPays(cpu));
   reasons.push(
-    fuseSnake
-      ? 'decoder Snakes fused into one op each (int8 decoder with AVX-512: 0.87–0.92× its time)'
-      : decoder.precision === 'int8'
-        ? "decoder Snakes as the file's five ops (the fused kernel pays only with AVX-512: 1.08× the int8 decoder's time with the AVX2 kernels, not measured on Arm)"
-        : "decoder Snakes as the file's five ops (a float decoder: the fused form's +0.3 GB is not worth ~5 %)",
+    options.decoderFuseSnake !== undefined
+      ? `decoder Snakes ${fuseSnake ? 'fused into one op each' : "as the file's five ops"}: requested`
+      : fuseSnake
+        ? 'decoder Snakes fused into one op each (int8 decoder with AVX-512: 0.87–0.92× its time)'
+        : decoder.precision === 'int8'
+          ? "decoder Snakes as the file's five ops (the fused kernel pays only with AVX-512: 1.08× the int8 decoder's time with the AVX2 kernels, not measured on Arm)"
+          : "decoder Snakes as the file's five ops (a float decoder: the fused form's +0.3 GB is not worth ~5 %)",
   );
   // FORCE_FP16 computes float ops in fp16: only where the CPU has fp16 arithmetic, and never on an int8 file.
   const forceFp16 =
@@ -289,10 +293,20 @@ export function withMeasuredDit(
     dit: winner,
     ditMeasured: m,
     reasons: c.reasons.map((r) =>
-      r.startsWith('DiT fp32 or int8')
+      r.startsWith(TIMED_DIT_REASON)
         ? `DiT ${winner.precision}: the faster here by one warm step (${times}; ${how})`
         : r,
     ),
+  };
+}
+
+/** The choice when the DiT cannot be timed on the CPU (it was asked to run elsewhere): the float default. */
+export function withoutDitTiming(c: PrecisionChoice, why: string): PrecisionChoice {
+  if (!c.ditCandidates) return c;
+  const { ditCandidates: _, ...rest } = c;
+  return {
+    ...rest,
+    reasons: c.reasons.map((r) => (r.startsWith(TIMED_DIT_REASON) ? `DiT ${c.dit.precision}: ${why}` : r)),
   };
 }
 

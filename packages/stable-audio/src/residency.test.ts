@@ -305,6 +305,12 @@ describe("residency 'stage' (low memory) over a fake runtime", () => {
       'INVALID_ARGUMENT',
       /residency must be 'all' or 'stage'/,
     );
+    for (const k of ['decoderFp16', 'decoderFuseSnake'])
+      await expectCode(
+        createStableAudioPipeline({ models: dir, runtime: fakeRuntime(), [k]: 'yes' }),
+        'INVALID_ARGUMENT',
+        new RegExp(`^${k} must be true or false`),
+      );
   });
 
   it('a file that changed after creation is reported, not run', async () => {
